@@ -1,0 +1,44 @@
+/**
+ * The values that flow through deltaflow's streams.
+ *
+ * Sources emit one Sample per data row; `batch(m)` packs samples into a Batch of tensors; the
+ * forward, loss and delta operators carry a Batch along with the activations and caches.
+ */
+import type { Tensor } from '../ops/tensor.js';
+
+/** Where a row came from, for error messages, skip reports and checkpoints. */
+export interface RowOrigin {
+  /** File path, or a name such as `stdin` for a stream. */
+  readonly source: string;
+  /** 1-based line where the record starts (the header is line 1 when present). */
+  readonly line: number;
+  /** 0-based index of this data record among the data records of the source. */
+  readonly record: number;
+  /** Byte offset just past the end of this record in the source (resume point). */
+  readonly endOffset: number;
+}
+
+/** One data row, validated and converted. */
+export interface Sample {
+  /** Features, `prod(shape)` values, already scaled/normalized, in the order of the input shape (CHW). */
+  readonly x: Float32Array;
+  /** Target vector: one-hot of the class (classification) or the target values (regression). */
+  readonly target: Float32Array;
+  /** Class index for classification, -1 for regression. */
+  readonly label: number;
+  readonly origin: RowOrigin;
+}
+
+/** A mini-batch of m samples, row-major: sample i occupies `x.data[i*n … (i+1)*n)`. */
+export interface Batch {
+  /** `[m, ...inputShape]`. */
+  readonly x: Tensor;
+  /** `[m, nOut]`. */
+  readonly target: Tensor;
+  /** m class indices (classification) or null (regression). */
+  readonly labels: Int32Array | null;
+  /** The true number of samples (a last partial batch is smaller than the nominal size). */
+  readonly m: number;
+  /** Origins of the samples, in batch order. */
+  readonly origins: readonly RowOrigin[];
+}
