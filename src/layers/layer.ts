@@ -21,6 +21,23 @@ export interface Param {
   readonly value: Float32Array;
 }
 
+/**
+ * A parameter as shape inference sees it, before any memory is allocated (so a model file's sizes can
+ * be checked first). `fanIn` (inputs per output unit) marks a weight that initialization draws from
+ * He-uniform; a parameter without it (a bias) starts at zero.
+ */
+export interface ParamShape {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly fanIn?: number;
+}
+
+/** What shape inference derives for a spec placed at an input shape. */
+export interface LayerShapes {
+  readonly outShape: readonly number[];
+  readonly params: readonly ParamShape[];
+}
+
 /** The hyper-parameters of a layer, as plain JSON data: what `dense({ units: 10 })` returns, and what a model file stores. */
 export type LayerSpec =
   | { readonly kind: 'dense'; readonly units: number }
@@ -39,6 +56,9 @@ export type LayerSpec =
   | { readonly kind: 'tanh' };
 
 export type LayerKind = LayerSpec['kind'];
+
+/** The spec of one kind, e.g. `SpecOf<'dense'>` is `{ kind: 'dense'; units: number }`. */
+export type SpecOf<K extends LayerKind> = Extract<LayerSpec, { readonly kind: K }>;
 
 /** What a forward step returns: the output batch and what its delta step will need. */
 export interface ForwardResult<C> {

@@ -1,0 +1,77 @@
+/**
+ * 2-D average pooling (MATH.md §2), no parameters, no padding:
+ *
+ *   (2.3) forward  y[c, i, j] = (1/(kH·kW)) Σ_{u<kH, v<kW} x[c, i·sH + u, j·sW + v]
+ *   (2.4) delta    δx[c, i·sH + u, j·sW + v] += δy[c, i, j] / (kH·kW): an equal split over the window;
+ *                  overlapping windows (stride < size) accumulate
+ *
+ * Shapes: x `[m, c, inH, inW]` → y `[m, c, outH, outW]`, outH = floor((inH − kH)/sH) + 1.
+ */
+import { avgPool2dDelta, avgPool2dForward, poolOutSize, type PoolShape } from '../ops/pool.js';
+import { Workspace, sizeOf } from '../ops/tensor.js';
+import type { Layer, LayerShapes, LayerSpec, SpecOf } from './layer.js';
+import type { Pool2dOptions } from './maxPool2d.js';
+import { optionReader, type OptionReader } from './options.js';
+import { batchSize, checkImageInput, layerName } from './shapes.js';
+
+export function readAvgPool2dSpec(o: OptionReader): SpecOf<'avgPool2d'> {
+  const size = o.pair('size', 1, ['kH', 'kW']);
+  const stride = o.pair('stride', 1, ['sH', 'sW'], size);
+  o.done();
+  return { kind: 'avgPool2d', size, stride };
+}
+
+/**
+ * Average pooling over `size` windows moved by `stride` (default: `size`).
+ *
+ * @example sequential({ input: [16, 8, 8] }, avgPool2d({ size: 2 })) // → [16, 4, 4]
+ */
+export function avgPool2d(options: Pool2dOptions): LayerSpec {
+  return readAvgPool2dSpec(optionReader('avgPool2d', options));
+}
+
+/** Shape inference: `[c, inH, inW]` → `[c, outH, outW]`, the window must fit the input. */
+export function inferAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly number[], index: number): LayerShapes {
+  // 1. required: an image at least as large as the window; 2. defaults: applied by the spec (stride = size)
+  const { c, inH, inW } = checkImageInput(layerName(index, 'avgPool2d'), inShape, spec.size, [0, 0]);
+  // 3. derived
+  return { outShape: [c, poolOutSize(inH, spec.size[0], spec.stride[0]), poolOutSize(inW, spec.size[1], spec.stride[1])], params: [] };
+}
+
+/** Average pooling's delta step needs only the batch size. */
+export interface AvgPool2dCache {
+  readonly m: number;
+}
+
+export function buildAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly number[], index: number): Layer<AvgPool2dCache> {
+  const { outShape } = inferAvgPool2d(spec, inShape, index);
+  const name = layerName(index, 'avgPool2d');
+  const [c, inH, inW] = inShape;
+  const [, outH, outW] = outShape;
+  const [kH, kW] = spec.size;
+  const [strideH, strideW] = spec.stride;
+  const poolShape = (m: number): PoolShape => ({ m, c, inH, inW, kH, kW, strideH, strideW, outH, outW });
+
+  return {
+    spec,
+    kind: 'avgPool2d',
+    inShape,
+    outShape,
+    params: [],
+
+    forward(x, ws = new Workspace()) {
+      const m = batchSize(`${name} forward`, x, inShape);
+      // (2.3) y = window mean
+      const y = avgPool2dForward(x.data, poolShape(m), ws.f32('y', m * sizeOf(outShape)));
+      return { y: { data: y, shape: [m, ...outShape] }, cache: { m } };
+    },
+
+    delta(deltaY, cache, ws = new Workspace(), needDeltaX = true) {
+      const m = batchSize(`${name} delta`, deltaY, outShape, cache.m);
+      if (!needDeltaX) return { deltaX: null, grads: [] };
+      // (2.4) δx += δy / (kH·kW) over each window
+      const deltaX = avgPool2dDelta(deltaY.data, poolShape(m), ws.f32('deltaX', m * sizeOf(inShape)));
+      return { deltaX: { data: deltaX, shape: [m, ...inShape] }, grads: [] };
+    },
+  };
+}
