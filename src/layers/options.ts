@@ -21,6 +21,8 @@ export class OptionError extends Error {
     readonly option: string,
     readonly rule: string,
     readonly value: unknown,
+    /** The message without its `where` prefix, e.g. `must be a positive integer, got 0`. */
+    readonly detail: string,
     message: string,
   ) {
     super(message);
@@ -64,12 +66,12 @@ export function optionReader(kind: string, options: unknown, where?: string): Op
   const isFile = where !== undefined;
   const fail = (option: string, rule: string, value: unknown, what: string): never => {
     const message = isFile ? `${where}.${option}: ${what}` : `${kind}: option "${option}" ${what}`;
-    throw new OptionError(where ?? kind, option, rule, value, message);
+    throw new OptionError(where ?? kind, option, rule, value, what, message);
   };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     const rule = 'an object of options';
-    const message = isFile ? `${where}: expected an object, got ${showValue(options)}` : `${kind}: expected ${rule}, got ${showValue(options)}`;
-    throw new OptionError(where ?? kind, '', rule, options, message);
+    const detail = `expected ${rule}, got ${showValue(options)}`;
+    throw new OptionError(where ?? kind, '', rule, options, detail, `${where ?? kind}: ${detail}`);
   }
   const given = new Map<string, unknown>(Object.entries(options));
   const asked: string[] = [];
