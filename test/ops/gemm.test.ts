@@ -40,7 +40,7 @@ describe('gemm vs gemmNaive', () => {
               const want = gemmNaive(a, b, s);
               const got = gemm(a, b, s);
               // |entries| ≤ 1, so each sum has magnitude ≤ k; float32 rounding grows ~ linearly in k.
-              expectClose(`gemm m=${m} n=${n} k=${k}`, got, want, 1e-6 * (k + 1) * 4);
+              expectClose(`gemm m=${m} n=${n} k=${k}`, got, want, 2e-7 * (k + 1));
             }
           }
         }
@@ -95,6 +95,12 @@ describe('gemm vs gemmNaive', () => {
     const empty = new Float32Array(0);
     expect(Array.from(gemm(empty, empty, { m: 2, n: 2, k: 0 }, new Float32Array(4).fill(3)))).toEqual([0, 0, 0, 0]);
     expect(Array.from(gemm(empty, empty, { m: 2, n: 2, k: 0, accumulate: true }, new Float32Array(4).fill(3)))).toEqual([3, 3, 3, 3]);
+  });
+
+  it('throws a ShapeError when accumulate is set without an out buffer to add into', () => {
+    expect(() => gemm(new Float32Array(4), new Float32Array(4), { m: 2, n: 2, k: 2, accumulate: true })).toThrow(
+      'gemm: expected shape [2, 2], got no C (accumulate needs an out buffer to add into)',
+    );
   });
 
   it('throws a ShapeError naming gemm when A has the wrong length', () => {
