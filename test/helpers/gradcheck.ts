@@ -207,7 +207,7 @@ export function randomF32(rng: Rng, n: number): Float32Array {
 }
 
 /**
- * Values in [−1, 1] that are pairwise at least 1/n apart and at least 1/(2n) from 0, in random order,
+ * Values in [−1, 1) that are pairwise at least 2/n apart and at least 1/(2n) from 0, in random order,
  * so no ReLU kink or max-pool tie lies within a finite-difference step.
  */
 export function distinctF32(rng: Rng, n: number): Float32Array {
@@ -216,7 +216,8 @@ export function distinctF32(rng: Rng, n: number): Float32Array {
     const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return Float32Array.from(order, (k) => ((k + 0.5) / n) * 2 - 1);
+  // k + 0.25 is never n/2, so no value is 0 (the nearest is 1/(2n) away).
+  return Float32Array.from(order, (k) => ((k + 0.25) / n) * 2 - 1);
 }
 
 export interface LayerCheck {
