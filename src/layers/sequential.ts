@@ -74,7 +74,7 @@ export function createModel(input: readonly number[], specs: readonly LayerSpec[
     });
   } else {
     if (values.length !== params.length) {
-      throw new ShapeError('createModel', `${params.length} parameter tensors`, `${values.length}`);
+      throw new RangeError(`createModel: expected ${params.length} parameter tensors, got ${values.length}`);
     }
     params.forEach((p, i) => {
       if (values[i].length !== p.value.length) throw new ShapeError(`createModel: parameter ${i} (${p.name})`, p.shape, [values[i].length]);
@@ -116,7 +116,7 @@ export function paramCount(model: Model): number {
  */
 export function forwardAll(model: Model, x: Tensor, wss?: readonly Workspace[]): Tensor {
   if (wss !== undefined && wss.length !== model.layers.length) {
-    throw new ShapeError('forwardAll', `${model.layers.length} workspaces (one per layer)`, `${wss.length}`);
+    throw new RangeError(`forwardAll: expected ${model.layers.length} workspaces (one per layer), got ${wss.length}`);
   }
   let a = x;
   model.layers.forEach((layer, i) => {

@@ -16,6 +16,7 @@ import { sizeOf, type Tensor } from '../../src/ops/tensor.js';
 import type { Layer, LayerKind, LayerSpec, SpecOf } from '../../src/layers/layer.js';
 import type { Model } from '../../src/layers/sequential.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
+import { softmaxCrossEntropy } from '../../src/ops/loss.js';
 
 export const EPS = 1e-6;
 export const GRAD_TOL = 1e-4;
@@ -299,4 +300,46 @@ export function referenceForwardModel(model: Model, x: Float64Array, params: rea
     a = out.y;
   });
   return { y: a, outShape: model.outShape, decisions };
+}
+
+/**
+ * Check a whole model end to end with softmax cross-entropy (src/ops/loss.ts) on top: the float32
+ * forward through every layer against the chained float64 references, then δx of the model input and
+ * every parameter gradient of every layer against central differences of the float64 loss.
+ */
+export function gradcheckModel(model: Model, x: Float32Array, target: Float32Array, m: number): Comparison[] {
+  const nOut = sizeOf(model.outShape);
+  let a: Tensor = { data: x, shape: [m, ...model.input] };
+  const caches: unknown[] = [];
+  for (const layer of model.layers) {
+    const { y, cache } = layer.forward(a);
+    caches.push(cache);
+    a = y;
+  }
+  let deltaY: Tensor = { data: softmaxCrossEntropy(a.data, target, m, nOut).delta, shape: a.shape };
+  const grads: (readonly Float32Array[])[] = [];
+  for (let i = model.layers.length - 1; i >= 0; i--) {
+    const { deltaX, grads: g } = model.layers[i].delta(deltaY, caches[i]);
+    grads[i] = g;
+    if (deltaX === null) throw new Error(`layer ${i} returned no deltaX`);
+    deltaY = deltaX;
+  }
+
+  const x64 = Float64Array.from(x);
+  const params64 = model.layers.map((l) => l.params.map((p) => Float64Array.from(p.value)));
+  const ref = referenceForwardModel(model, x64, params64, m);
+  const cost = (): { c: number; decisions: readonly number[] } => {
+    const out = referenceForwardModel(model, x64, params64, m);
+    return { c: softmaxCrossEntropyRef(out.y, target, m, nOut), decisions: out.decisions };
+  };
+  const results = [compare('forward logits', a.data, ref.y)];
+  const nx = numericGradient(x64, cost, ref.decisions);
+  results.push(compare('deltaX (model input)', deltaY.data, nx.grad, nx.skipped));
+  model.layers.forEach((layer, i) => {
+    layer.params.forEach((p, j) => {
+      const np = numericGradient(params64[i][j], cost, ref.decisions);
+      results.push(compare(`layer ${i} (${layer.kind}) d${p.name}`, grads[i][j], np.grad, np.skipped));
+    });
+  });
+  return results;
 }
