@@ -3,9 +3,14 @@
  *
  * The package stores each digit class as one JSON array of 28×28 grey levels rounded to 3 decimals
  * in [0, 1] (`src/digits/<d>.json`); `Math.round(v · 255)` recovers the original 0..255 level. The
- * digits are put in class order (all 0s, then all 1s, …), shuffled by a seeded Fisher–Yates shuffle
- * (seed MNIST_SPLIT_SEED), and split: the first 8,000 go to `mnist-train.csv`, the last 2,000 to
- * `mnist-test.csv`. Rows read `label,p0,…,p783` with integer pixels, row-major (p = 28·row + col).
+ * digits are put in class order (all 0s, then all 1s, …), shuffled by a seeded Fisher–Yates shuffle,
+ * and split: the first 8,000 go to `mnist-train.csv`, the last 2,000 to `mnist-test.csv`. Rows read
+ * `label,p0,…,p783` with integer pixels, row-major (p = 28·row + col).
+ *
+ * NOTE: the shuffle is the one of the reference benchmarks (/work/shared/bench/peers/make-data.js:
+ * mulberry32 seeded with 20261126, `j = floor(u · (i + 1))`), not deltaflow's own Rng, so that the
+ * test accuracy of `deltaflow train` compares directly with the PyTorch figures measured on the same
+ * 8,000/2,000 split.
  *
  * Files are written atomically (temporary file, fsync, rename), so an interrupted run never leaves a
  * half-written CSV that the next run would take for the data.
@@ -14,9 +19,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createRng, shuffleInPlace } from '../src/ops/random.js';
 
-export const MNIST_SPLIT_SEED = 20_000_801;
+export const MNIST_SPLIT_SEED = 20261126;
 export const MNIST_TRAIN_COUNT = 8000;
 export const MNIST_SIDE = 28;
 export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
@@ -101,10 +105,27 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   }
 }
 
+/** mulberry32 (Tommy Ettinger's 32-bit generator), uniform in [0, 1): the reference benchmarks' shuffle. */
+function mulberry32(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** The seeded split: a permutation of 0..n−1 whose first MNIST_TRAIN_COUNT entries are the training digits. */
 export function mnistSplit(n: number): { train: Int32Array; test: Int32Array } {
   const order = Int32Array.from({ length: n }, (_, i) => i);
-  shuffleInPlace(order, createRng(MNIST_SPLIT_SEED));
+  const u = mulberry32(MNIST_SPLIT_SEED);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(u() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
   return { train: order.slice(0, MNIST_TRAIN_COUNT), test: order.slice(MNIST_TRAIN_COUNT) };
 }
 
