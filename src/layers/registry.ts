@@ -10,7 +10,7 @@ import { buildDense, inferDense, readDenseSpec } from './dense.js';
 import { buildFlatten, inferFlatten, readFlattenSpec } from './flatten.js';
 import type { Layer, LayerKind, LayerShapes, LayerSpec, SpecOf } from './layer.js';
 import { buildMaxPool2d, inferMaxPool2d, readMaxPool2dSpec } from './maxPool2d.js';
-import type { OptionReader } from './options.js';
+import { OptionError, optionReader, showValue, type OptionReader } from './options.js';
 
 /** Everything deltaflow knows about one layer kind. */
 export interface LayerKindEntry<S extends LayerSpec> {
@@ -42,6 +42,21 @@ export function isLayerKind(kind: string): kind is LayerKind {
 
 function entryOf<K extends LayerKind>(kind: K): LayerKindEntry<SpecOf<K>> {
   return layerKinds[kind];
+}
+
+/**
+ * Check a spec that may not come from a factory (hand-written JSON, a JavaScript caller): a known kind,
+ * and fields that pass the kind's own readSpec. Returns the normalized spec.
+ */
+export function checkSpec(spec: LayerSpec, index: number): LayerSpec {
+  const kind: unknown = spec?.kind;
+  if (typeof kind !== 'string' || !isLayerKind(kind)) {
+    const known = Object.keys(layerKinds).join(', ');
+    const detail = `unknown layer kind ${showValue(kind)} (known: ${known})`;
+    throw new OptionError(`layer ${index}`, 'kind', `one of ${known}`, kind, detail, `layer ${index}: ${detail}`);
+  }
+  const { kind: _kind, ...fields } = spec;
+  return layerKinds[kind].readSpec(optionReader(kind, fields));
 }
 
 /** Shape inference for `spec` placed at `inShape` as layer `index`; throws a ShapeError naming the layer. */

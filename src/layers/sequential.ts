@@ -12,7 +12,7 @@ import { createRng } from '../ops/random.js';
 import { ShapeError, formatShape, type Tensor, type Workspace } from '../ops/tensor.js';
 import type { Layer, LayerShapes, LayerSpec, Param } from './layer.js';
 import { OptionError, showValue } from './options.js';
-import { buildLayer, inferLayer } from './registry.js';
+import { buildLayer, checkSpec, inferLayer } from './registry.js';
 
 /** A built model: its input shape, its layers, and every parameter in a fixed order. */
 export interface Model {
@@ -100,7 +100,7 @@ export function sequential(options: SequentialOptions, ...specs: LayerSpec[]): M
     const detail = `must be a safe integer, got ${showValue(seed)}`;
     throw new OptionError('sequential', 'seed', 'a safe integer', seed, detail, `sequential: seed ${detail}`);
   }
-  return createModel([...input], specs, seed);
+  return createModel([...input], specs.map(checkSpec), seed);
 }
 
 /** Number of trainable numbers in the model. @example paramCount(model) // 44426 for LeNet-5 */

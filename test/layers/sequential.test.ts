@@ -80,6 +80,18 @@ describe('sequential shape inference', () => {
     expect(() => sequential({ input: [0, 28] })).toThrow('sequential: input must be a non-empty list of positive integers, like [784] or [1, 28, 28], got [0, 28]');
   });
 
+  test('a hand-written spec is checked like a factory\'s', () => {
+    const spec = JSON.parse('{"kind": "dense", "units": 0}');
+    expect(() => sequential({ input: [3] }, spec)).toThrow('dense: option "units" must be a positive integer, got 0');
+  });
+
+  test('a hand-written spec of an unknown kind names the layer and the known kinds', () => {
+    const spec = JSON.parse('{"kind": "softmax"}');
+    expect(() => sequential({ input: [3] }, dense({ units: 2 }), spec)).toThrow(
+      'layer 1: unknown layer kind "softmax" (known: dense, conv2d, maxPool2d, avgPool2d, flatten, relu, sigmoid, tanh)',
+    );
+  });
+
   test('a fractional seed is rejected', () => {
     expect(() => sequential({ input: [2], seed: 1.5 }, dense({ units: 1 }))).toThrow('sequential: seed must be a safe integer, got 1.5');
   });
