@@ -1,0 +1,166 @@
+/**
+ * Gradient averaging (MATH.md 1.6): the delta operators leave Σ_x ∂C_x/∂θ per layer; this step
+ * divides by the TRUE number of samples. With `microBatches: k` it accumulates k backward records
+ * and divides by their total sample count, emitting once per k (a leftover group at completion is
+ * emitted too, divided by its own count).
+ *
+ *   g = (Σ over the k micro-batches of Σ_x ∂C_x/∂θ) / (m_1 + … + m_k)
+ *
+ * Numbers: sums are accumulated in float64 in arrival order (deterministic), then divided once and
+ * rounded to float32, so for k = 1 each element is exactly `float32(Σ / m)`.
+ *
+ * Layout: `grads` is flat over the model's parameters in model order (layer 0's W, b, then layer
+ * 1's…), i.e. aligned with `model.params`. Its buffers belong to this operator subscription and are
+ * overwritten by its next emission.
+ *
+ * Each micro-batch is checked for a finite loss and finite gradients while its buffers are still
+ * valid; the first failure is located (numerics.ts) and carried to the optimizer sink, which throws.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import { ShapeError } from '../ops/tensor.js';
+import type { Backward } from './lossHead.js';
+import { locateNonFinite, type NonFiniteLocation } from './numerics.js';
+import type { RowOrigin } from './types.js';
+
+/** One optimizer step's worth of averaged gradients, with the batch facts the sink reports. */
+export interface AveragedGradients {
+  /** (1/count)·Σ, one Float32Array per model parameter, in model order. */
+  readonly grads: readonly Float32Array[];
+  /** Samples averaged over (Σ of the micro-batches' true sizes). */
+  readonly count: number;
+  readonly microBatches: number;
+  /** Σ of per-sample costs, and its mean over `count`. */
+  readonly lossSum: number;
+  readonly loss: number;
+  /** Correct predictions, null when the batches carry no labels. */
+  readonly correct: number | null;
+  /** ‖g‖ of the averaged gradients (float64). */
+  readonly gradNorm: number;
+  readonly first: RowOrigin;
+  readonly last: RowOrigin;
+  /** Where the first non-finite micro-batch went bad, null when all were finite. */
+  readonly nonFinite: NonFiniteLocation | null;
+}
+
+export interface AverageOptions {
+  /** k: accumulate this many backward records per emission; default 1. */
+  readonly microBatches?: number;
+}
+
+/** The gradients of a backward record, flattened in layer order; throws if a layer's delta never ran. */
+function flatGrads(b: Backward): Float32Array[] {
+  return b.grads.flatMap((g, i) => {
+    if (g === undefined) throw new Error(`averageGradients: layer ${i} has no gradients (run deltaModel over every layer first)`);
+    return g;
+  });
+}
+
+/**
+ * Average Σ-gradients over the true sample count, optionally over k micro-batches.
+ *
+ * @example batches.pipe(forwardModel(model), lossHead(loss), deltaModel(model), averageGradients({ microBatches: 4 }))
+ */
+export function averageGradients(options: AverageOptions = {}): OperatorFunction<Backward, AveragedGradients> {
+  const k = options.microBatches ?? 1;
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`averageGradients: microBatches must be a positive integer, got ${k}`);
+  return (source) =>
+    new Observable<AveragedGradients>((subscriber) => {
+      // Per subscription: float64 sums and the float32 averages handed downstream.
+      let sums: Float64Array[] | null = null;
+      let averages: Float32Array[] = [];
+      let nPending = 0;
+      let count = 0;
+      let lossSum = 0;
+      let correct: number | null = null;
+      let first: RowOrigin | null = null;
+      let last: RowOrigin | null = null;
+      let nonFinite: NonFiniteLocation | null = null;
+
+      function accumulate(b: Backward): void {
+        const grads = flatGrads(b);
+        if (sums === null) {
+          sums = grads.map((g) => new Float64Array(g.length));
+          averages = grads.map((g) => new Float32Array(g.length));
+        }
+        const acc: Float64Array[] = sums;
+        const sizes = acc.map((s) => s.length);
+        if (grads.length !== sizes.length || grads.some((g, j) => g.length !== sizes[j])) {
+          throw new ShapeError('averageGradients', sizes.join(', '), grads.map((g) => g.length).join(', '), 'gradient sizes changed between batches');
+        }
+        // Σ of all elements is non-finite exactly when some element is (float32 values cannot overflow a float64 sum).
+        let total = 0;
+        grads.forEach((g, j) => {
+          const s = acc[j];
+          for (let i = 0; i < g.length; i++) {
+            s[i] += g[i];
+            total += g[i];
+          }
+        });
+        if (nonFinite === null && !(Number.isFinite(total) && Number.isFinite(b.lossSum))) {
+          nonFinite = locateNonFinite(b) ?? { where: 'loss', layer: null, kind: null };
+        }
+        const { m, origins } = b.batch;
+        count += m;
+        lossSum += b.lossSum;
+        if (b.correct !== null) correct = (correct ?? 0) + b.correct;
+        first ??= origins[0];
+        last = origins[m - 1];
+        nPending++;
+      }
+
+      function emit(): void {
+        if (sums === null || first === null || last === null) return;
+        let sq = 0;
+        sums.forEach((s, j) => {
+          const avg = averages[j];
+          for (let i = 0; i < s.length; i++) {
+            avg[i] = s[i] / count;
+            sq += avg[i] * avg[i];
+          }
+          s.fill(0);
+        });
+        const out: AveragedGradients = {
+          grads: averages,
+          count,
+          microBatches: nPending,
+          lossSum,
+          loss: lossSum / count,
+          correct,
+          gradNorm: Math.sqrt(sq),
+          first,
+          last,
+          nonFinite,
+        };
+        nPending = 0;
+        count = 0;
+        lossSum = 0;
+        correct = null;
+        first = null;
+        last = null;
+        nonFinite = null;
+        subscriber.next(out);
+      }
+
+      const subscription = source.subscribe({
+        next(b) {
+          try {
+            accumulate(b);
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          if (nPending === k) emit();
+        },
+        error: (err) => subscriber.error(err),
+        complete() {
+          if (nPending > 0) emit();
+          subscriber.complete();
+        },
+      });
+      return () => {
+        subscription.unsubscribe();
+        sums = null;
+        averages = [];
+      };
+    });
+}

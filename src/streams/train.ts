@@ -1,0 +1,80 @@
+/**
+ * One training step as one operator: Batch in, StepMetrics out. It is literally the composition of
+ * the pieces, so a user can place them by hand inside their own pipe with ordinary RxJS operators
+ * between them and get the same weights bit for bit:
+ *
+ *   forwardModel → lossHead → deltaModel → averageGradients → applyOptimizer
+ *   └──────────── backprop ───────────┘
+ *
+ * `backprop` (forward + loss + delta on a batch → Σ-gradients per layer) is the reusable half: a
+ * data-parallel worker keeps one subscription of it alive (its workspaces persist), pushes its slice of
+ * each batch through a Subject, and sends the Σ-gradients back; the main thread sums the slices in a
+ * fixed order with `averageGradients({ microBatches: nWorkers })`.
+ *
+ * Everything on one step runs synchronously inside `next`; all state is per subscription (one
+ * Workspace per layer per operator), except the optional shared TrainingState.
+ */
+import { pipe, type OperatorFunction } from 'rxjs';
+import type { Model } from '../layers/sequential.js';
+import type { OptimizerConfig } from '../ops/optimizers.js';
+import type { LrSchedule } from '../ops/schedules.js';
+import { applyOptimizer, type StepMetrics, type TrainingState } from './applyOptimizer.js';
+import { averageGradients } from './averageGradients.js';
+import { deltaModel } from './delta.js';
+import { forwardModel } from './forward.js';
+import type { Internals } from './internals.js';
+import { lossHead, type Backward, type Loss } from './lossHead.js';
+import type { Batch } from './types.js';
+
+export interface BackpropOptions {
+  readonly loss: Loss;
+  /** A probe watching activations, deltas and gradients (internals.ts). */
+  readonly internals?: Internals;
+}
+
+export interface TrainOptions extends BackpropOptions {
+  readonly optimizer: OptimizerConfig;
+  /** Clip the averaged gradients to this global norm. */
+  readonly clipNorm?: number;
+  /** Accumulate this many batches per update; default 1. */
+  readonly microBatches?: number;
+  readonly lrSchedule?: LrSchedule;
+  readonly totalSteps?: number;
+  /** Optimizer state and counters shared across subscriptions (epochs, checkpoints). */
+  readonly state?: TrainingState;
+  /** Stamped on the metrics. */
+  readonly epoch?: number;
+}
+
+/**
+ * Forward, loss and delta on each batch: a Backward record holding Σ-over-batch gradients per layer.
+ *
+ * @example batches.pipe(backprop(model, { loss: softmaxCrossEntropy() }), averageGradients())
+ */
+export function backprop(model: Model, options: BackpropOptions): OperatorFunction<Batch, Backward> {
+  const { internals } = options;
+  return pipe(forwardModel(model, { internals }), lossHead(options.loss), deltaModel(model, { internals }));
+}
+
+/**
+ * A training step per batch (or per `microBatches` batches): updates `model` in place, emits metrics.
+ *
+ * @example
+ * source.pipe(shuffle({ window: 1000, seed: 1 }), batch(32), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.05 }) }))
+ */
+export function train(model: Model, options: TrainOptions): OperatorFunction<Batch, StepMetrics> {
+  const { internals } = options;
+  return pipe(
+    forwardModel(model, { internals }),
+    lossHead(options.loss),
+    deltaModel(model, { internals }),
+    averageGradients({ microBatches: options.microBatches }),
+    applyOptimizer(model, options.optimizer, {
+      clipNorm: options.clipNorm,
+      lrSchedule: options.lrSchedule,
+      totalSteps: options.totalSteps,
+      state: options.state,
+      epoch: options.epoch,
+    }),
+  );
+}
