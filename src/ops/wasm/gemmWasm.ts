@@ -1,0 +1,301 @@
+/**
+ * WebAssembly SIMD GEMM: C[m×n] (+)= op(A)[m×k] · op(B)[k×n] with exactly the contract of
+ * `gemm` in src/ops/gemm.ts (row-major; transA: A stored k × m; transB: B stored n × k;
+ * accumulate: C += …, which needs `out`). Equations (1.1), (1.4), (1.5) and the conv GEMMs of
+ * (3.5)–(3.7) all run through it.
+ *
+ * How it runs: the WAT in gemm.wat.ts is assembled by wabt and instantiated once per thread by
+ * `initWasm()` (async, because wabt is); after that `gemmWasm` is synchronous. Each call copies
+ * A and B into the module's memory (skipped for operands that already live there, see
+ * `wasmScratch`), then for each cache block: packs op(B) (kc × nc) and op(A) (mc × kc) into
+ * panels and runs the macro-kernel over the block; finally C is copied out.
+ *
+ * Memory map of the single WasmMemory (byte offsets, grown on demand):
+ *   [tile scratch MR×NR][packed A: MC×KC][packed B: KC×NC][A][B][C] [wasmScratch arena …]
+ * NOTE: growing the memory detaches every view of the old buffer; views are re-made after growth.
+ *
+ * NOTE: module state (the instance) is deliberate, an exception to "no module state" in STYLE.md
+ * §3: instantiating per call would cost far more than the products we run. Each worker thread
+ * loads its own copy of this module and must `await initWasm()` itself.
+ */
+import wabtInit from 'wabt';
+import type { GemmShape } from '../gemm.js';
+import { ShapeError } from '../tensor.js';
+import { DEFAULT_TILE, gemmWat, type TileSize } from './gemm.wat.js';
+
+// NOTE: tsconfig's lib (ES2022) and @types/node 20 do not declare the WebAssembly global, so the
+// few members used here are declared for this module only (a module-scope declaration, which
+// cannot clash with a global one if a later lib adds it).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmExport = WasmMemory | ((...args: number[]) => unknown);
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, WasmExport> } }>;
+};
+
+/** Cache blocking (elements): kc rows of the packed panels, mc rows of A per block, nc columns of B. */
+export interface Blocking {
+  readonly kc: number;
+  readonly mc: number;
+  readonly nc: number;
+}
+
+/** Defaults measured with scripts/gemmBench.ts: a 4×8 tile reads a 256 × 8 B panel (8 KiB, L1). */
+export const DEFAULT_BLOCKING: Blocking = { kc: 256, mc: 128, nc: 2048 };
+
+/**
+ * A block of floats that lives inside the kernels' WebAssembly memory. Operands passed to gemmWasm
+ * as `block.view()` are used in place (no copy in or out). Call `view()` again after any
+ * gemmWasm / wasmScratch call: growing the memory detaches older views (their length becomes 0).
+ */
+export interface WasmBlock {
+  readonly length: number;
+  readonly byteOffset: number;
+  view(): Float32Array;
+}
+
+/** The exports of the module in gemm.wat.ts (argument lists documented there). */
+interface GemmExports {
+  readonly memory: WasmMemory;
+  readonly packA: (src: number, xs: number, ps: number, nx: number, np: number, dst: number) => unknown;
+  readonly packB: (src: number, xs: number, ps: number, nx: number, np: number, dst: number) => unknown;
+  readonly macro: (...args: number[]) => unknown;
+}
+
+function gemmExports(ex: Record<string, WasmExport>): GemmExports {
+  const fn = (name: string): ((...args: number[]) => unknown) => {
+    const f = ex[name];
+    if (typeof f !== 'function') throw new Error(`gemmWasm: the assembled module does not export function ${name}`);
+    return f;
+  };
+  const memory = ex.memory;
+  if (memory === undefined || typeof memory === 'function') throw new Error('gemmWasm: the assembled module does not export memory');
+  return { memory, packA: fn('packA'), packB: fn('packB'), macro: fn('macro') };
+}
+
+/** One instantiated kernel module with its tile and blocking; `gemm` has gemmWasm's contract. */
+export interface WasmGemm {
+  readonly tile: TileSize;
+  readonly blocking: Blocking;
+  gemm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array;
+  /** `length` floats inside the module's memory (see {@link wasmScratch}). */
+  scratch(length: number): WasmBlock;
+  /** Free every scratch block at once (see {@link releaseWasmScratch}). */
+  releaseScratch(): void;
+  /** The module's memory (for tests and the bench). */
+  readonly memory: WasmMemory;
+}
+
+const PAGE = 65536;
+const ALIGN = 64;
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/** The feature probe of wasm-feature-detect: (i32.const 0) (i8x16.splat) (drop). */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11,
+]);
+
+/** True when this runtime has WebAssembly with the fixed-width SIMD proposal. */
+export function hasWasmSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+/** Assemble the WAT for `tile` into a binary with wabt. */
+export async function assembleGemm(tile: TileSize = DEFAULT_TILE): Promise<Uint8Array> {
+  const wabt = await wabtInit();
+  const mod = wabt.parseWat('gemm.wat', gemmWat(tile), { simd: true, bulk_memory: true });
+  try {
+    mod.validate();
+    return mod.toBinary({}).buffer;
+  } finally {
+    mod.destroy();
+  }
+}
+
+function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShape, out: Float32Array | undefined): void {
+  const { m, n, k } = s;
+  if (!(Number.isInteger(m) && Number.isInteger(n) && Number.isInteger(k) && m >= 0 && n >= 0 && k >= 0)) {
+    throw new ShapeError(where, 'non-negative integer m, n, k', `m=${m}, n=${n}, k=${k}`);
+  }
+  if (a.length !== m * k) {
+    throw new ShapeError(where, s.transA === true ? [k, m] : [m, k], [a.length], 'A has the wrong number of elements');
+  }
+  if (b.length !== k * n) {
+    throw new ShapeError(where, s.transB === true ? [n, k] : [k, n], [b.length], 'B has the wrong number of elements');
+  }
+  if (out !== undefined && out.length !== m * n) {
+    throw new ShapeError(where, [m, n], [out.length], 'C has the wrong number of elements');
+  }
+  if (s.accumulate === true && out === undefined) {
+    throw new ShapeError(where, [m, n], 'no C', 'accumulate needs an out buffer to add into');
+  }
+}
+
+/**
+ * Instantiate a kernel module for one tile size and blocking (the default module uses
+ * DEFAULT_TILE / DEFAULT_BLOCKING; other tiles are for the bench and the edge-case tests).
+ */
+export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING): Promise<WasmGemm> {
+  const { mr, nr } = tile;
+  if (blocking.mc % mr !== 0 || blocking.nc % nr !== 0 || blocking.kc < 1) {
+    throw new Error(`createWasmGemm: blocking mc=${blocking.mc} nc=${blocking.nc} must be multiples of the tile ${mr}x${nr}, kc >= 1`);
+  }
+  const binary = await assembleGemm(tile);
+  const { instance } = await WebAssembly.instantiate(binary, {});
+  const ex = gemmExports(instance.exports);
+  const memory = ex.memory;
+  const { kc: KC, mc: MC, nc: NC } = blocking;
+
+  // Fixed regions at the bottom of memory; per-call operands above them.
+  const tmpAt = 0;
+  const packAAt = alignUp(mr * nr * 4, ALIGN);
+  const packBAt = alignUp(packAAt + MC * KC * 4, ALIGN);
+  // The wasmScratch arena starts here and grows upward; each call's copied operands go above it.
+  const arenaAt = alignUp(packBAt + KC * NC * 4, ALIGN);
+  let operandsAt = arenaAt;
+
+  let heap = new Float32Array(memory.buffer);
+
+  function ensureBytes(total: number): void {
+    const have = memory.buffer.byteLength;
+    if (total > have) memory.grow(Math.ceil((total - have) / PAGE));
+    if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
+  }
+  ensureBytes(operandsAt);
+
+  function copyIn(x: Float32Array, at: number): number {
+    heap.set(x, at >>> 2);
+    return at;
+  }
+
+  function gemm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array {
+    checkShape('gemmWasm', a, b, s, out);
+    const { m, n, k } = s;
+    const isTransA = s.transA === true;
+    const isTransB = s.transB === true;
+    const isAcc = s.accumulate === true;
+    const c = out ?? new Float32Array(m * n);
+    if (m === 0 || n === 0) return c;
+    if (k === 0) {
+      if (!isAcc) c.fill(0);
+      return c;
+    }
+
+    // Resident operands (views of this memory) are used in place; the others are copied into the
+    // operand area, each 64-byte aligned. Offsets are read before growing, which detaches views.
+    const aRes = a.buffer === memory.buffer ? a.byteOffset : -1;
+    const bRes = b.buffer === memory.buffer ? b.byteOffset : -1;
+    const cRes = c.buffer === memory.buffer ? c.byteOffset : -1;
+    const aAt = operandsAt;
+    const bAt = alignUp(aAt + (aRes < 0 ? m * k * 4 : 0), ALIGN);
+    const cAt0 = alignUp(bAt + (bRes < 0 ? k * n * 4 : 0), ALIGN);
+    ensureBytes(alignUp(cAt0 + (cRes < 0 ? m * n * 4 : 0), ALIGN));
+    const pa = aRes < 0 ? copyIn(a, aAt) : aRes;
+    const pb = bRes < 0 ? copyIn(b, bAt) : bRes;
+    const cAt = cRes < 0 ? cAt0 : cRes;
+    if (isAcc && cRes < 0) copyIn(c, cAt);
+
+    const ldc = n * 4;
+    // op(A)(i, p) = A[i·k + p] or A[p·m + i]; op(B)(p, j) = B[p·n + j] or B[j·k + p] (elements).
+    const aXs = isTransA ? 1 : k;
+    const aPs = isTransA ? m : 1;
+    const bXs = isTransB ? k : 1;
+    const bPs = isTransB ? 1 : n;
+    for (let jc = 0; jc < n; jc += NC) {
+      const nc = Math.min(NC, n - jc);
+      for (let pc = 0; pc < k; pc += KC) {
+        const kc = Math.min(KC, k - pc);
+        const beta = isAcc || pc > 0 ? 1 : 0;
+        ex.packB(pb + 4 * (jc * bXs + pc * bPs), bXs, bPs, nc, kc, packBAt);
+        for (let ic = 0; ic < m; ic += MC) {
+          const mc = Math.min(MC, m - ic);
+          ex.packA(pa + 4 * (ic * aXs + pc * aPs), aXs, aPs, mc, kc, packAAt);
+          ex.macro(mc, nc, kc, packAAt, packBAt, cAt + 4 * (ic * n + jc), ldc, beta, tmpAt);
+        }
+      }
+    }
+    if (cRes < 0) c.set(heap.subarray(cAt >>> 2, (cAt >>> 2) + m * n));
+    return c;
+  }
+
+  function scratch(length: number): WasmBlock {
+    if (!(Number.isInteger(length) && length >= 0)) throw new Error(`wasmScratch: length must be a non-negative integer, got ${length}`);
+    const byteOffset = operandsAt;
+    operandsAt = alignUp(operandsAt + length * 4, ALIGN);
+    ensureBytes(operandsAt);
+    let cached = new Float32Array(memory.buffer, byteOffset, length);
+    return {
+      length,
+      byteOffset,
+      view(): Float32Array {
+        if (cached.buffer !== memory.buffer) cached = new Float32Array(memory.buffer, byteOffset, length);
+        return cached;
+      },
+    };
+  }
+
+  function releaseScratch(): void {
+    operandsAt = arenaAt;
+  }
+
+  return { tile, blocking, gemm, scratch, releaseScratch, memory };
+}
+
+let engine: WasmGemm | undefined;
+let pending: Promise<boolean> | undefined;
+
+/**
+ * Assemble and instantiate the kernels for this thread; resolves true when gemmWasm is usable,
+ * false when WebAssembly SIMD is missing (keep using the TypeScript `gemm`). Safe to call again.
+ *
+ * @example if (await initWasm()) gemmWasm(A, W, { m: 64, n: 128, k: 784, transB: true }, Z);
+ */
+export function initWasm(): Promise<boolean> {
+  pending ??= (async () => {
+    if (!hasWasmSimd()) return false;
+    engine = await createWasmGemm();
+    return true;
+  })();
+  return pending;
+}
+
+/** True once initWasm() has resolved true in this thread. */
+export function wasmReady(): boolean {
+  return engine !== undefined;
+}
+
+/**
+ * C = op(A)·op(B), or C += op(A)·op(B) when `s.accumulate` (then `out` is required), with the
+ * contract of `gemm`. Overwrites `out` unless accumulating; allocates C when `out` is omitted.
+ * Throws if initWasm() has not resolved true.
+ *
+ * @example Dense forward Z = A Wᵀ (1.1): `gemmWasm(A, W, { m: batch, n: units, k: inputs, transB: true })`
+ */
+export function gemmWasm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array {
+  if (engine === undefined) throw new Error('gemmWasm: call `await initWasm()` first (and check that it returned true)');
+  return engine.gemm(a, b, s, out);
+}
+
+/**
+ * Allocate `length` floats inside the kernels' memory, for operands a caller wants to keep
+ * resident (e.g. a layer's weights, an im2col buffer): passing `block.view()` to gemmWasm skips
+ * the copy in (A, B) or out (C). Blocks live until releaseWasmScratch(); contents start as zeros
+ * only for fresh memory. Throws if initWasm() has not resolved true.
+ *
+ * @example const cols = wasmScratch(25 * 36864); im2col(x, shape, 0, cols.view()); gemmWasm(W, cols.view(), s);
+ */
+export function wasmScratch(length: number): WasmBlock {
+  if (engine === undefined) throw new Error('wasmScratch: call `await initWasm()` first (and check that it returned true)');
+  return engine.scratch(length);
+}
+
+/** Free all wasmScratch blocks of this thread (their views must not be used afterwards). */
+export function releaseWasmScratch(): void {
+  engine?.releaseScratch();
+}
