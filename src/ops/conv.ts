@@ -25,6 +25,7 @@
  */
 import { gemm } from './gemm.js';
 import { ShapeError, type Workspace } from './tensor.js';
+import { conv2dDeltaXWasm, conv2dForwardWasm, conv2dGradBWasm, conv2dGradWWasm, convWasmReady, convWasmSupports } from './wasm/convWasm.js';
 
 /** Sizes of one convolution; `outH`/`outW` must equal convOutSize of the others. */
 export interface ConvShape {
@@ -197,6 +198,7 @@ export function conv2dForward(x: Float32Array, W: Float32Array, b: Float32Array,
   checkLen('conv2dForward', 'b', b, [s.cOut]);
   if (out !== undefined) checkLen('conv2dForward', 'out', out, zShape(s));
   const z = out ?? new Float32Array(s.m * s.cOut * s.outH * s.outW);
+  if (convWasmReady() && convWasmSupports(s)) return conv2dForwardWasm(x, W, b, s, z);
   const nK = s.cIn * s.kH * s.kW;
   const nP = s.outH * s.outW;
   const isIdentity = isIdentityIm2col(s);
@@ -227,6 +229,7 @@ export function conv2dDeltaX(deltaZ: Float32Array, W: Float32Array, s: ConvShape
   checkLen('conv2dDeltaX', 'W', W, wShape(s));
   if (out !== undefined) checkLen('conv2dDeltaX', 'out', out, xShape(s));
   const deltaX = out ?? new Float32Array(s.m * s.cIn * s.inH * s.inW);
+  if (convWasmReady() && convWasmSupports(s)) return conv2dDeltaXWasm(deltaZ, W, s, deltaX);
   const nK = s.cIn * s.kH * s.kW;
   const nP = s.outH * s.outW;
   const isIdentity = isIdentityIm2col(s);
@@ -257,6 +260,7 @@ export function conv2dGradW(x: Float32Array, deltaZ: Float32Array, s: ConvShape,
   checkLen('conv2dGradW', 'deltaZ', deltaZ, zShape(s));
   if (dW !== undefined) checkLen('conv2dGradW', 'dW', dW, wShape(s));
   const grad = dW ?? new Float32Array(s.cOut * s.cIn * s.kH * s.kW);
+  if (convWasmReady() && convWasmSupports(s)) return conv2dGradWWasm(x, deltaZ, s, grad);
   const nK = s.cIn * s.kH * s.kW;
   const nP = s.outH * s.outW;
   const isIdentity = isIdentityIm2col(s);
@@ -280,6 +284,7 @@ export function conv2dGradB(deltaZ: Float32Array, s: ConvShape, db?: Float32Arra
   checkLen('conv2dGradB', 'deltaZ', deltaZ, zShape(s));
   if (db !== undefined) checkLen('conv2dGradB', 'db', db, [s.cOut]);
   const grad = db ?? new Float32Array(s.cOut);
+  if (convWasmReady() && convWasmSupports(s)) return conv2dGradBWasm(deltaZ, s, grad);
   const nP = s.outH * s.outW;
   for (let o = 0; o < s.cOut; o++) {
     let sum = 0;

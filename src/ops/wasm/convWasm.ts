@@ -1,0 +1,303 @@
+/**
+ * WebAssembly SIMD direct convolution (stride 1, any zero padding): forward, δx, dW and db with the
+ * contracts of conv2dForward / conv2dDeltaX / conv2dGradW / conv2dGradB in src/ops/conv.ts (which
+ * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts.
+ *
+ * How it runs: `initConvWasm()` loads wabt (async) and creates one WebAssembly.Memory. The first
+ * call for a new layer shape generates that shape's WAT, assembles it with wabt and compiles it
+ * synchronously (a few ms, once per shape); every module imports the same memory. Each call copies
+ * its operands into the memory in the padded layouts of convWat.ts (the copy is the im2col-free
+ * equivalent of a padding step: O(data), against O(data · cOut · kH · kW) for the products), runs
+ * the kernel, and copies the result out.
+ *
+ * NOTE: module state (the memory and the compiled kernels) is deliberate, the same exception to
+ * "no module state" (STYLE.md §3) as gemmWasm.ts: compiling per call would cost more than the
+ * convolution. Each worker thread must `await initConvWasm()` itself.
+ */
+import wabtInit from 'wabt';
+import type { ConvShape } from '../conv.js';
+import { convWat, type ConvKernelShape } from './convWat.js';
+
+// NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  Memory: new (d: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+};
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+
+interface ConvKernels {
+  readonly shape: ConvKernelShape;
+  readonly forward: (x: number, w: number, b: number, z: number, m: number) => void;
+  readonly gradW: (x: number, dz: number, dw: number, m: number) => void;
+  readonly gradB: (dz: number, db: number, m: number) => void;
+  readonly deltaX: (dz: number, w: number, dx: number, m: number) => void;
+}
+
+interface Engine {
+  readonly wabt: Wabt;
+  readonly memory: WasmMemory;
+  heap: Float32Array;
+  readonly kernels: Map<string, ConvKernels>;
+}
+
+const PAGE = 65536;
+let engine: Engine | undefined;
+let pending: Promise<boolean> | undefined;
+
+/** The feature probe of wasm-feature-detect: (i32.const 0) (i8x16.splat) (drop). */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11]);
+
+/**
+ * Load wabt and create the kernels' memory for this thread; resolves true when the WASM
+ * convolution is usable, false when WebAssembly SIMD is missing. Safe to call again.
+ *
+ * @example if (await initConvWasm()) conv2dForward(x, W, b, shape); // now runs the SIMD kernel
+ */
+export function initConvWasm(): Promise<boolean> {
+  pending ??= (async () => {
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) return false;
+    const wabt = await wabtInit();
+    const memory = new WebAssembly.Memory({ initial: 16 });
+    engine = { wabt, memory, heap: new Float32Array(memory.buffer), kernels: new Map() };
+    return true;
+  })();
+  return pending;
+}
+
+/** True once initConvWasm() has resolved true in this thread. */
+export function convWasmReady(): boolean {
+  return engine !== undefined;
+}
+
+/** Shapes the WASM kernels take: stride 1 (any padding). */
+export function convWasmSupports(s: ConvShape): boolean {
+  return s.strideH === 1 && s.strideW === 1;
+}
+
+const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
+
+/** Register blocks: the most accumulators that fit the 16 xmm registers with the loads they need. */
+function kernelShape(s: ConvShape): ConvKernelShape {
+  const nVec = Math.ceil(s.outW / 4);
+  const jb = nVec % 3 === 0 ? 3 : nVec % 2 === 0 ? 2 : nVec <= 2 ? nVec : 2;
+  const outWp = roundUp(s.outW, 4 * jb);
+  const divisors = (limit: (d: number) => boolean): number => {
+    for (let d = 8; d > 1; d--) if (s.cOut % d === 0 && limit(d)) return d;
+    return 1;
+  };
+  const ob = divisors((d) => d * jb + jb + 1 <= 15);
+  const gb = divisors((d) => d * s.kW + d + 1 <= 15);
+  return {
+    cIn: s.cIn,
+    cOut: s.cOut,
+    kH: s.kH,
+    kW: s.kW,
+    hp: s.inH + 2 * s.padH,
+    wp: roundUp(Math.max(s.inW + 2 * s.padW, outWp + s.kW - 1), 4),
+    outH: s.outH,
+    outWp,
+    ob,
+    jb,
+    gb,
+  };
+}
+
+function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
+  const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.padH},${s.padW}`;
+  let k = e.kernels.get(key);
+  if (k !== undefined) return k;
+  const shape = kernelShape(s);
+  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true });
+  let binary: Uint8Array;
+  try {
+    mod.validate();
+    binary = mod.toBinary({}).buffer;
+  } finally {
+    mod.destroy();
+  }
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: e.memory } }).exports;
+  const fn = <F>(name: string): F => {
+    if (typeof ex[name] !== 'function') throw new Error(`convWasm: the assembled module does not export ${name}`);
+    return ex[name] as F;
+  };
+  k = { shape, forward: fn('forward'), gradW: fn('gradW'), gradB: fn('gradB'), deltaX: fn('deltaX') };
+  e.kernels.set(key, k);
+  return k;
+}
+
+/** Make the memory at least `bytes` long; returns the (possibly new) heap view. */
+function ensure(e: Engine, bytes: number): Float32Array {
+  const have = e.memory.buffer.byteLength;
+  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / PAGE));
+  if (e.heap.buffer !== e.memory.buffer) e.heap = new Float32Array(e.memory.buffer);
+  return e.heap;
+}
+
+/** Bump allocation of the regions of one call, each 64-byte aligned; byte offsets. */
+function layout(sizes: number[]): { at: number[]; end: number } {
+  const at: number[] = [];
+  let p = 0;
+  for (const n of sizes) {
+    at.push(p);
+    p = roundUp(p + n * 4, 64);
+  }
+  return { at, end: p };
+}
+
+const xSize = (k: ConvKernelShape, m: number): number => m * k.cIn * k.hp * k.wp;
+const zSize = (k: ConvKernelShape, m: number): number => m * k.cOut * k.outH * k.outWp;
+
+/** Copy x [m, cIn, inH, inW] into the padded layout at float index `at` (zeros around the image). */
+function copyXIn(heap: Float32Array, x: Float32Array, s: ConvShape, k: ConvKernelShape, at: number): void {
+  const { inH, inW, padH, padW } = s;
+  const { hp, wp } = k;
+  const planes = s.m * s.cIn;
+  if (padH === 0 && padW === 0 && wp === inW) {
+    heap.set(x, at);
+    return;
+  }
+  heap.fill(0, at, at + planes * hp * wp);
+  for (let p = 0; p < planes; p++) {
+    const src = p * inH * inW;
+    const dst = at + p * hp * wp + padH * wp + padW;
+    for (let y = 0; y < inH; y++) heap.set(x.subarray(src + y * inW, src + (y + 1) * inW), dst + y * wp);
+  }
+}
+
+/** Copy δz [m, cOut, outH, outW] into rows of outWp floats at float index `at`, zero columns past outW. */
+function copyZIn(heap: Float32Array, dz: Float32Array, s: ConvShape, k: ConvKernelShape, at: number): void {
+  const { outH, outW } = s;
+  const { outWp } = k;
+  if (outWp === outW) {
+    heap.set(dz, at);
+    return;
+  }
+  const rows = s.m * s.cOut * outH;
+  for (let r = 0; r < rows; r++) {
+    const dst = at + r * outWp;
+    heap.set(dz.subarray(r * outW, (r + 1) * outW), dst);
+    heap.fill(0, dst + outW, dst + outWp);
+  }
+}
+
+function requireEngine(where: string): Engine {
+  if (engine === undefined) throw new Error(`${where}: call \`await initConvWasm()\` first (and check that it returned true)`);
+  return engine;
+}
+
+/**
+ * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
+ * checked by the caller (conv2dForward).
+ */
+export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
+  const e = requireEngine('conv2dForwardWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { cIn, cOut, kH, kW, outH, outW, m } = s;
+  const area = kH * kW;
+  const { at, end } = layout([xSize(k, m), cOut * cIn * area, cOut, zSize(k, m)]);
+  const heap = ensure(e, end);
+  const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
+  copyXIn(heap, x, s, k, xAt);
+  // weights [cOut/ob, cIn, kH, kW, ob]
+  const ob = k.ob;
+  for (let o = 0; o < cOut; o++) {
+    const blk = Math.floor(o / ob);
+    const r = o % ob;
+    for (let c = 0; c < cIn; c++) {
+      for (let t = 0; t < area; t++) heap[wAt + ((blk * cIn + c) * area + t) * ob + r] = W[(o * cIn + c) * area + t];
+    }
+  }
+  heap.set(b, bAt);
+  kern.forward(at[0], at[1], at[2], at[3], m);
+  const outWp = k.outWp;
+  if (outWp === outW) {
+    out.set(heap.subarray(zAt, zAt + m * cOut * outH * outW));
+  } else {
+    const rows = m * cOut * outH;
+    for (let r = 0; r < rows; r++) out.set(heap.subarray(zAt + r * outWp, zAt + r * outWp + outW), r * outW);
+  }
+  return out;
+}
+
+/**
+ * (3.7) dW = Σ_n δz_n ⋆ x_n (overwrites `dW`) and, when `db` is given, db = Σ δz (overwrites it);
+ * stride 1. Shapes are checked by the caller.
+ */
+export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvShape, dW: Float32Array, db?: Float32Array): Float32Array {
+  const e = requireEngine('conv2dGradWWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { m, cOut } = s;
+  const { at, end } = layout([xSize(k, m), zSize(k, m), dW.length, cOut]);
+  const heap = ensure(e, end);
+  const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
+  copyXIn(heap, x, s, k, xAt);
+  copyZIn(heap, deltaZ, s, k, zAt);
+  kern.gradW(at[0], at[1], at[2], m);
+  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  if (db !== undefined) {
+    kern.gradB(at[1], at[3], m);
+    db.set(heap.subarray(dbAt, dbAt + cOut));
+  }
+  return dW;
+}
+
+/** (3.7) db = Σ_n Σ_{i,j} δz[n,o,i,j]; overwrites `db`. Stride 1; shapes are checked by the caller. */
+export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32Array): Float32Array {
+  const e = requireEngine('conv2dGradBWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { at, end } = layout([zSize(k, s.m), s.cOut]);
+  const heap = ensure(e, end);
+  copyZIn(heap, deltaZ, s, k, at[0] >>> 2);
+  kern.gradB(at[0], at[1], s.m);
+  db.set(heap.subarray(at[1] >>> 2, (at[1] >>> 2) + s.cOut));
+  return db;
+}
+
+/**
+ * (3.6) δx = Σ_o fullConv(δz[o], rot180(w[o,c])) cropped by the padding; stride 1. Overwrites `out`
+ * ([m, cIn, inH, inW]). Shapes are checked by the caller.
+ */
+export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
+  const e = requireEngine('conv2dDeltaXWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { m, cIn, cOut, kH, kW, inH, inW, padH, padW } = s;
+  const { at, end } = layout([zSize(k, m), cOut * cIn * kH * kW, xSize(k, m)]);
+  const heap = ensure(e, end);
+  const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
+  copyZIn(heap, deltaZ, s, k, zAt);
+  // weights [cIn, kH, cOut, kW]
+  for (let o = 0; o < cOut; o++) {
+    for (let c = 0; c < cIn; c++) {
+      for (let u = 0; u < kH; u++) {
+        const src = ((o * cIn + c) * kH + u) * kW;
+        const dst = wAt + ((c * kH + u) * cOut + o) * kW;
+        for (let v = 0; v < kW; v++) heap[dst + v] = W[src + v];
+      }
+    }
+  }
+  const nX = xSize(k, m);
+  heap.fill(0, dxAt, dxAt + nX);
+  kern.deltaX(at[0], at[1], at[2], m);
+  const { hp, wp } = k;
+  if (padH === 0 && padW === 0 && wp === inW) {
+    out.set(heap.subarray(dxAt, dxAt + nX));
+  } else {
+    const planes = m * cIn;
+    for (let p = 0; p < planes; p++) {
+      const src = dxAt + p * hp * wp + padH * wp + padW;
+      for (let y = 0; y < inH; y++) out.set(heap.subarray(src + y * wp, src + y * wp + inW), (p * inH + y) * inW);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,341 @@
+/**
+ * WebAssembly text (WAT) of direct stride-1 convolution kernels, specialised per layer shape: every
+ * size is a constant of the generated module, so the kH × kW taps are unrolled with constant
+ * address offsets. convWasm.ts assembles one module per shape with wabt (at first use) and runs it
+ * on operands it copied into one shared memory.
+ *
+ * Equations (MATH.md §3, stride 1; padding is applied by the host when it copies x in):
+ *   (3.5) z[n,o,i,j]   = b[o] + Σ_c Σ_{u,v} x[n,c,i+u,j+v] · w[o,c,u,v]
+ *   (3.6) δx[n,c,y,x]  = Σ_o Σ_{u,v} δz[n,o,y−u,x−v] · w[o,c,u,v]   (the full correlation, as a scatter)
+ *   (3.7) dW[o,c,u,v]  = Σ_n Σ_{i,j} δz[n,o,i,j] · x[n,c,i+u,j+v],  db[o] = Σ_n Σ_{i,j} δz[n,o,i,j]
+ *
+ * Memory layout (f32, byte addresses, every region 16-byte aligned), NCHW with padded rows:
+ *   x, δx  [m, cIn, hp, wp]      hp = inH + 2pH; wp ≥ outWp + kW − 1, a multiple of 4; the columns
+ *                                 past the image (and the padding) hold zeros
+ *   z, δz  [m, cOut, outH, outWp] outWp = outW rounded up to 4·jb; columns ≥ outW of δz hold zeros
+ *   forward weights  [cOut/ob, cIn, kH, kW, ob]   (ob output channels side by side per tap)
+ *   deltaX weights   [cIn, kH, cOut, kW]
+ *   dW [cOut, cIn, kH, kW] (natural layout), b and db [cOut]
+ *
+ * Vectorisation: f32x4 along an output row (j). Register blocks (≤ 16 xmm registers, V8 does not
+ * use more for wasm SIMD): forward ob channels × jb vectors of accumulators; gradW ob channels × kW
+ * taps, reduced across lanes at the end; deltaX kW taps × jb vectors, added into the δx row at the
+ * kW shifts. All sums run in one fixed order, so results are bit-for-bit deterministic.
+ */
+
+/** The constant sizes one convolution module is generated for. */
+export interface ConvKernelShape {
+  readonly cIn: number;
+  readonly cOut: number;
+  readonly kH: number;
+  readonly kW: number;
+  /** Rows of the (padded) input plane. */
+  readonly hp: number;
+  /** Row stride of the input plane in floats (multiple of 4, ≥ outWp + kW − 1). */
+  readonly wp: number;
+  readonly outH: number;
+  /** Row stride of the output plane in floats (multiple of 4·jb). */
+  readonly outWp: number;
+  /** Forward register block: output channels per pass (divides cOut). */
+  readonly ob: number;
+  /** Forward and deltaX register block: f32x4 vectors per pass along a row (divides outWp/4). */
+  readonly jb: number;
+  /** gradW register block: output channels per pass (divides cOut). */
+  readonly gb: number;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** A counted loop `for (v = 0; v < count; v++) body` with count ≥ 1 constant, as a do-while. */
+function loop(label: string, counter: string, count: number, body: string): string {
+  return `(local.set ${counter} (i32.const 0))
+    (loop ${label}
+      ${body}
+      (local.set ${counter} (i32.add (local.get ${counter}) (i32.const 1)))
+      (br_if ${label} (i32.lt_u (local.get ${counter}) (i32.const ${count}))))`;
+}
+
+const add = (local: string, bytes: number | string): string =>
+  `(local.set ${local} (i32.add (local.get ${local}) ${typeof bytes === 'number' ? `(i32.const ${bytes})` : bytes}))`;
+
+/**
+ * forward(x, w, b, z, m): z = W ⊛ x + b. For each (n, channel block, row i, vector block):
+ * acc[r][q] = b[o+r], then for every channel c and tap (u, v): acc[r][q] += w[o+r,c,u,v] · x[c, i+u, j+4q+v…].
+ */
+function forwardWat(s: ConvKernelShape): string {
+  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, ob, jb } = s;
+  const acc = (r: number, q: number): string => `$a${r}_${q}`;
+  const locals = [
+    ...range(ob).flatMap((r) => range(jb).map((q) => `(local ${acc(r, q)} v128)`)),
+    ...range(jb).map((q) => `(local $x${q} v128)`),
+  ].join(' ');
+  const taps = range(kH)
+    .flatMap((u) =>
+      range(kW).map((v) => {
+        const loads = range(jb).map((q) => `(local.set $x${q} (v128.load offset=${(u * wp + v) * 4 + 16 * q} (local.get $px)))`);
+        const madds = range(ob).map((r) => {
+          const wOff = ((u * kW + v) * ob + r) * 4;
+          const splat = `(local.set $wv (v128.load32_splat offset=${wOff} (local.get $pw)))`;
+          const sums = range(jb).map(
+            (q) => `(local.set ${acc(r, q)} (f32x4.add (local.get ${acc(r, q)}) (f32x4.mul (local.get $wv) (local.get $x${q}))))`,
+          );
+          return [splat, ...sums].join('\n        ');
+        });
+        return [...loads, ...madds].join('\n        ');
+      }),
+    )
+    .join('\n        ');
+  const init = range(ob)
+    .flatMap((r) => [
+      `(local.set $wv (v128.load32_splat offset=${r * 4} (local.get $pb)))`,
+      ...range(jb).map((q) => `(local.set ${acc(r, q)} (local.get $wv))`),
+    ])
+    .join('\n          ');
+  const stores = range(ob)
+    .flatMap((r) => range(jb).map((q) => `(v128.store offset=${(r * outH * outWp) * 4 + 16 * q} (local.get $pz) (local.get ${acc(r, q)}))`))
+    .join('\n          ');
+  const nBlocks = outWp / (4 * jb);
+  const tapBytes = kH * kW * ob * 4;
+  return `
+  (func (export "forward") (param $x i32) (param $w i32) (param $b i32) (param $z i32) (param $m i32)
+    (local $n i32) (local $o i32) (local $i i32) (local $q i32) (local $c i32)
+    (local $xn i32) (local $px i32) (local $pw i32) (local $pb i32) (local $pz i32) (local $wo i32) (local $zo i32)
+    (local $wv v128) ${locals}
+    (local.set $n (i32.const 0))
+    (block $done (loop $samples
+      (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+      (local.set $xn (i32.add (local.get $x) (i32.mul (local.get $n) (i32.const ${cIn * hp * wp * 4}))))
+      ${loop(
+        '$chans',
+        '$o',
+        cOut / ob,
+        `(local.set $wo (i32.add (local.get $w) (i32.mul (local.get $o) (i32.const ${cIn * tapBytes}))))
+      (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $o) (i32.const ${ob * 4}))))
+      (local.set $zo (i32.add (local.get $z) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${ob}))) (i32.const ${outH * outWp * 4}))))
+      ${loop(
+        '$rows',
+        '$i',
+        outH,
+        `${loop(
+          '$blocks',
+          '$q',
+          nBlocks,
+          `(local.set $px (i32.add (local.get $xn) (i32.add (i32.mul (local.get $i) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
+          (local.set $pz (i32.add (local.get $zo) (i32.add (i32.mul (local.get $i) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
+          (local.set $pw (local.get $wo))
+          ${init}
+          ${loop(
+            '$inChans',
+            '$c',
+            cIn,
+            `${taps}
+        ${add('$px', hp * wp * 4)}
+        ${add('$pw', tapBytes)}`,
+          )}
+          ${stores}`,
+        )}`,
+      )}`,
+      )}
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samples))))
+`;
+}
+
+/**
+ * gradW(x, dz, dw, m): dW[o,c,u,v] = Σ_n Σ_{i,j} δz[n,o,i,j] · x[n,c,i+u,j+v] for a block of gb
+ * channels and the kW taps of one kernel row u: gb·kW vector sums over (n, i, vector q), each
+ * reduced across its lanes as ((l0 + l1) + (l2 + l3)) at the end.
+ * gradB(dz, db, m): db[o] = Σ_n Σ_{i,j} δz[n,o,i,j] (the zero columns of δz add nothing).
+ */
+function gradWat(s: ConvKernelShape): string {
+  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, gb } = s;
+  const nVec = outWp / 4;
+  const acc = (r: number, v: number): string => `$g${r}_${v}`;
+  const locals = [
+    ...range(gb).flatMap((r) => range(kW).map((v) => `(local ${acc(r, v)} v128)`)),
+    ...range(gb).map((r) => `(local $d${r} v128)`),
+  ].join(' ');
+  const zero = range(gb)
+    .flatMap((r) => range(kW).map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
+    .join('\n      ');
+  const body = range(nVec)
+    .map((q) => {
+      const dz = range(gb).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4 + 16 * q} (local.get $pz)))`);
+      const taps = range(kW).map((v) => {
+        const x = `(local.set $xv (v128.load offset=${16 * q + 4 * v} (local.get $px)))`;
+        const sums = range(gb).map(
+          (r) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $d${r}) (local.get $xv))))`,
+        );
+        return [x, ...sums].join('\n          ');
+      });
+      return [...dz, ...taps].join('\n          ');
+    })
+    .join('\n          ');
+  const lane = (a: string, l: number): string => `(f32x4.extract_lane ${l} (local.get ${a}))`;
+  const stores = range(gb)
+    .flatMap((r) =>
+      range(kW).map((v) => {
+        const a = acc(r, v);
+        const sum = `(f32.add (f32.add ${lane(a, 0)} ${lane(a, 1)}) (f32.add ${lane(a, 2)} ${lane(a, 3)}))`;
+        return `(f32.store offset=${(r * cIn * kH * kW + v) * 4} (local.get $pd) ${sum})`;
+      }),
+    )
+    .join('\n      ');
+  return `
+  (func (export "gradW") (param $x i32) (param $dz i32) (param $dw i32) (param $m i32)
+    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32)
+    (local $px i32) (local $pz i32) (local $pd i32) (local $xv v128) ${locals}
+    ${loop(
+      '$chans',
+      '$o',
+      cOut / gb,
+      loop(
+        '$inChans',
+        '$c',
+        cIn,
+        loop(
+          '$kRows',
+          '$u',
+          kH,
+          `${zero}
+      (local.set $n (i32.const 0))
+      (block $done (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${gb}))) (i32.const ${outH * outWp * 4}))))
+        (local.set $px (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp * wp * 4})) (i32.mul (local.get $u) (i32.const ${wp * 4})))))
+        ${loop(
+          '$rows',
+          '$i',
+          outH,
+          `${body}
+          ${add('$pz', outWp * 4)}
+          ${add('$px', wp * 4)}`,
+        )}
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $samples)))
+      (local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${gb})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
+      ${stores}`,
+        ),
+      ),
+    )})
+
+  (func (export "gradB") (param $dz i32) (param $db i32) (param $m i32)
+    (local $o i32) (local $n i32) (local $p i32) (local $end i32) (local $s v128)
+    ${loop(
+      '$chans',
+      '$o',
+      cOut,
+      `(local.set $s (v128.const i32x4 0 0 0 0))
+      (local.set $n (i32.const 0))
+      (block $done (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+        (local.set $p (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (local.get $o)) (i32.const ${outH * outWp * 4}))))
+        (local.set $end (i32.add (local.get $p) (i32.const ${outH * outWp * 4})))
+        (loop $vecs
+          (local.set $s (f32x4.add (local.get $s) (v128.load (local.get $p))))
+          ${add('$p', 16)}
+          (br_if $vecs (i32.lt_u (local.get $p) (local.get $end))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $samples)))
+      (f32.store (i32.add (local.get $db) (i32.shl (local.get $o) (i32.const 2)))
+        (f32.add (f32.add ${lane('$s', 0)} ${lane('$s', 1)}) (f32.add ${lane('$s', 2)} ${lane('$s', 3)})))`,
+    )})
+`;
+}
+
+/**
+ * deltaX(dz, w, dx, m): δx += the scatter of every δz row through the kernel. For each (n, c, row i,
+ * kernel row u, vector block): t[v][q] = Σ_o w[o,c,u,v] · δz[n,o,i,4q…] (kW × jb vector sums), then
+ * δx[n,c,i+u, 4q+v…] += t[v][q]. δx must be zeroed first (the host does it). The kW shifted
+ * read-modify-writes run in order v = 0..kW−1, so overlapping lanes add up in a fixed order.
+ */
+function deltaXWat(s: ConvKernelShape): string {
+  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, jb } = s;
+  const t = (v: number, q: number): string => `$t${v}_${q}`;
+  const locals = [
+    ...range(kW).flatMap((v) => range(jb).map((q) => `(local ${t(v, q)} v128)`)),
+    ...range(jb).map((q) => `(local $d${q} v128)`),
+  ].join(' ');
+  const zero = range(kW)
+    .flatMap((v) => range(jb).map((q) => `(local.set ${t(v, q)} (v128.const i32x4 0 0 0 0))`))
+    .join('\n          ');
+  const body = [
+    ...range(jb).map((q) => `(local.set $d${q} (v128.load offset=${16 * q} (local.get $pz)))`),
+    ...range(kW).flatMap((v) => [
+      `(local.set $wv (v128.load32_splat offset=${4 * v} (local.get $pw)))`,
+      ...range(jb).map((q) => `(local.set ${t(v, q)} (f32x4.add (local.get ${t(v, q)}) (f32x4.mul (local.get $wv) (local.get $d${q}))))`),
+    ]),
+  ].join('\n            ');
+  const scatter = range(kW)
+    .flatMap((v) =>
+      range(jb).map((q) => {
+        const off = 16 * q + 4 * v;
+        return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(v, q)})))`;
+      }),
+    )
+    .join('\n          ');
+  const nBlocks = outWp / (4 * jb);
+  return `
+  (func (export "deltaX") (param $dz i32) (param $w i32) (param $dx i32) (param $m i32)
+    (local $n i32) (local $c i32) (local $i i32) (local $u i32) (local $q i32) (local $o i32)
+    (local $pz i32) (local $pw i32) (local $px i32) (local $wv v128) ${locals}
+    (local.set $n (i32.const 0))
+    (block $done (loop $samples
+      (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+      ${loop(
+        '$inChans',
+        '$c',
+        cIn,
+        loop(
+          '$rows',
+          '$i',
+          outH,
+          loop(
+            '$kRows',
+            '$u',
+            kH,
+            loop(
+              '$blocks',
+              '$q',
+              nBlocks,
+              `${zero}
+          (local.set $pz (i32.add (local.get $dz) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut * outH})) (local.get $i)) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
+          (local.set $pw (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $c) (i32.const ${kH})) (local.get $u)) (i32.const ${cOut * kW * 4}))))
+          ${loop(
+            '$outChans',
+            '$o',
+            cOut,
+            `${body}
+            ${add('$pz', outH * outWp * 4)}
+            ${add('$pw', kW * 4)}`,
+          )}
+          (local.set $px (i32.add (local.get $dx) (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp})) (i32.add (local.get $i) (local.get $u))) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
+          ${scatter}`,
+            ),
+          ),
+        ),
+      )}
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samples))))
+`;
+}
+
+/** The module for one shape: imports `env.memory`, exports forward, gradW, gradB and deltaX. */
+export function convWat(s: ConvKernelShape): string {
+  const bad = (why: string): never => {
+    throw new Error(`convWat: ${why} (${JSON.stringify(s)})`);
+  };
+  if (s.cOut % s.ob !== 0 || s.cOut % s.gb !== 0) bad('ob and gb must divide cOut');
+  if (s.outWp % (4 * s.jb) !== 0) bad('outWp must be a multiple of 4·jb');
+  if (s.wp % 4 !== 0 || s.wp < s.outWp + s.kW - 1) bad('wp must be a multiple of 4 and ≥ outWp + kW − 1');
+  if (s.hp !== s.outH + s.kH - 1) bad('hp must be outH + kH − 1 (stride 1)');
+  return `(module
+  (import "env" "memory" (memory 1))
+${forwardWat(s)}
+${gradWat(s)}
+${deltaXWat(s)}
+)
+`;
+}
