@@ -1,0 +1,145 @@
+/**
+ * `npm run bench` — deltaflow's performance against its peers, measured in one run on this machine.
+ *
+ *   node dist/scripts/bench.js [--json] [--smoke] [--only w1,w2,csv,mem] [--passes N] [--no-peers] …
+ *   node dist/scripts/bench.js --big-csv 256M,1G      (streaming-memory run, see bench/bigCsv.ts)
+ *
+ * Sections (flags in bench/options.ts):
+ *   w1, w2  training throughput of W1 (MLP 784-128-64-10) and W2 (LeNet-5), batch 64, SGD lr 0.05,
+ *           softmax CE, data in memory: deltaflow in this process against TF.js cpu/wasm, ConvNetJS
+ *           and PyTorch 1/2 threads in child processes, passes alternating back to back with the
+ *           machine-speed probe around each group (bench/training.ts)
+ *   csv     ingest of a generated MNIST-like CSV: deltaflow's fromCsv vs csv-parse (bench/csvIngest.ts)
+ *   mem     peak RSS and heap of this process, and bytes a steady-state training step allocates
+ *
+ * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
+ * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
+import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
+import { benchBatches, benchModel, layerStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
+import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
+import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
+import { csvReport, memoryReport, trainingReport } from './bench/report.js';
+import { peerRunners, torchUnavailable } from './bench/systems.js';
+import { benchWorkload, type WorkloadResult } from './bench/training.js';
+import { LEARNING_RATE, type WorkloadId } from './bench/workloads.js';
+
+interface BenchResult {
+  readonly meta: {
+    readonly date: string;
+    readonly node: string;
+    readonly v8: string;
+    readonly cpu: string;
+    readonly cpus: number;
+    readonly argv: readonly string[];
+    readonly options: BenchOptions;
+    readonly torch: string;
+  };
+  readonly training: WorkloadResult[];
+  csv?: CsvResult;
+  steadyState: Record<string, StepAllocation>;
+  memory?: ProcessMemory;
+}
+
+function csvReaders(): CsvReader[] {
+  return [csvParseReader, readlineReader];
+}
+
+async function runTraining(opts: BenchOptions, digits: Digits, dataDir: string, torchReason: string | null, log: (s: string) => void): Promise<WorkloadResult[]> {
+  const out: WorkloadResult[] = [];
+  for (const w of ['W1', 'W2'] as const) {
+    if (!opts.sections.includes(w === 'W1' ? 'w1' : 'w2')) continue;
+    const subjects = opts.workers.map((workers) => new DeltaflowRunner({ workload: w, digits, workers }));
+    const plan = peerRunners(w, opts.peers, dataDir, torchReason);
+    out.push(await benchWorkload(w, subjects, plan.runners, plan.skipped, { ...opts, log }));
+  }
+  return out;
+}
+
+async function runSteadyState(opts: BenchOptions, digits: Digits): Promise<Record<string, StepAllocation>> {
+  const out: Record<string, StepAllocation> = {};
+  for (const w of ['W1', 'W2'] as WorkloadId[]) {
+    const step = layerStep(benchModel(w), LEARNING_RATE);
+    const batches = benchBatches(digits, w);
+    let i = 0;
+    const one = (): void => {
+      step(batches[i]);
+      i = (i + 1) % batches.length;
+    };
+    const steps = w === 'W1' ? opts.memSteps : Math.max(10, Math.round(opts.memSteps / 4));
+    out[w] = await measureStepAllocation(one, Math.max(5, Math.round(steps / 4)), steps);
+  }
+  return out;
+}
+
+/** The big-CSV mode: one child process per size, so each reports its own peak RSS. */
+async function runBigCsv(opts: BenchOptions): Promise<void> {
+  const script = fileURLToPath(new URL('./bench/bigCsv.js', import.meta.url));
+  for (const size of opts.bigCsv) {
+    const args = [script, '--size', String(size), ...(opts.isJson ? ['--json'] : [])];
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`bigCsv --size ${size} exited with code ${code}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = readOptions(process.argv.slice(2));
+  if (opts.bigCsv.length > 0) return runBigCsv(opts);
+  const log = (line: string): void => {
+    process.stderr.write(`# ${line}\n`);
+  };
+  const needsTorch = opts.peers.some((p) => p.startsWith('pytorch')) && (opts.sections.includes('w1') || opts.sections.includes('w2'));
+  const torchReason = needsTorch ? torchUnavailable() : 'not asked for';
+  const digits = loadDigits();
+  const dir = mkdtempSync(join(tmpdir(), 'deltaflow-bench-'));
+  try {
+    writeBinaries(digits, dir);
+    const result: BenchResult = {
+      meta: {
+        date: new Date().toISOString(),
+        node: process.version,
+        v8: process.versions.v8,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cpus: cpus().length,
+        argv: process.argv.slice(2),
+        options: opts,
+        torch: torchReason ?? 'available',
+      },
+      training: await runTraining(opts, digits, dir, torchReason, log),
+      steadyState: {},
+    };
+    if (opts.sections.includes('csv')) {
+      const file = join(dir, 'digits.csv');
+      const { labelSum } = await writeDigitsCsv(digits, opts.csvRows, file);
+      result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
+    }
+    if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
+    result.memory = processMemory();
+
+    if (opts.isJson) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    const parts = [
+      `## deltaflow bench — ${result.meta.date}, Node ${result.meta.node}, ${result.meta.cpus} × ${result.meta.cpu}; PyTorch: ${result.meta.torch}`,
+      ...result.training.map(trainingReport),
+      ...(result.csv ? [csvReport(result.csv)] : []),
+      memoryReport(result.memory, result.steadyState),
+    ];
+    process.stdout.write(`${parts.join('\n\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
+});

@@ -1,0 +1,108 @@
+/**
+ * Command-line flags of `npm run bench` (node dist/scripts/bench.js):
+ *
+ *   --json               print one JSON document (every pass and probe) instead of tables
+ *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
+ *   --only LIST          sections among w1,w2,csv,mem (default: all)
+ *   --passes N           timed passes per system (default 5; smoke 3)
+ *   --no-peers           deltaflow only
+ *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
+ *   --workers LIST       deltaflow worker counts to run, e.g. 1,2 (default 1)
+ *   --pass-seconds S     target duration of one timed pass (default 2)
+ *   --warmup-seconds S   warm-up per system (default 2)
+ *   --probe-ms MS        duration of each machine-speed probe (default 1000)
+ *   --csv-rows N         rows of the generated CSV (default 20000)
+ *   --big-csv SIZES      instead of the rest: the streaming-memory run at these sizes, e.g. 256M,1G
+ */
+import { parseArgs } from 'node:util';
+import { PEER_IDS, type PeerId } from './systems.js';
+
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  readonly isJson: boolean;
+  readonly isSmoke: boolean;
+  readonly sections: readonly Section[];
+  readonly passes: number;
+  readonly peers: readonly PeerId[];
+  readonly workers: readonly number[];
+  readonly passSeconds: number;
+  readonly warmupSeconds: number;
+  readonly probeMs: number;
+  readonly csvRows: number;
+  readonly memSteps: number;
+  /** File sizes in bytes for the big-CSV mode; empty otherwise. */
+  readonly bigCsv: readonly number[];
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) throw new UsageError(`--${flag}: unknown "${item}" (expected some of ${allowed.join(',')})`);
+  }
+  return allowed.filter((a) => items.includes(a));
+}
+
+function positive(flag: string, value: string | undefined, fallback: number, isInteger: boolean): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!(x > 0) || !Number.isFinite(x) || (isInteger && !Number.isInteger(x))) {
+    throw new UsageError(`--${flag} must be a positive ${isInteger ? 'integer' : 'number'}, got "${value}"`);
+  }
+  return x;
+}
+
+/** "256M", "1G", "1.5GB", "1000000" → bytes (binary units: M = 2^20, G = 2^30). */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(text.trim());
+  if (m === null) throw new UsageError(`--big-csv: size "${text}" is not like 256M or 1G`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function readOptions(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      json: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      only: { type: 'string' },
+      passes: { type: 'string' },
+      'no-peers': { type: 'boolean' },
+      peers: { type: 'string' },
+      workers: { type: 'string' },
+      'pass-seconds': { type: 'string' },
+      'warmup-seconds': { type: 'string' },
+      'probe-ms': { type: 'string' },
+      'csv-rows': { type: 'string' },
+      'mem-steps': { type: 'string' },
+      'big-csv': { type: 'string' },
+    },
+  });
+  const isSmoke = values.smoke === true;
+  const defaultPeers = isSmoke ? PEER_IDS.filter((p) => !p.startsWith('pytorch')) : [...PEER_IDS];
+  const peers = values['no-peers'] === true ? [] : values.peers !== undefined ? list('peers', values.peers, PEER_IDS) : defaultPeers;
+  const workers = (values.workers ?? '1').split(',').map((w) => positive('workers', w, 1, true));
+  return {
+    isJson: values.json === true,
+    isSmoke,
+    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : [...SECTIONS],
+    passes: positive('passes', values.passes, isSmoke ? 3 : 5, true),
+    peers,
+    workers: [...new Set(workers)].sort((a, b) => a - b),
+    passSeconds: positive('pass-seconds', values['pass-seconds'], isSmoke ? 0.05 : 2, false),
+    warmupSeconds: positive('warmup-seconds', values['warmup-seconds'], isSmoke ? 0.05 : 2, false),
+    probeMs: positive('probe-ms', values['probe-ms'], isSmoke ? 20 : 1000, false),
+    csvRows: positive('csv-rows', values['csv-rows'], isSmoke ? 300 : 20_000, true),
+    memSteps: positive('mem-steps', values['mem-steps'], isSmoke ? 20 : 200, true),
+    bigCsv: values['big-csv'] !== undefined ? values['big-csv'].split(',').map(parseSize) : [],
+  };
+}
