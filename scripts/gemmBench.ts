@@ -5,6 +5,7 @@
  * (min – max) of the timed runs after a warm-up; each run repeats the product for ≥ 25 ms.
  *
  *   npx tsc -p . && node dist/scripts/gemmBench.js [--runs=7] [--tile=4x8] [--kc=256 --mc=128 --nc=2048]
+ *                                                  [--inplaceA=true|false] [--inplaceB=maxBytes]
  *                                                  [--only=substring] [--naive]
  *
  * `--naive` also times the triple loop (slow: seconds for 1024³). Speed only; correctness is in
@@ -96,11 +97,13 @@ async function main(): Promise<void> {
     kc: Number(arg('kc', String(DEFAULT_BLOCKING.kc))),
     mc: Number(arg('mc', String(DEFAULT_BLOCKING.mc))),
     nc: Number(arg('nc', String(DEFAULT_BLOCKING.nc))),
+    isAInPlace: arg('inplaceA', String(DEFAULT_BLOCKING.isAInPlace)) === 'true',
+    maxInPlaceBBytes: Number(arg('inplaceB', String(DEFAULT_BLOCKING.maxInPlaceBBytes))),
   };
   const only = arg('only', '');
   const withNaive = hasFlag('naive');
   const engine: WasmGemm = await createWasmGemm({ mr, nr }, blocking);
-  console.log(`# node ${process.version}; tile ${mr}x${nr}; kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc}; ${runs} runs; GFLOP/s median (min–max)`);
+  console.log(`# node ${process.version}; tile ${mr}x${nr}; kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc} in place: A ${blocking.isAInPlace} B up to ${blocking.maxInPlaceBBytes} bytes; ${runs} runs; GFLOP/s median (min–max)`);
   console.log(`# ${'shape'.padEnd(30)} ${'m×n×k'.padEnd(16)} ${'wasm (copy)'.padEnd(20)} ${'wasm resident'.padEnd(20)} copy %  ${'TS gemm'.padEnd(20)} naive`);
   for (const { name, s } of CASES) {
     if (only !== '' && !name.includes(only)) continue;

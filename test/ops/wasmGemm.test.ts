@@ -195,13 +195,13 @@ describe('gemmWasm (default 4×8 tile, default blocking)', () => {
 
 describe('gemmWasm kernels with other tiles and tiny cache blocks (every blocking loop runs several times)', () => {
   const configs = [
-    { tile: { mr: 4, nr: 8 }, blocking: { kc: 7, mc: 8, nc: 16 } },
-    { tile: { mr: 6, nr: 8 }, blocking: { kc: 5, mc: 12, nc: 24 } },
-    { tile: { mr: 3, nr: 12 }, blocking: { kc: 16, mc: 9, nc: 12 } },
-    { tile: { mr: 1, nr: 4 }, blocking: { kc: 3, mc: 2, nc: 8 } },
+    { tile: { mr: 4, nr: 8 }, blocking: { kc: 7, mc: 8, nc: 16, isAInPlace: true, maxInPlaceBBytes: 1e9 } },
+    { tile: { mr: 6, nr: 8 }, blocking: { kc: 5, mc: 12, nc: 24, isAInPlace: false, maxInPlaceBBytes: 0 } },
+    { tile: { mr: 3, nr: 12 }, blocking: { kc: 16, mc: 9, nc: 12, isAInPlace: true, maxInPlaceBBytes: 0 } },
+    { tile: { mr: 1, nr: 4 }, blocking: { kc: 3, mc: 2, nc: 8, isAInPlace: false, maxInPlaceBBytes: 1e9 } },
   ];
   for (const { tile, blocking } of configs) {
-    const name = `${tile.mr}×${tile.nr} tile, kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc}`;
+    const name = `${tile.mr}×${tile.nr} tile, kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc}, in place A=${blocking.isAInPlace} B≤${blocking.maxInPlaceBBytes} bytes`;
     let engine: WasmGemm;
     beforeAll(async () => {
       engine = await createWasmGemm(tile, blocking);
@@ -218,7 +218,7 @@ describe('gemmWasm kernels with other tiles and tiny cache blocks (every blockin
   }
 
   it('rejects a blocking that is not a multiple of the tile', async () => {
-    await expect(createWasmGemm({ mr: 4, nr: 8 }, { kc: 8, mc: 6, nc: 16 })).rejects.toThrow(
+    await expect(createWasmGemm({ mr: 4, nr: 8 }, { kc: 8, mc: 6, nc: 16, isAInPlace: true, maxInPlaceBBytes: 1e9 })).rejects.toThrow(
       'createWasmGemm: blocking mc=6 nc=16 must be multiples of the tile 4x8, kc >= 1',
     );
   });

@@ -42,7 +42,9 @@ function range(n: number): number[] {
 
 /**
  * The micro-kernel: C[MR×NR] at `c` (row stride `ldc` bytes) (+)= Σ_p a_p ⊗ b_p over kc ≥ 1 steps,
- * where a_p is MR floats at pa + p·4·MR and b_p is NR floats at pb + p·4·NR.
+ * where a_p is MR floats at pa + p·aStep and b_p is NR floats at pb + p·bStep. A packed panel has
+ * aStep = 4·MR (bStep = 4·NR); an operand already laid out with the MR (NR) values of one p
+ * side by side (op(A) = Aᵀ, op(B) = B) is read in place with its row stride as the step.
  */
 function kernelWat({ mr, nr }: TileSize): string {
   const nv = nr / 4;
@@ -81,16 +83,17 @@ function kernelWat({ mr, nr }: TileSize): string {
       .join('\n        ');
   return `
   ;; micro-kernel ${mr}x${nr}: C tile (+)= packed A panel (kc x ${mr}) times packed B panel (kc x ${nr})
-  (func $kernel (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32) (param $beta i32)
+  (func $kernel (param $kc i32) (param $pa i32) (param $aStep i32) (param $pb i32) (param $bStep i32)
+                (param $c i32) (param $ldc i32) (param $beta i32)
     (local $pbEnd i32) (local $row i32) (local $a v128) ${bLocals}
     ${accLocals}
-    (local.set $pbEnd (i32.add (local.get $pb) (i32.mul (local.get $kc) (i32.const ${4 * nr}))))
+    (local.set $pbEnd (i32.add (local.get $pb) (i32.mul (local.get $kc) (local.get $bStep))))
     ;; kc >= 1 always (the driver handles k = 0), so the k loop is a do-while
     (loop $steps
         ${loadB}
         ${madds}
-        (local.set $pa (i32.add (local.get $pa) (i32.const ${4 * mr})))
-        (local.set $pb (i32.add (local.get $pb) (i32.const ${4 * nr})))
+        (local.set $pa (i32.add (local.get $pa) (local.get $aStep)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $bStep)))
         (br_if $steps (i32.lt_u (local.get $pb) (local.get $pbEnd))))
     (if (local.get $beta)
       (then
@@ -183,17 +186,32 @@ function packWat(name: string, w: number): string {
 `;
 }
 
-/** The macro-kernel: every MR × NR tile of one packed mc × nc block of C. */
+/**
+ * The macro-kernel: every MR × NR tile of one mc × nc block of C. A tile's A values at step p are
+ * at pa + tileRow·aPanel + p·aStep (packed: aPanel = kc·4·MR, aStep = 4·MR; in place:
+ * aPanel = 4·MR, aStep = row stride), and likewise for B with bPanel, bStep.
+ * NOTE: edge tiles read a whole MR × NR tile, so in-place operands may be read up to NR (MR)
+ * floats past their end; those lanes only feed discarded rows/columns, but the bytes must exist.
+ */
 function macroWat({ mr, nr }: TileSize): string {
+  const rowCopy = (withC: boolean): string =>
+    range(nr / 4)
+      .map((v) => {
+        const value = withC
+          ? `(f32x4.add (v128.load offset=${16 * v} (local.get $dst)) (v128.load offset=${16 * v} (local.get $src)))`
+          : `(v128.load offset=${16 * v} (local.get $src))`;
+        return `(v128.store offset=${16 * v} (local.get $dst) ${value})`;
+      })
+      .join('\n                      ');
   return `
-  ;; C[mc x nc] at c (row stride ldc bytes) (+)= packed A block (mc x kc) times packed B block (kc x nc)
-  (func $macro (export "macro") (param $mc i32) (param $nc i32) (param $kc i32) (param $pa i32) (param $pb i32)
+  ;; C[mc x nc] at c (row stride ldc bytes) (+)= A block (mc x kc) times B block (kc x nc)
+  (func $macro (export "macro") (param $mc i32) (param $nc i32) (param $kc i32)
+                                (param $pa i32) (param $aStep i32) (param $aPanel i32)
+                                (param $pb i32) (param $bStep i32) (param $bPanel i32)
                                 (param $c i32) (param $ldc i32) (param $beta i32) (param $tmp i32)
     (local $i i32) (local $j i32) (local $rows i32) (local $cols i32)
-    (local $paI i32) (local $pbJ i32) (local $cIJ i32) (local $aPanel i32) (local $bPanel i32)
+    (local $paI i32) (local $pbJ i32) (local $cIJ i32)
     (local $r i32) (local $q i32) (local $dst i32) (local $src i32)
-    (local.set $aPanel (i32.mul (local.get $kc) (i32.const ${4 * mr})))
-    (local.set $bPanel (i32.mul (local.get $kc) (i32.const ${4 * nr})))
     (local.set $pbJ (local.get $pb))
     (loop $colTiles
       (local.set $cols (i32.sub (local.get $nc) (local.get $j)))
@@ -206,23 +224,34 @@ function macroWat({ mr, nr }: TileSize): string {
         (local.set $cIJ (i32.add (local.get $c)
           (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
         (if (i32.and (i32.eq (local.get $rows) (i32.const ${mr})) (i32.eq (local.get $cols) (i32.const ${nr})))
-          (then (call $kernel (local.get $kc) (local.get $paI) (local.get $pbJ) (local.get $cIJ) (local.get $ldc) (local.get $beta)))
+          (then (call $kernel (local.get $kc) (local.get $paI) (local.get $aStep) (local.get $pbJ) (local.get $bStep)
+                            (local.get $cIJ) (local.get $ldc) (local.get $beta)))
           (else
             ;; edge tile: full tile into tmp (row stride ${4 * nr} bytes), then its valid rows x cols into C
-            (call $kernel (local.get $kc) (local.get $paI) (local.get $pbJ) (local.get $tmp) (i32.const ${4 * nr}) (i32.const 0))
+            (call $kernel (local.get $kc) (local.get $paI) (local.get $aStep) (local.get $pbJ) (local.get $bStep)
+                          (local.get $tmp) (i32.const ${4 * nr}) (i32.const 0))
             (local.set $r (i32.const 0))
             (loop $edgeRows
               (local.set $dst (i32.add (local.get $cIJ) (i32.mul (local.get $r) (local.get $ldc))))
               (local.set $src (i32.add (local.get $tmp) (i32.mul (local.get $r) (i32.const ${4 * nr}))))
-              (local.set $q (i32.const 0))
-              (loop $edgeCols
-                (if (local.get $beta)
-                  (then (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src)))))
-                  (else (f32.store (local.get $dst) (f32.load (local.get $src)))))
-                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-                (local.set $src (i32.add (local.get $src) (i32.const 4)))
-                (local.set $q (i32.add (local.get $q) (i32.const 1)))
-                (br_if $edgeCols (i32.lt_u (local.get $q) (local.get $cols))))
+              (if (i32.eq (local.get $cols) (i32.const ${nr}))
+                (then
+                  ;; a full-width row (only rows are cut off, e.g. m = 6 with MR = 4): vector copy
+                  (if (local.get $beta)
+                    (then
+                      ${rowCopy(true)})
+                    (else
+                      ${rowCopy(false)})))
+                (else
+                  (local.set $q (i32.const 0))
+                  (loop $edgeCols
+                    (if (local.get $beta)
+                      (then (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $src)))))
+                      (else (f32.store (local.get $dst) (f32.load (local.get $src)))))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br_if $edgeCols (i32.lt_u (local.get $q) (local.get $cols))))))
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br_if $edgeRows (i32.lt_u (local.get $r) (local.get $rows))))))
         (local.set $paI (i32.add (local.get $paI) (local.get $aPanel)))

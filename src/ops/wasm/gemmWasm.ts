@@ -36,15 +36,26 @@ declare const WebAssembly: {
   instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, WasmExport> } }>;
 };
 
-/** Cache blocking (elements): kc rows of the packed panels, mc rows of A per block, nc columns of B. */
+/**
+ * Cache blocking (in elements: kc steps of k per block, mc rows of A, nc columns of B) and whether
+ * an operand already in panel order (op(A) = Aᵀ, op(B) = B) is read in place instead of packed.
+ */
 export interface Blocking {
   readonly kc: number;
   readonly mc: number;
   readonly nc: number;
+  readonly isAInPlace: boolean;
+  /** op(B) = B is read in place while a kc × n block of it has at most this many bytes (0: never). */
+  readonly maxInPlaceBBytes: number;
 }
 
-/** Defaults measured with scripts/gemmBench.ts: a 4×8 tile reads a 256 × 8 B panel (8 KiB, L1). */
-export const DEFAULT_BLOCKING: Blocking = { kc: 256, mc: 128, nc: 2048 };
+/**
+ * Defaults measured with scripts/gemmBench.ts: a 4×8 tile reads a 256 × 8 B panel (8 KiB, L1).
+ * B is read in place only while a kc × n block stays small: long rows put each step p of a panel
+ * on another page (and rows of 4 KiB multiples alias in L1), measured ~20 % slower than packing
+ * for 1024³, while skipping the packing pass gained 5–15 % on the small workload shapes.
+ */
+export const DEFAULT_BLOCKING: Blocking = { kc: 256, mc: 128, nc: 2048, isAInPlace: true, maxInPlaceBBytes: 512 * 1024 };
 
 /**
  * A block of floats that lives inside the kernels' WebAssembly memory. Operands passed to gemmWasm
@@ -90,6 +101,9 @@ export interface WasmGemm {
 }
 
 const PAGE = 65536;
+/** Bytes kept past the last operand: edge tiles of in-place operands read up to one tile row beyond. */
+const OVERREAD = 256;
+
 const ALIGN = 64;
 
 function alignUp(x: number, a: number): number {
@@ -150,7 +164,7 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
   const { instance } = await WebAssembly.instantiate(binary, {});
   const ex = gemmExports(instance.exports);
   const memory = ex.memory;
-  const { kc: KC, mc: MC, nc: NC } = blocking;
+  const { kc: KC, mc: MC, nc: NC, isAInPlace: useInPlaceA, maxInPlaceBBytes } = blocking;
 
   // Fixed regions at the bottom of memory; per-call operands above them.
   const tmpAt = 0;
@@ -192,16 +206,21 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     const aRes = a.buffer === memory.buffer ? a.byteOffset : -1;
     const bRes = b.buffer === memory.buffer ? b.byteOffset : -1;
     const cRes = c.buffer === memory.buffer ? c.byteOffset : -1;
-    const aAt = operandsAt;
-    const bAt = alignUp(aAt + (aRes < 0 ? m * k * 4 : 0), ALIGN);
-    const cAt0 = alignUp(bAt + (bRes < 0 ? k * n * 4 : 0), ALIGN);
-    ensureBytes(alignUp(cAt0 + (cRes < 0 ? m * n * 4 : 0), ALIGN));
-    const pa = aRes < 0 ? copyIn(a, aAt) : aRes;
-    const pb = bRes < 0 ? copyIn(b, bAt) : bRes;
+    const aAt0 = operandsAt;
+    const bAt0 = alignUp(aAt0 + (aRes < 0 ? m * k * 4 : 0), ALIGN);
+    const cAt0 = alignUp(bAt0 + (bRes < 0 ? k * n * 4 : 0), ALIGN);
+    ensureBytes(alignUp(cAt0 + (cRes < 0 ? m * n * 4 : 0), ALIGN) + OVERREAD);
+    const pa = aRes < 0 ? copyIn(a, aAt0) : aRes;
+    const pb = bRes < 0 ? copyIn(b, bAt0) : bRes;
     const cAt = cRes < 0 ? cAt0 : cRes;
     if (isAcc && cRes < 0) copyIn(c, cAt);
 
     const ldc = n * 4;
+    // op(A) = Aᵀ already holds the MR values of one p side by side (stride m), and op(B) = B the NR
+    // values (stride n): those are read in place instead of packed when the packing pass would
+    // cost more than it saves (inPlace* options; see scripts/gemmBench.ts).
+    const isAInPlace = isTransA && useInPlaceA;
+    const isBInPlace = !isTransB && Math.min(k, KC) * n * 4 <= maxInPlaceBBytes;
     // op(A)(i, p) = A[i·k + p] or A[p·m + i]; op(B)(p, j) = B[p·n + j] or B[j·k + p] (elements).
     const aXs = isTransA ? 1 : k;
     const aPs = isTransA ? m : 1;
@@ -212,11 +231,19 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
         const beta = isAcc || pc > 0 ? 1 : 0;
-        ex.packB(pb + 4 * (jc * bXs + pc * bPs), bXs, bPs, nc, kc, packBAt);
+        const bBlock = pb + 4 * (jc * bXs + pc * bPs);
+        if (!isBInPlace) ex.packB(bBlock, bXs, bPs, nc, kc, packBAt);
+        const bAt = isBInPlace ? bBlock : packBAt;
+        const bStep = isBInPlace ? 4 * n : 4 * nr;
+        const bPanel = isBInPlace ? 4 * nr : 4 * nr * kc;
         for (let ic = 0; ic < m; ic += MC) {
           const mc = Math.min(MC, m - ic);
-          ex.packA(pa + 4 * (ic * aXs + pc * aPs), aXs, aPs, mc, kc, packAAt);
-          ex.macro(mc, nc, kc, packAAt, packBAt, cAt + 4 * (ic * n + jc), ldc, beta, tmpAt);
+          const aBlock = pa + 4 * (ic * aXs + pc * aPs);
+          if (!isAInPlace) ex.packA(aBlock, aXs, aPs, mc, kc, packAAt);
+          const aAt = isAInPlace ? aBlock : packAAt;
+          const aStep = isAInPlace ? 4 * m : 4 * mr;
+          const aPanel = isAInPlace ? 4 * mr : 4 * mr * kc;
+          ex.macro(mc, nc, kc, aAt, aStep, aPanel, bAt, bStep, bPanel, cAt + 4 * (ic * n + jc), ldc, beta, tmpAt);
         }
       }
     }
@@ -228,7 +255,7 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     if (!(Number.isInteger(length) && length >= 0)) throw new Error(`wasmScratch: length must be a non-negative integer, got ${length}`);
     const byteOffset = operandsAt;
     operandsAt = alignUp(operandsAt + length * 4, ALIGN);
-    ensureBytes(operandsAt);
+    ensureBytes(operandsAt + OVERREAD);
     let cached = new Float32Array(memory.buffer, byteOffset, length);
     return {
       length,
