@@ -2,8 +2,8 @@
  * The optimizer sink: applies one step's averaged gradients to the model's parameters and emits the
  * step's metrics.
  *
- * Order of one step: (1) refuse a non-finite loss or gradient norm with NonFiniteError, before any
- * weight changes (RELIABILITY #33); (2) lr = optimizer.lr × lrSchedule(step − 1, totalSteps);
+ * Order of one step: (1) refuse a non-finite loss or gradient norm (or any non-finite value the
+ * averaging step located) with NonFiniteError, before any weight changes (RELIABILITY #33); (2) lr = optimizer.lr × lrSchedule(step − 1, totalSteps);
  * (3) with `clipNorm`, scale the gradients by min(1, clipNorm / (‖g‖ + 1e-6)) into a private copy
  * (#34; the PRE-clip norm is reported); (4) the update rule of src/ops/optimizers.ts over every
  * (param, grad) pair; (5) metrics.
@@ -92,7 +92,7 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
             throw new ShapeError('applyOptimizer', `${params.length} gradients (one per model parameter)`, `${g.grads.length}`);
           }
           const step = state.optimizer.t + 1;
-          if (!Number.isFinite(g.loss) || !Number.isFinite(g.gradNorm)) {
+          if (!Number.isFinite(g.loss) || !Number.isFinite(g.gradNorm) || g.nonFinite !== null) {
             throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, g.nonFinite);
           }
           const lr = optimizer.lr * schedule(step - 1, totalSteps);

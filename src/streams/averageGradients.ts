@@ -14,7 +14,8 @@
  * overwritten by its next emission.
  *
  * Each micro-batch is checked for a finite loss and finite gradients while its buffers are still
- * valid; the first failure is located (numerics.ts) and carried to the optimizer sink, which throws.
+ * valid (with `checkNumerics`, every output and δ too); the first failure is located (numerics.ts)
+ * and carried to the optimizer sink, which throws.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ShapeError } from '../ops/tensor.js';
@@ -45,6 +46,12 @@ export interface AveragedGradients {
 export interface AverageOptions {
   /** k: accumulate this many backward records per emission; default 1. */
   readonly microBatches?: number;
+  /**
+   * Debug mode (RELIABILITY #35): scan every layer's output, δ and gradients on every batch, so a
+   * non-finite value that a saturating layer hides from the loss (tanh(∞) = 1) still stops training.
+   * Costs one pass over the step's buffers; default false (only the loss and gradients are checked).
+   */
+  readonly checkNumerics?: boolean;
 }
 
 /** The gradients of a backward record, flattened in layer order; throws if a layer's delta never ran. */
@@ -62,6 +69,7 @@ function flatGrads(b: Backward): Float32Array[] {
  */
 export function averageGradients(options: AverageOptions = {}): OperatorFunction<Backward, AveragedGradients> {
   const k = options.microBatches ?? 1;
+  const isChecking = options.checkNumerics ?? false;
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`averageGradients: microBatches must be a positive integer, got ${k}`);
   return (source) =>
     new Observable<AveragedGradients>((subscriber) => {
@@ -98,6 +106,8 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
         });
         if (nonFinite === null && !(Number.isFinite(total) && Number.isFinite(b.lossSum))) {
           nonFinite = locateNonFinite(b) ?? { where: 'loss', layer: null, kind: null };
+        } else if (nonFinite === null && isChecking) {
+          nonFinite = locateNonFinite(b);
         }
         const { m, origins } = b.batch;
         count += m;

@@ -70,8 +70,8 @@ function describeLines(first: RowOrigin, last: RowOrigin): string {
 }
 
 /**
- * A step whose loss or gradient norm is NaN or Infinite; thrown before the update, so the weights
- * are those after step `step − 1`.
+ * A step whose loss or gradient norm is NaN or Infinite (or, in checkNumerics mode, any output or δ);
+ * thrown before the update, so the weights are those after step `step − 1`.
  */
 export class NonFiniteError extends Error {
   /** Lines of the offending batch: `first.line`, `last.line`. */

@@ -38,6 +38,8 @@ export interface TrainOptions extends BackpropOptions {
   readonly clipNorm?: number;
   /** Accumulate this many batches per update; default 1. */
   readonly microBatches?: number;
+  /** Scan every layer's output and δ for NaN/Inf on every step (debug mode, see averageGradients). */
+  readonly checkNumerics?: boolean;
   readonly lrSchedule?: LrSchedule;
   readonly totalSteps?: number;
   /** Optimizer state and counters shared across subscriptions (epochs, checkpoints). */
@@ -68,7 +70,7 @@ export function train(model: Model, options: TrainOptions): OperatorFunction<Bat
     forwardModel(model, { internals }),
     lossHead(options.loss),
     deltaModel(model, { internals }),
-    averageGradients({ microBatches: options.microBatches }),
+    averageGradients({ microBatches: options.microBatches, checkNumerics: options.checkNumerics }),
     applyOptimizer(model, options.optimizer, {
       clipNorm: options.clipNorm,
       lrSchedule: options.lrSchedule,
