@@ -1,0 +1,118 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { relu } from '../../src/layers/activation.js';
+import { dense } from '../../src/layers/dense.js';
+import { sequential } from '../../src/layers/sequential.js';
+import { sgd } from '../../src/ops/optimizers.js';
+import { evaluate } from '../../src/streams/evaluate.js';
+import { fit, type EpochEvent, type FitEvent } from '../../src/streams/fit.js';
+import { meanSquaredError, softmaxCrossEntropy } from '../../src/streams/lossHead.js';
+import { bits, points, sample } from './samples.js';
+
+function isEpoch(e: FitEvent): e is EpochEvent {
+  return e.type === 'epoch';
+}
+
+describe('fit', () => {
+  const trainSet = points(600, 1);
+  const testSet = points(300, 2, undefined, 1000);
+
+  function model(seed = 5) {
+    return sequential({ input: [2], seed }, dense({ units: 16 }), relu(), dense({ units: 2 }));
+  }
+
+  it('a small MLP learns class = x > y to over 95% test accuracy', async () => {
+    const m = model();
+    const events = await lastValueFrom(
+      fit(m, {
+        trainSource: () => from(trainSet),
+        testSource: () => from(testSet),
+        epochs: 8,
+        batchSize: 16,
+        shuffle: { window: 100, seed: 3 },
+        loss: softmaxCrossEntropy(),
+        optimizer: sgd({ lr: 0.1, momentum: 0.9 }),
+      }).pipe(toArray()),
+    );
+    const epochs = events.filter(isEpoch);
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const last = epochs[epochs.length - 1];
+    expect(last.test?.count).toBe(300);
+    expect(last.test?.accuracy).toBeGreaterThan(0.95);
+    expect(last.samples).toBe(600);
+    expect(last.steps).toBe(38);
+    // Steps continue across epochs (one optimizer state), and every step event comes before its epoch's end.
+    const steps = events.filter((e) => e.type === 'step');
+    expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 8 * 38 }, (_, i) => i + 1));
+    expect(events[38]).toMatchObject({ type: 'epoch', epoch: 1 });
+  });
+
+  it('same seeds and data give bitwise-identical weights and events', async () => {
+    const once = async () => {
+      const m = model(9);
+      const events = await lastValueFrom(
+        fit(m, {
+          trainSource: () => from(trainSet.slice(0, 200)),
+          epochs: 2,
+          batchSize: 10,
+          shuffle: { window: 50, seed: 4 },
+          loss: softmaxCrossEntropy(),
+          optimizer: sgd({ lr: 0.05 }),
+        }).pipe(toArray()),
+      );
+      return { weights: bits(m.params.map((p) => p.value)), losses: events.flatMap((e) => (e.type === 'step' ? [e.loss] : [])) };
+    };
+    expect(await once()).toEqual(await once());
+  });
+
+  it('an epoch without samples is an error, not a NaN loss', async () => {
+    const run = fit(model(), { trainSource: () => from([]), epochs: 1, batchSize: 4, loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) });
+    await expect(lastValueFrom(run)).rejects.toThrow('fit: epoch 1 read no samples from trainSource');
+  });
+});
+
+describe('evaluate', () => {
+  it('identity model on 3 classes: confusion counts, accuracy and mean loss checked by hand', async () => {
+    // dense 3→3 with W = I, b = 0: the output is the input, so the predicted class is the argmax of x.
+    const m = sequential({ input: [3] }, dense({ units: 3 }));
+    m.params[0].value.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    m.params[1].value.fill(0);
+    const rows = [
+      sample([5, 0, 0], 0, 2, 3), // predicted 0, true 0
+      sample([0, 5, 0], 0, 3, 3), // predicted 1, true 0
+      sample([0, 0, 5], 2, 4, 3), // predicted 2, true 2
+      sample([0, 5, 0], 1, 5, 3), // predicted 1, true 1
+      sample([0, 0, 0], 1, 6, 3), // tie → predicted 0, true 1
+    ];
+    const r = await lastValueFrom(from(rows).pipe(evaluate(m, { loss: softmaxCrossEntropy(), batchSize: 2 })));
+    expect(r.count).toBe(5);
+    expect(r.accuracy).toBe(3 / 5);
+    expect(r.confusion).toEqual([
+      [1, 1, 0],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
+    // Per-sample CE: right with margin 5 → log(2 + e^5) − 5; wrong → log(2 + e^5); uniform → log 3.
+    const right = Math.log(2 + Math.exp(5)) - 5;
+    const wrong = Math.log(2 + Math.exp(5));
+    expect(r.loss).toBeCloseTo((3 * right + wrong + Math.log(3)) / 5, 5);
+    expect(Array.from(m.params[0].value)).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  });
+
+  it('regression rows give accuracy null and no confusion matrix', async () => {
+    const m = sequential({ input: [1] }, dense({ units: 1 }));
+    m.params[0].value[0] = 2;
+    const rows = [sample([1], -1, 2, 1), sample([3], -1, 3, 1)];
+    rows[0].target[0] = 1;
+    rows[1].target[0] = 6;
+    const r = await lastValueFrom(from(rows).pipe(evaluate(m, { loss: meanSquaredError() })));
+    expect(r).toEqual({ loss: (0.5 * 1 + 0) / 2, accuracy: null, count: 2, confusion: [] });
+  });
+
+  it('an empty test source is an error', async () => {
+    const m = sequential({ input: [1] }, dense({ units: 1 }));
+    await expect(lastValueFrom(from([]).pipe(evaluate(m, { loss: meanSquaredError() })))).rejects.toThrow(
+      'evaluate: the source completed without any sample',
+    );
+  });
+});
