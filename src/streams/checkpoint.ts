@@ -179,10 +179,19 @@ async function syncDir(dir: string): Promise<void> {
  * @example await writeCheckpoint('runs/ckpt', createCheckpoint({ weights: snapshotParams(model.params), … }));
  */
 export async function writeCheckpoint(dir: string, ckpt: Checkpoint, options: WriteCheckpointOptions = {}): Promise<WrittenCheckpoint> {
+  checkKeep(dir, options);
+  return writeEncoded(dir, encodeCheckpoint(ckpt), options);
+}
+
+function checkKeep(dir: string, options: WriteCheckpointOptions): void {
   const keep = options.keep ?? 2;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new CheckpointError('INVALID', dir, `writeCheckpoint: keep must be a positive integer, got ${keep}`);
+}
+
+/** The file part of writeCheckpoint, for bytes already encoded. */
+async function writeEncoded(dir: string, bytes: Buffer, options: WriteCheckpointOptions): Promise<WrittenCheckpoint> {
+  const keep = options.keep ?? 2;
   const io: CheckpointIo = { ...realIo, ...options.io };
-  const bytes = encodeCheckpoint(ckpt);
 
   let entries: DirEntry[];
   try {
@@ -226,6 +235,61 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint, options: Wr
     if (await unlink(path).then(() => true, () => false)) removed.push(path);
   }
   return { file, seq, bytes: bytes.length, removed };
+}
+
+/** Checkpoints taken inside a synchronous training step and written in the background, one at a time. */
+export interface CheckpointWriter {
+  /**
+   * Encode `ckpt` now — a consistent copy of the live weights, optimizer slots and window, so training
+   * may continue at once — and write it after the write in flight. A snapshot still waiting when a
+   * newer one arrives is dropped (the newer one supersedes it). Throws the error of an earlier failed
+   * write, and INVALID / NON_FINITE for this checkpoint, synchronously.
+   */
+  save(ckpt: Checkpoint): void;
+  /** Wait until every saved checkpoint is written: the last one written (null if none), or the first failure. */
+  flush(): Promise<WrittenCheckpoint | null>;
+}
+
+/**
+ * A CheckpointWriter for `dir`. Writes never overlap (each takes the next sequence number), and the
+ * first failure (ENOSPC, EACCES, …) stops all later saves, so training stops with that error.
+ *
+ * @example
+ * const writer = createCheckpointWriter('runs/ckpt');
+ * steps$.pipe(tap((m) => m.step % 100 === 0 && writer.save(takeCheckpoint())), finalize(() => writer.flush()));
+ */
+export function createCheckpointWriter(dir: string, options: WriteCheckpointOptions = {}): CheckpointWriter {
+  checkKeep(dir, options);
+  let pending: Buffer | null = null;
+  let running: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  let last: WrittenCheckpoint | null = null;
+
+  const pump = async (): Promise<void> => {
+    while (pending !== null && failure === null) {
+      const bytes = pending;
+      pending = null;
+      try {
+        last = await writeEncoded(dir, bytes, options);
+      } catch (error) {
+        failure = { error };
+      }
+    }
+    running = null;
+  };
+
+  return {
+    save(ckpt) {
+      if (failure !== null) throw failure.error;
+      pending = encodeCheckpoint(ckpt);
+      if (running === null) running = pump();
+    },
+    async flush() {
+      while (running !== null) await running;
+      if (failure !== null) throw failure.error;
+      return last;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

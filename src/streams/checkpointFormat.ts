@@ -64,8 +64,12 @@ export interface SourcePosition {
   readonly offset: number;
   /** Data records consumed so far = the 0-based index of the next record (fromCsv `startRecord`). */
   readonly nextRecord: number;
-  /** 1-based line on which the next record starts, so later error messages keep true line numbers. */
-  readonly nextLine: number;
+  /**
+   * 1-based line on which the next record starts (fromCsv `startLine`), so later messages keep true
+   * line numbers. Absent when unknown (a record's origin gives its first line, not its last): the
+   * reader then counts lines up to `offset`.
+   */
+  readonly nextLine?: number;
 }
 
 /** Counters that must continue across a resume so `rowsTrained + rowsSkipped == dataRows` still holds. */
@@ -595,8 +599,8 @@ function describeProblem(c: Checkpoint): string | null {
   }
   if (!Array.isArray(c.window)) return 'window is not a list of samples';
   const p = c.position as Partial<SourcePosition> | null;
-  if (!isPlainObject(p) || typeof p.source !== 'string' || !isCount(p.offset) || !isCount(p.nextRecord) || !isCount(p.nextLine)) {
-    return `position must be { source, offset, nextRecord, nextLine } with non-negative integers, got ${JSON.stringify(p)}`;
+  if (!isPlainObject(p) || typeof p.source !== 'string' || !isCount(p.offset) || !isCount(p.nextRecord) || !(p.nextLine === undefined || (isCount(p.nextLine) && p.nextLine >= 1))) {
+    return `position must be { source, offset, nextRecord, nextLine? } with non-negative integers (nextLine ≥ 1), got ${JSON.stringify(p)}`;
   }
   if (!isPlainObject(c.counters)) return 'counters is not a table';
   for (const name of ['steps', 'epoch', 'samples', 'rowsTrained', 'rowsSkipped']) {

@@ -8,6 +8,7 @@ import {
   canonicalJson,
   configHash,
   createCheckpoint,
+  createCheckpointWriter,
   decodeCheckpoint,
   diffConfigs,
   encodeCheckpoint,
@@ -111,6 +112,12 @@ describe('checkpoint encoding', () => {
     const same = back.window.every((s, i) => s.x.every((v, k) => Object.is(v, window[i].x[k])) && s.origin.endOffset === window[i].origin.endOffset);
     expect(same).toBe(true);
     expect(bits(back.weights[0].data)).toEqual(bits(W));
+  });
+
+  it('accepts a position without nextLine (unknown: the reader counts lines) and refuses nextLine 0', () => {
+    const position = { source: 'data.csv', offset: 180, nextRecord: 4 };
+    expect(decodeCheckpoint(encodeCheckpoint(makeCheckpoint({ position })), 'mem').position).toEqual(position);
+    expect(() => encodeCheckpoint(makeCheckpoint({ position: { ...position, nextLine: 0 } }))).toThrow('invalid checkpoint: position must be');
   });
 
   it('refuses to encode a NaN weight (NON_FINITE, naming the tensor and index)', () => {
@@ -235,6 +242,43 @@ describe('writeCheckpoint', () => {
     const ckpt = makeCheckpoint({ weights: [{ name: 'W', shape: [1], data: Float32Array.of(NaN) }] });
     await expect(writeCheckpoint(dir, ckpt)).rejects.toMatchObject({ code: 'NON_FINITE' });
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('createCheckpointWriter', () => {
+  it('snapshots at save() time, writes one at a time, and lets a newer save supersede a waiting one', async () => {
+    const writer = createCheckpointWriter(dir);
+    const live = Float32Array.of(1, 2, 3);
+    const take = (steps: number): Checkpoint => makeCheckpoint({ weights: [{ name: 'W', shape: [3], data: live }] }, steps);
+    writer.save(take(1));
+    live[0] = 10;
+    writer.save(take(2));
+    live[0] = 20;
+    writer.save(take(3));
+    live[0] = 30;
+    const last = await writer.flush();
+    expect(last?.file).toBe(join(dir, 'ckpt-00000002.bin'));
+    const loaded = await readLatestCheckpoint(dir, expected);
+    expect(loaded?.checkpoint.counters.steps).toBe(3);
+    expect(Array.from(loaded?.checkpoint.weights[0].data ?? [])).toEqual([20, 2, 3]);
+    expect((await readdir(dir)).sort()).toEqual(['ckpt-00000001.bin', 'ckpt-00000002.bin']);
+  });
+
+  it('after a failed write, the next save and flush throw that error', async () => {
+    const enospc = async (): Promise<never> => {
+      throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+    };
+    const writer = createCheckpointWriter(dir, { io: { write: enospc } });
+    writer.save(makeCheckpoint({}, 1));
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(() => writer.save(makeCheckpoint({}, 2))).toThrow('no space left on device (ENOSPC); no checkpoint was written');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('save() throws NON_FINITE synchronously, before anything is queued', async () => {
+    const writer = createCheckpointWriter(dir);
+    expect(() => writer.save(makeCheckpoint({ weights: [{ name: 'b', shape: [1], data: Float32Array.of(-Infinity) }] }))).toThrow('weights[0] (b)[0] is -Infinity');
+    expect(await writer.flush()).toBeNull();
   });
 });
 
