@@ -10,7 +10,9 @@
  *   - `packB` copies a kc × nc block of op(B) into panels of NR columns: panel q holds, for each p,
  *     the NR values op(B)[p, q·NR + c] side by side; columns past the edge are 0.
  *     Transposes are absorbed here: the packers read element (x, p) at src + 4·(x·xs + p·ps), so
- *     the micro-kernel always reads contiguous memory whatever the layout of A and B.
+ *     the micro-kernel always reads contiguous memory whatever the layout of A and B. An operand
+ *     that is already in panel order (op(A) = Aᵀ stored k × m, op(B) = B stored k × n) may skip
+ *     packing: the kernel takes the byte step between consecutive p as a parameter.
  *   - `kernel` is the register-blocked micro-kernel: an MR × NR tile of C lives in MR·NR/4 f32x4
  *     accumulators over the whole kc loop; each step loads NR/4 vectors of B, broadcasts MR scalars
  *     of A (v128.load32_splat) and does MR·NR/4 multiply + add pairs. (f32x4.relaxed_madd would
