@@ -1,0 +1,153 @@
+/**
+ * What the CLI learns about a CSV before streaming it: its header (from a file, or peeked from stdin
+ * without losing a byte), which columns are labels and which are features, an estimate of its row
+ * count for the progress bar, and — when `--classes` is not given — the label values of a first pass.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
+import { CliError } from './args.js';
+
+/** A CSV input: a file path, or stdin (`-`). */
+export interface CsvInput {
+  /** The name used in messages: the path, or `stdin`. */
+  readonly name: string;
+  /** The file path, or null for stdin. */
+  readonly path: string | null;
+  readonly header: readonly string[];
+  /** For stdin: the stream to read (the peeked header bytes put back in front). Null for a file. */
+  readonly stream: Readable | null;
+}
+
+const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+function parseHeader(line: string, name: string): string[] {
+  const text = line.replace(/\r$/, '');
+  if (text.trim() === '') throw new CliError(`${name}: the first line is empty (expected a header of column names)`);
+  let rows: unknown;
+  try {
+    rows = parseSync(text, { bom: true, relax_column_count: true });
+  } catch (e) {
+    throw new CliError(`${name}:1: cannot read the header (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const first = Array.isArray(rows) ? (rows[0] as unknown) : undefined;
+  if (!Array.isArray(first) || !first.every((s) => typeof s === 'string')) throw new CliError(`${name}:1: cannot read the header`);
+  return first.map((s: string) => s.trim());
+}
+
+/** Read bytes from `source` until the first line break; returns the line and every chunk read (to replay). */
+async function readFirstLine(source: AsyncIterable<Buffer | string>, name: string): Promise<{ line: string; chunks: Buffer[]; rest: AsyncIterator<Buffer | string> }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    const { value, done } = await it.next();
+    if (done === true) break;
+    const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+    chunks.push(chunk);
+    size += chunk.length;
+    if (chunk.includes(10)) break;
+    if (size > MAX_HEADER_BYTES) throw new CliError(`${name}: no line break in the first ${MAX_HEADER_BYTES} bytes (is this a CSV file?)`);
+  }
+  const all = Buffer.concat(chunks);
+  const end = all.indexOf(10);
+  const line = all.subarray(0, end < 0 ? all.length : end).toString('utf8');
+  return { line, chunks, rest: it };
+}
+
+/** Open `--data FILE` or `--data -` and read its header. */
+export async function openCsv(arg: string, option = '--data'): Promise<CsvInput> {
+  if (arg === '-') {
+    const { line, chunks, rest } = await readFirstLine(process.stdin, 'stdin');
+    if (chunks.length === 0) throw new CliError(`${option} -: stdin is empty (expected a CSV with a header line)`);
+    async function* replay(): AsyncGenerator<Buffer | string> {
+      yield* chunks;
+      for (;;) {
+        const { value, done } = await rest.next();
+        if (done === true) return;
+        yield value;
+      }
+    }
+    return { name: 'stdin', path: null, header: parseHeader(line, 'stdin'), stream: Readable.from(replay(), { objectMode: false }) };
+  }
+  const stream = createReadStream(arg);
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`${option} ${arg}: no such file`);
+    if (code === 'EISDIR') throw new CliError(`${option} ${arg}: is a directory, not a CSV file`);
+    throw e;
+  }
+  try {
+    const { line, chunks } = await readFirstLine(stream, arg);
+    if (chunks.length === 0) throw new CliError(`${arg}: the file is empty (expected a CSV with a header line)`);
+    return { name: arg, path: arg, header: parseHeader(line, arg), stream: null };
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Resolve `--label NAME|INDEX[,…]` against the header: the label column indices. Without the option,
+ * the column named `label`.
+ */
+export function labelColumns(input: CsvInput, label: readonly string[] | undefined): number[] {
+  const header = input.header;
+  const list = label ?? ['label'];
+  return list.map((item) => {
+    const byName = header.indexOf(item);
+    if (byName >= 0) return byName;
+    if (/^\d+$/.test(item)) {
+      const index = Number(item);
+      if (index < header.length) return index;
+      throw new CliError(`--label ${item}: ${input.name} has ${header.length} columns (indices 0..${header.length - 1})`);
+    }
+    const shown = header.length > 8 ? `${header.slice(0, 8).join(', ')}, … (${header.length} columns)` : header.join(', ');
+    const hint = label === undefined ? '; pass --label NAME or --label INDEX' : '';
+    throw new CliError(`${input.name}: no column named "${item}" (columns: ${shown})${hint}`);
+  });
+}
+
+/** Estimated data rows of a file: its line breaks minus the header (exact for files without quoted line breaks). */
+export async function estimateRows(path: string): Promise<number> {
+  let breaks = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    let i = chunk.indexOf(10);
+    while (i >= 0) {
+      breaks++;
+      i = chunk.indexOf(10, i + 1);
+    }
+    if (chunk.length > 0) last = chunk[chunk.length - 1];
+  }
+  return Math.max(0, breaks + (last === 10 ? 0 : 1) - 1);
+}
+
+export const MAX_INFERRED_CLASSES = 1000;
+
+/**
+ * The distinct values of column `column` in a first pass over `path`, in a stable order: numerically
+ * when every value is a non-negative integer, otherwise by string. Fails beyond MAX_INFERRED_CLASSES.
+ */
+export async function scanLabelValues(path: string, column: number): Promise<string[]> {
+  const seen = new Set<string>();
+  const parser = createReadStream(path).pipe(parse({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true }));
+  for await (const record of parser as AsyncIterable<string[]>) {
+    const v = record[column];
+    if (v === undefined) continue;
+    seen.add(v.trim());
+    if (seen.size > MAX_INFERRED_CLASSES) {
+      parser.destroy();
+      throw new CliError(`${path}: the label column has more than ${MAX_INFERRED_CLASSES} distinct values; for a numeric target use --task regress`);
+    }
+  }
+  const values = [...seen];
+  if (values.every((v) => /^\d+$/.test(v))) return values.sort((a, b) => Number(a) - Number(b));
+  return values.sort();
+}

@@ -1,0 +1,119 @@
+/**
+ * From command-line options (and a model file's meta, when continuing from one) to a complete data
+ * description: label and feature columns, classes, shape, scale, normalization statistics and loss.
+ *
+ * Order of precedence for each item: the option given on the command line, then the model file's
+ * meta, then the default. Classes are never guessed silently: without `--classes` (and without a
+ * model file that knows them) a first pass over the training FILE collects the label values and a
+ * line on stderr says what was found; on stdin `--classes` is required.
+ */
+import { featureStats } from '../../src/streams/fromCsv.js';
+import { formatShape, sizeOf } from '../../src/ops/tensor.js';
+import { CliError, type ClassesOption } from './args.js';
+import { estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
+import { csvOptions, type DataMeta, type LossName, type Normalization, type Task } from './meta.js';
+
+export type NormalizeChoice = 'none' | 'zscore' | 'minmax';
+
+export interface DataRequest {
+  /** A CSV path, or `-` for stdin. */
+  readonly data: string;
+  readonly label?: readonly string[];
+  readonly classes?: ClassesOption;
+  readonly task?: Task;
+  readonly shape?: readonly number[];
+  readonly scale?: number;
+  readonly normalize?: NormalizeChoice;
+  readonly loss?: LossName;
+  /** Print what a first pass found (classes) on stderr. */
+  readonly isVerbose: boolean;
+}
+
+export interface DataSetup {
+  readonly input: CsvInput;
+  readonly meta: DataMeta;
+  /** Data rows of the file (exact after a statistics pass, else counted from line breaks); null for stdin. */
+  readonly rows: number | null;
+}
+
+const preview = (names: readonly string[]): string => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length})` : names.join(', '));
+
+function classesFromValues(values: readonly string[]): { classes: string[]; classesAreIndices: boolean } {
+  const areIndices = values.every((v, i) => v === String(i));
+  return { classes: [...values], classesAreIndices: areIndices };
+}
+
+async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: number, fromModel: DataMeta | null): Promise<{ classes: string[]; classesAreIndices: boolean }> {
+  if (req.classes !== undefined) {
+    if ('count' in req.classes) return { classes: Array.from({ length: req.classes.count }, (_, i) => String(i)), classesAreIndices: true };
+    return { classes: [...req.classes.names], classesAreIndices: false };
+  }
+  if (fromModel !== null && fromModel.classes !== null) return { classes: [...fromModel.classes], classesAreIndices: fromModel.classesAreIndices };
+  if (input.path === null) {
+    throw new CliError('--classes is required with --data - (stdin cannot be read twice to find the label values); pass --classes N or --classes a,b,c');
+  }
+  const values = await scanLabelValues(input.path, labelCol);
+  if (values.length < 2) {
+    throw new CliError(`${input.name}: the "${input.header[labelCol]}" column has ${values.length} distinct value(s); classification needs at least 2 (pass --classes, or --task regress)`);
+  }
+  const found = classesFromValues(values);
+  if (req.isVerbose) {
+    process.stderr.write(
+      `deltaflow: --classes not given; a first pass over ${input.name} found ${values.length} classes in column "${input.header[labelCol]}": ${preview(values)}` +
+        `${found.classesAreIndices ? '' : ' (output order)'}. Pass --classes to fix them.\n`,
+    );
+  }
+  return found;
+}
+
+/** Build the data description for `req`, reading the header (and, when needed, first passes over the file). */
+export async function setupData(req: DataRequest, fromModel: DataMeta | null): Promise<DataSetup> {
+  const input = await openCsv(req.data);
+  const task: Task = req.task ?? fromModel?.task ?? 'classify';
+  const labelNames = req.label ?? (fromModel !== null ? fromModel.label : undefined);
+  const labelCols = labelColumns(input, labelNames);
+  if (task === 'classify' && labelCols.length !== 1) {
+    throw new CliError(`--label: classification takes one label column, got ${labelCols.length} (${labelCols.map((c) => input.header[c]).join(', ')}); several columns are targets of --task regress`);
+  }
+  const label = labelCols.map((c) => input.header[c]);
+
+  let features: string[];
+  if (fromModel !== null && req.label === undefined) {
+    const missing = fromModel.features.filter((f) => !input.header.includes(f));
+    if (missing.length > 0) throw new CliError(`${input.name}: the model's feature columns ${preview(missing)} are missing from the header`);
+    features = [...fromModel.features];
+  } else {
+    features = input.header.filter((_, c) => !labelCols.includes(c));
+  }
+  if (features.length === 0) throw new CliError(`${input.name}: no feature columns left besides the label column(s) ${label.join(', ')}`);
+
+  const loss: LossName = req.loss ?? fromModel?.loss ?? (task === 'classify' ? 'ce' : 'mse');
+  if (task === 'regress' && loss === 'ce') throw new CliError('--loss ce needs classes; regression (--task regress) uses --loss mse');
+
+  const shape = req.shape ?? fromModel?.shape ?? [features.length];
+  if (sizeOf(shape) !== features.length) {
+    throw new CliError(`--shape ${shape.join(',')}: ${formatShape(shape)} holds ${sizeOf(shape)} values, but ${input.name} has ${features.length} feature columns`);
+  }
+  const { classes, classesAreIndices } =
+    task === 'classify' ? await resolveClasses(req, input, labelCols[0], fromModel) : { classes: null, classesAreIndices: false };
+  const scale = req.scale ?? fromModel?.scale ?? 1;
+
+  let meta: DataMeta = { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize: null };
+  let rows: number | null = null;
+  const choice = req.normalize ?? (fromModel?.normalize ? 'from-model' : 'none');
+  if (choice === 'from-model' && fromModel !== null) {
+    meta = { ...meta, normalize: fromModel.normalize };
+  } else if (choice === 'zscore' || choice === 'minmax') {
+    if (input.path === null) {
+      throw new CliError(`--normalize ${choice} needs a file: its statistics come from a first pass over --data, which stdin cannot give (save the data to a file, or use --scale)`);
+    }
+    const stats = await featureStats(input.path, csvOptions(meta, input.name));
+    const safe = (d: number): number => (Number.isFinite(d) && d > 1e-12 ? d : 1);
+    const normalize: Normalization =
+      choice === 'zscore' ? { kind: 'zscore', a: stats.mean, b: stats.std.map(safe) } : { kind: 'minmax', a: stats.min, b: stats.max.map((mx, i) => safe(mx - stats.min[i])) };
+    meta = { ...meta, normalize };
+    rows = stats.rows;
+  }
+  if (rows === null && input.path !== null) rows = await estimateRows(input.path);
+  return { input, meta, rows };
+}

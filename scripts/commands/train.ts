@@ -1,0 +1,349 @@
+/**
+ * `deltaflow train`: stream a CSV through a model for some epochs and write a run folder
+ * (model.json, metrics.csv, plot.svg).
+ *
+ * Without `--data` it trains the LeNet-5-style preset on the default MNIST digits (written to
+ * data/mnist-*.csv on first use) with Adam and cosine decay, scale 1/255, and evaluates the 2,000
+ * held-out digits after every epoch. With `--data` the defaults adapt to the file: an mlp sized from
+ * its columns, scale 1, no normalization, classes from `--classes` or a reported first pass.
+ *
+ * `--model FILE --epochs 1 --shuffle 0 --optimizer sgd --lr η` is exactly one pass of mini-batch SGD
+ * in file order: plain SGD has no momentum, a constant rate, no clipping and no weight decay, and no
+ * transform is applied but `--scale`/`--normalize` (or the model file's own meta).
+ */
+import { availableParallelism } from 'node:os';
+import { Command, Option } from 'commander';
+import { type Observable } from 'rxjs';
+import type { JsonObject } from '../../src/layers/modelFile.js';
+import { paramCount } from '../../src/layers/sequential.js';
+import { initKernels } from '../../src/ops/kernels.js';
+import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
+import { constantLr, cosineLr, stepLr, type LrSchedule } from '../../src/ops/schedules.js';
+import { fit, type EpochEvent, type FitEvent } from '../../src/streams/fit.js';
+import { fromCsv } from '../../src/streams/fromCsv.js';
+import type { Sample } from '../../src/streams/types.js';
+import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
+import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
+import { createProgress } from '../progress.js';
+import { defaultRunDir, openRunFolder } from '../runFolder.js';
+import * as parse from './args.js';
+import { CliError, type ClassesOption } from './args.js';
+import { setupData, type NormalizeChoice } from './dataSetup.js';
+import { csvOptions, losses, metaFromJson, metaToJson, outputCount, type DataMeta, type LossName, type Task } from './meta.js';
+import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+
+type OptimizerName = 'sgd' | 'momentum' | 'adam';
+type ScheduleName = 'constant' | 'cosine' | 'step';
+
+export interface TrainOptions {
+  readonly data?: string;
+  readonly test?: string;
+  readonly label?: string[];
+  readonly classes?: ClassesOption;
+  readonly task?: Task;
+  readonly shape?: number[];
+  readonly scale?: number;
+  readonly normalize?: NormalizeChoice;
+  readonly model?: string;
+  readonly hidden?: number[];
+  readonly loss?: LossName;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly lr?: number;
+  readonly optimizer: OptimizerName;
+  readonly momentum?: number;
+  readonly lrSchedule?: ScheduleName;
+  readonly seed: number;
+  readonly shuffle: number;
+  readonly workers: number;
+  readonly out?: string;
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+/** The default recipe for the MNIST digits (and the defaults of every run). */
+export const DEFAULTS = {
+  epochs: 10,
+  batch: 32,
+  optimizer: 'adam' as OptimizerName,
+  lr: { sgd: 0.05, momentum: 0.01, adam: 2e-3 } as Record<OptimizerName, number>,
+  momentum: 0.9,
+  shuffle: 8192,
+  seed: 1,
+  mnistScale: 1 / 255,
+};
+
+function optimizerOf(options: TrainOptions): OptimizerConfig {
+  const lr = options.lr ?? DEFAULTS.lr[options.optimizer];
+  if (options.momentum !== undefined && options.optimizer !== 'momentum') {
+    throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
+  }
+  const make: Record<OptimizerName, () => OptimizerConfig> = {
+    sgd: () => sgd({ lr }),
+    momentum: () => momentum({ lr, momentum: options.momentum ?? DEFAULTS.momentum }),
+    adam: () => adam({ lr }),
+  };
+  return make[options.optimizer]();
+}
+
+/** cosine: 1 → 0 over the run; step: ×0.1 after each third of the run; constant: 1. */
+function scheduleOf(name: ScheduleName, totalSteps: number | null): LrSchedule {
+  if (name !== 'constant' && totalSteps === null) {
+    throw new CliError(`--lr-schedule ${name} needs the number of steps, unknown when reading stdin; use --lr-schedule constant`);
+  }
+  const make: Record<ScheduleName, () => LrSchedule> = {
+    constant: () => constantLr(),
+    cosine: () => cosineLr(),
+    step: () => stepLr({ every: Math.max(1, Math.ceil((totalSteps ?? 1) / 3)), gamma: 0.1 }),
+  };
+  return make[name]();
+}
+
+const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
+
+function epochLine(e: EpochEvent, epochs: number): string {
+  const train = `train loss ${e.trainLoss.toFixed(4)}${e.trainAccuracy === null ? '' : ` acc ${pct(e.trainAccuracy)}`}`;
+  const test = e.test === undefined ? '' : `  test loss ${e.test.loss.toFixed(4)}${e.test.accuracy === null ? '' : ` acc ${pct(e.test.accuracy)}`}`;
+  const rate = e.samples / Math.max(1e-9, e.seconds);
+  return `epoch ${e.epoch}/${epochs}  ${train}${test}  (${e.seconds.toFixed(1)} s, ${rate.toFixed(0)} samples/s)`;
+}
+
+interface Plan {
+  readonly data: string;
+  readonly test: string | undefined;
+  readonly isDefaultData: boolean;
+  readonly request: Parameters<typeof setupData>[0];
+}
+
+/** Where the data comes from, and the data defaults: MNIST when --data is absent. */
+async function planData(options: TrainOptions): Promise<Plan> {
+  const isVerbose = !options.quiet;
+  const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, isVerbose };
+  if (options.data !== undefined) {
+    return { data: options.data, test: options.test, isDefaultData: false, request: { ...common, data: options.data, classes: options.classes, shape: options.shape, scale: options.scale } };
+  }
+  const files = await ensureMnistCsv();
+  if (files.isCreated && isVerbose) process.stderr.write(`deltaflow: wrote the default data ${files.train} (8000 digits) and ${files.test} (2000 digits)\n`);
+  const classes: ClassesOption = options.classes ?? { count: MNIST_CLASSES };
+  const isLenet = options.model === undefined || options.model === 'lenet';
+  const shape = options.shape ?? (isLenet ? defaultPresetInput('lenet') : undefined);
+  return {
+    data: files.train,
+    test: options.test ?? files.test,
+    isDefaultData: true,
+    request: { ...common, data: files.train, classes, shape, scale: options.scale ?? DEFAULTS.mnistScale },
+  };
+}
+
+async function chooseTrainModel(options: TrainOptions, isDefaultData: boolean, fileMeta: { choice: ModelChoice; meta: DataMeta | null } | null, meta: DataMeta): Promise<ModelChoice> {
+  if (fileMeta !== null) return fileMeta.choice;
+  const name = options.model ?? (isDefaultData ? 'lenet' : 'mlp');
+  if (!isPresetName(name)) throw new CliError(`--model ${name}: not a preset (mlp, lenet) or a model file`);
+  const input = name === 'lenet' && meta.shape.length === 1 && meta.shape[0] === 784 ? [1, 28, 28] : [...meta.shape];
+  if (name === 'lenet' && input.length !== 3) {
+    throw new CliError(`--model lenet needs image input: pass --shape C,H,W (the data has ${meta.features.length} features)`);
+  }
+  return buildPreset(name, {
+    input,
+    outputs: outputCount(meta),
+    hidden: options.hidden ?? DEFAULT_HIDDEN,
+    hasSigmoidOutput: meta.task === 'classify' && meta.loss === 'mse',
+    seed: options.seed,
+  });
+}
+
+async function runTrain(options: TrainOptions): Promise<void> {
+  if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
+    throw new CliError('--hidden applies to --model mlp');
+  }
+  const plan = await planData(options);
+  if (plan.data === '-' && options.epochs > 1) {
+    throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
+  }
+  if (plan.test === '-') throw new CliError('--test -: the test data must be a file (it is read after every epoch)');
+
+  // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
+  const fileModel = options.model !== undefined && !isPresetName(options.model) ? await loadModelFile(options.model, options.seed) : null;
+  const fileMeta = fileModel === null ? null : { choice: fileModel, meta: metaFromJson(fileModel.meta, fileModel.name) };
+  const setup = await setupData(plan.request, fileMeta?.meta ?? null);
+  const { meta } = setup;
+  const choice = await chooseTrainModel(options, plan.isDefaultData, fileMeta, meta);
+  checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
+  const model = choice.model;
+
+  await initKernels();
+  const csv = csvOptions(meta);
+  let isStdinUsed = false;
+  const trainSource = (): Observable<Sample> => {
+    if (setup.input.stream !== null) {
+      if (isStdinUsed) throw new CliError('stdin can be read once');
+      isStdinUsed = true;
+      return fromCsv(setup.input.stream, { ...csv, name: 'stdin' });
+    }
+    return fromCsv(plan.data, csv);
+  };
+  const testPath = plan.test;
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, csv);
+
+  const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
+  const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
+  const scheduleName: ScheduleName = options.lrSchedule ?? (options.optimizer === 'adam' && totalSteps !== null ? 'cosine' : 'constant');
+  const optimizer = optimizerOf(options);
+  const lrSchedule = scheduleOf(scheduleName, totalSteps);
+  const loss = losses[meta.loss]();
+
+  const run = await openRunFolder(options.out ?? defaultRunDir());
+  const training: JsonObject = {
+    data: plan.data,
+    test: plan.test ?? null,
+    model: options.model ?? choice.name,
+    epochs: options.epochs,
+    batch: options.batch,
+    optimizer: optimizer.kind,
+    lr: optimizer.lr,
+    ...(optimizer.kind === 'momentum' ? { momentum: optimizer.momentum } : {}),
+    lrSchedule: scheduleName,
+    shuffle: options.shuffle,
+    seed: options.seed,
+    workers: options.workers,
+  };
+  const title = `${choice.name} on ${setup.input.name}: ${optimizer.kind} lr ${optimizer.lr} (${scheduleName}), batch ${options.batch}, ${options.epochs} epoch(s)`;
+  if (!options.quiet && !options.json) {
+    process.stderr.write(`deltaflow: training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.rows} rows)`}` +
+      `${testPath === undefined ? '' : `, testing on ${testPath}`}; run folder ${run.dir}\n`);
+  }
+
+  const progress = createProgress(!options.quiet && !options.json);
+  const start = performance.now();
+  let epochStartSamples = 0;
+  let epochLossSum = 0;
+  let epochCorrect = 0;
+  let lastSamples = 0;
+  let currentEpoch = 0;
+  let lastEpoch: EpochEvent | null = null;
+  let lastLr: number | null = null;
+  let lastStep = 0;
+  const epochRows = (epoch: number): number | null => (epoch === 1 ? setup.rows : (lastEpoch?.samples ?? setup.rows));
+
+  const onStep = (e: Extract<FitEvent, { type: 'step' }>): void => {
+    const epoch = e.epoch ?? currentEpoch;
+    if (epoch !== currentEpoch) {
+      currentEpoch = epoch;
+      epochStartSamples = lastSamples;
+      epochLossSum = 0;
+      epochCorrect = 0;
+      progress.startEpoch(epoch, options.epochs, epochRows(epoch));
+    }
+    const n = e.samples - lastSamples;
+    lastSamples = e.samples;
+    lastLr = e.lr;
+    lastStep = e.step;
+    epochLossSum += e.loss * n;
+    if (e.accuracy !== null) epochCorrect += e.accuracy * n;
+    const done = e.samples - epochStartSamples;
+    progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
+    run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000 });
+  };
+
+  const onEpoch = async (e: EpochEvent): Promise<void> => {
+    progress.endEpoch();
+    lastEpoch = e;
+    run.addMetrics({
+      kind: 'epoch', epoch: e.epoch, step: lastStep, samples: lastSamples, loss: e.trainLoss, accuracy: e.trainAccuracy,
+      testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, lr: lastLr, seconds: (performance.now() - start) / 1000,
+    });
+    // The model file is rewritten after every epoch, so a run that fails later keeps the last good weights.
+    await run.saveModel(model, metaToJson(meta, { training: { ...training, epochsDone: e.epoch } }));
+    await run.writePlot(title);
+    if (options.json) {
+      const line = { type: 'epoch', epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, samples: e.samples, seconds: e.seconds };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    } else if (!options.quiet) {
+      process.stdout.write(`${epochLine(e, options.epochs)}\n`);
+    }
+  };
+
+  try {
+    const events = fit(model, {
+      trainSource,
+      testSource,
+      epochs: options.epochs,
+      batchSize: options.batch,
+      ...(options.shuffle > 1 ? { shuffle: { window: options.shuffle, seed: options.seed } } : {}),
+      loss,
+      optimizer,
+      lrSchedule,
+      ...(totalSteps === null ? {} : { totalSteps }),
+    });
+    // Epoch ends write files: process events in order, awaiting those writes before the next event.
+    let pending: Promise<void> = Promise.resolve();
+    await new Promise<void>((resolve, reject) => {
+      events.subscribe({
+        next: (e) => {
+          if (e.type === 'step') onStep(e);
+          else pending = pending.then(() => onEpoch(e));
+        },
+        error: reject,
+        complete: () => resolve(),
+      });
+    });
+    await pending;
+  } finally {
+    progress.endEpoch();
+    await run.close();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const final = lastEpoch as EpochEvent | null;
+  const summary = {
+    type: 'done',
+    model: run.modelPath,
+    metrics: run.metricsPath,
+    plot: run.plotPath,
+    epochs: options.epochs,
+    steps: lastStep,
+    samples: lastSamples,
+    seconds,
+    samplesPerSecond: lastSamples / Math.max(1e-9, seconds),
+    trainLoss: final?.trainLoss ?? null,
+    trainAccuracy: final?.trainAccuracy ?? null,
+    testLoss: final?.test?.loss ?? null,
+    testAccuracy: final?.test?.accuracy ?? null,
+    testCount: final?.test?.count ?? null,
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else if (!options.quiet) {
+    const acc = summary.testAccuracy === null ? '' : `test accuracy ${pct(summary.testAccuracy)} on ${summary.testCount} rows, `;
+    process.stdout.write(`done: ${acc}${seconds.toFixed(1)} s; wrote ${run.modelPath}, ${run.metricsPath}, ${run.plotPath}\n`);
+  }
+}
+
+export function trainCommand(): Command {
+  const cores = availableParallelism();
+  return new Command('train')
+    .description('train a model on a CSV stream (default: LeNet-5 on the MNIST digits of the mnist package) and write a run folder')
+    .option('--data <file|->', 'training CSV with a header, or - for stdin (default: data/mnist-train.csv, created if missing)')
+    .option('--test <file>', 'held-out CSV evaluated after every epoch (default with the MNIST data: data/mnist-test.csv)')
+    .option('--label <name|index>', 'label column (regression: target column(s), comma-separated); default: the column named "label"', parse.names)
+    .option('--classes <n|a,b,c>', 'classes: a count (labels 0..n-1) or the class names; default: found by a first pass over --data, and reported', parse.classes)
+    .addOption(new Option('--task <task>', 'classify or regress').choices(['classify', 'regress']))
+    .option('--shape <C,H,W>', 'per-row input shape, C,H,W or N (default: the feature count; 1,28,28 for the MNIST data)', parse.shape)
+    .option('--scale <x>', 'multiply every feature by x, e.g. 1/255 (default: 1, or 1/255 for the MNIST data)', parse.scale)
+    .addOption(new Option('--normalize <kind>', 'per-feature normalization from a first pass over --data, stored in the model file').choices(['none', 'zscore', 'minmax']))
+    .option('--model <mlp|lenet|file>', 'a preset, or a model file to continue from (its architecture and weights); default: lenet for MNIST, mlp with --data')
+    .option('--hidden <widths>', `hidden layer widths of the mlp preset (default: ${DEFAULT_HIDDEN.join(',')})`, parse.widths)
+    .addOption(new Option('--loss <loss>', 'ce (softmax cross-entropy) or mse (on classes: one-hot targets, sigmoid outputs); default: ce, mse for regression').choices(['ce', 'mse']))
+    .option('--epochs <n>', 'passes over the data', parse.positiveInt, DEFAULTS.epochs)
+    .option('--batch <n>', 'mini-batch size', parse.positiveInt, DEFAULTS.batch)
+    .option('--lr <x>', `learning rate (default: adam ${DEFAULTS.lr.adam}, sgd ${DEFAULTS.lr.sgd}, momentum ${DEFAULTS.lr.momentum})`, parse.positiveNumber)
+    .addOption(new Option('--optimizer <name>', 'update rule').choices(['sgd', 'momentum', 'adam']).default(DEFAULTS.optimizer))
+    .option('--momentum <mu>', `momentum coefficient of --optimizer momentum (default ${DEFAULTS.momentum})`, parse.unitInterval)
+    .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
+    .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
+    .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
+    .option('--workers <n>', 'worker threads for data-parallel training (accepted; training currently runs on the main thread)', parse.positiveInt, cores)
+    .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
+    .option('--json', 'JSON lines on stdout (one per epoch, then a summary) instead of the progress display', false)
+    .option('--quiet', 'print nothing but errors', false)
+    .action(runTrain);
+}
