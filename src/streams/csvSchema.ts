@@ -28,6 +28,7 @@ import type { RowOrigin, Sample } from './types.js';
 /** Schema options of `fromCsv`; see `CsvSourceOptions` there for each one's documentation. */
 export interface SchemaOptions {
   readonly hasHeader?: boolean;
+  readonly columns?: readonly string[];
   readonly label?: string | number;
   readonly features?: readonly (string | number)[];
   readonly task?: 'classify' | 'regress';
@@ -82,17 +83,24 @@ function isColumnRef(v: unknown): v is string | number {
 
 /** Checks the schema options at `fromCsv(...)` time, before anything is read. Throws TypeError. */
 export function checkSchemaOptions(o: SchemaOptions): void {
-  const hasHeader = o.hasHeader ?? true;
+  const hasNames = (o.hasHeader ?? true) || o.columns !== undefined;
+  if (o.columns !== undefined) {
+    const c = o.columns;
+    if (!Array.isArray(c) || c.length === 0 || !c.every((n) => typeof n === 'string' && trimField(n) !== '')) {
+      fail('columns', 'a non-empty list of non-empty column names', c);
+    }
+    if (new Set(c.map(trimField)).size !== c.length) fail('columns', 'a list of distinct names', c);
+  }
   const refs = (name: string, list: unknown): void => {
     if (list === undefined) return;
     if (!Array.isArray(list) || list.length === 0 || !list.every(isColumnRef)) {
       fail(name, 'a non-empty list of column names or 0-based indices', list);
     }
     if (new Set(list).size !== list.length) fail(name, 'a list without repeats', list);
-    if (!hasHeader && list.some((r) => typeof r === 'string')) fail(name, 'column indices when hasHeader is false', list);
+    if (!hasNames && list.some((r) => typeof r === 'string')) fail(name, 'column indices when there is no header nor columns', list);
   };
   if (o.label !== undefined && !isColumnRef(o.label)) fail('label', 'a column name or 0-based index', o.label);
-  if (typeof o.label === 'string' && !hasHeader) fail('label', 'a column index when hasHeader is false', o.label);
+  if (typeof o.label === 'string' && !hasNames) fail('label', 'a column index when there is no header nor columns', o.label);
   refs('features', o.features);
   refs('targets', o.targets);
   const task = o.task ?? 'classify';
@@ -188,14 +196,25 @@ export function checkHeader(source: string, line: number, fields: readonly strin
 export function resolvePlan(
   source: string,
   line: number,
-  names: readonly string[] | null,
-  nFields: number,
+  header: readonly string[] | null,
+  firstRowFields: number,
   o: SchemaOptions,
 ): ColumnPlan {
   const mismatch = (detail: string): never => {
     throw headerError(source, line, 'CSV_SCHEMA_MISMATCH', detail);
   };
-  const found = names === null ? `the rows have ${nFields} fields` : `the header has ${listNames(names)}`;
+  const declared = o.columns?.map(trimField) ?? null;
+  if (header !== null && declared !== null && declared.join('\u0000') !== header.join('\u0000')) {
+    mismatch(`the header does not match the declared columns: expected ${listNames(declared, 12)}; found ${listNames(header, 12)}`);
+  }
+  const names = header ?? declared;
+  const nFields = names === null ? firstRowFields : names.length;
+  const found =
+    header !== null
+      ? `the header has ${listNames(header)}`
+      : names !== null
+        ? `the declared columns are ${listNames(names)}`
+        : `the rows have ${nFields} fields`;
   const resolve = (ref: string | number, what: string): number => {
     if (typeof ref === 'number') {
       if (ref >= nFields) mismatch(`${what} column ${ref} (0-based) does not exist; ${found}`);

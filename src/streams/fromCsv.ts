@@ -67,6 +67,11 @@ export interface CsvSourceOptions extends SchemaOptions {
   readonly name?: string;
   /** The first line is a header of column names (default true). */
   readonly hasHeader?: boolean;
+  /**
+   * The declared schema: the header must be exactly these names in this order (else a fatal error
+   * listing expected vs found), or, with `hasHeader: false`, the names of the columns.
+   */
+  readonly columns?: readonly string[];
   /** Label column, by name or 0-based index. Default: the column named `label`, else column 0. */
   readonly label?: string | number;
   /** Feature columns in the order they fill `x`. Default: every column but the label/targets. */
@@ -612,9 +617,12 @@ function takeRecord(rec: ParsedRecord, cur: Cursor, window: ByteWindow, run: Run
 
 /** csv-parse's error, placed by our own scan of the failing record's bytes (see scanStructure). */
 function locateError(err: Error, window: ByteWindow, cur: Cursor, run: Run): CsvError {
-  const bytes = window.slice(cur.offset, window.end);
-  const f = scanStructure(bytes);
   const code = (err as { code?: string }).code;
+  // NOTE: csv-parse fails a record for size at or after its first max-record-size bytes (it does not
+  // count delimiters); scanning exactly those bytes makes the verdict independent of the chunking.
+  const to = code === 'CSV_MAX_RECORD_SIZE' ? Math.min(window.end, cur.offset + run.maxRecordSize) : window.end;
+  const bytes = window.slice(cur.offset, to);
+  const f = scanStructure(bytes);
   const lineAtPos = (pos: number): number => cur.line + countLineBreaks(bytes, 0, pos);
   const nameOf = (field: number): string | undefined => run.plan?.names?.[field - 1];
   const { name } = run;
