@@ -108,10 +108,15 @@ function panel(
 ): string {
   const w = PANEL_W - MARGIN.left - MARGIN.right;
   const h = PANEL_H - MARGIN.top - MARGIN.bottom;
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  // The first steps of a run are far from the rest: the per-step values set the range by their 3rd and
+  // 97th percentiles (the early outliers are clipped), the smoothed and per-epoch values in full.
+  const stepYs = (series[0]?.points ?? []).map((p) => p[1]).filter(Number.isFinite).sort((a, b) => a - b);
+  const otherYs = series.slice(1).flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const ys = [...otherYs, ...(stepYs.length > 0 ? [stepYs[Math.floor(0.03 * (stepYs.length - 1))], stepYs[Math.ceil(0.97 * (stepYs.length - 1))]] : [])];
   let yMin = ys.length > 0 ? Math.min(...ys) : 0;
   let yMax = ys.length > 0 ? Math.max(...ys) : 1;
   if (isPercent) yMax = Math.min(1, yMax);
+  if (!isPercent) yMin = Math.min(0, yMin);
   if (yMin === yMax) {
     yMin -= 0.5;
     yMax += 0.5;
@@ -139,7 +144,7 @@ function panel(
     epochSteps.forEach((s, i) => {
       const tx = fmt(x(s));
       parts.push(`<line x1="${tx}" x2="${tx}" y1="0" y2="${h}" stroke="#bbb" stroke-dasharray="3,3"/>`);
-      if (epochSteps.length <= 15) parts.push(`<text x="${tx}" y="10" dx="-3" text-anchor="end" font-size="9" fill="#888">e${i + 1}</text>`);
+      if (epochSteps.length <= 15) parts.push(`<text x="${tx}" y="${h - 4}" dx="-3" text-anchor="end" font-size="9" fill="#888">e${i + 1}</text>`);
     });
   }
   parts.push(`<clipPath id="clip-${ox}"><rect x="0" y="0" width="${w}" height="${h}"/></clipPath>`);
