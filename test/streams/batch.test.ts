@@ -39,7 +39,7 @@ describe('batch', () => {
 
   it('an empty source gives no batch', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const source = cold('---|');
+      const source = cold<Sample>('---|');
       const expected = '   ---|';
       expectObservable(source.pipe(batch(2))).toBe(expected);
     });
