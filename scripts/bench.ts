@@ -22,13 +22,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
-import { benchBatches, benchModel, layerStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
+import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
 import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
 import { csvReport, memoryReport, trainingReport } from './bench/report.js';
 import { peerRunners, torchUnavailable } from './bench/systems.js';
 import { benchWorkload, type WorkloadResult } from './bench/training.js';
 import { LEARNING_RATE, type WorkloadId } from './bench/workloads.js';
+import { initKernels } from '../src/ops/kernels.js';
+import { fromCsv } from '../src/streams/fromCsv.js';
 
 interface BenchResult {
   readonly meta: {
@@ -40,6 +42,8 @@ interface BenchResult {
     readonly argv: readonly string[];
     readonly options: BenchOptions;
     readonly torch: string;
+    /** Whether deltaflow's WASM SIMD kernels are on (initKernels resolved true). */
+    readonly wasmKernels: boolean;
   };
   readonly training: WorkloadResult[];
   csv?: CsvResult;
@@ -47,15 +51,43 @@ interface BenchResult {
   memory?: ProcessMemory;
 }
 
-function csvReaders(): CsvReader[] {
-  return [csvParseReader, readlineReader];
+/** deltaflow's CSV source with one engine, rows counted into Samples (MNIST: 10 classes, pixel/255, 1×28×28). */
+function deltaflowCsvReader(engine: 'fast' | 'csv-parse'): CsvReader {
+  return {
+    id: `deltaflow-${engine}`,
+    label: `deltaflow fromCsv → Samples, engine '${engine}'`,
+    read: (file) =>
+      new Promise((resolve, reject) => {
+        let rows = 0;
+        let labelSum = 0;
+        fromCsv(file, { classes: 10, scale: 1 / 255, shape: [1, 28, 28], engine }).subscribe({
+          next: (sample) => {
+            rows++;
+            labelSum += sample.label;
+          },
+          error: reject,
+          complete: () => resolve({ rows, labelSum }),
+        });
+      }),
+  };
 }
 
-async function runTraining(opts: BenchOptions, digits: Digits, dataDir: string, torchReason: string | null, log: (s: string) => void): Promise<WorkloadResult[]> {
+function csvReaders(): CsvReader[] {
+  return [deltaflowCsvReader('fast'), deltaflowCsvReader('csv-parse'), csvParseReader, readlineReader];
+}
+
+async function runTraining(
+  opts: BenchOptions,
+  digits: Digits,
+  dataDir: string,
+  torchReason: string | null,
+  hasWasm: boolean,
+  log: (s: string) => void,
+): Promise<WorkloadResult[]> {
   const out: WorkloadResult[] = [];
   for (const w of ['W1', 'W2'] as const) {
     if (!opts.sections.includes(w === 'W1' ? 'w1' : 'w2')) continue;
-    const subjects = opts.workers.map((workers) => new DeltaflowRunner({ workload: w, digits, workers }));
+    const subjects = opts.workers.map((workers) => new DeltaflowRunner({ workload: w, digits, workers, hasWasm }));
     const plan = peerRunners(w, opts.peers, dataDir, torchReason);
     out.push(await benchWorkload(w, subjects, plan.runners, plan.skipped, { ...opts, log }));
   }
@@ -65,7 +97,7 @@ async function runTraining(opts: BenchOptions, digits: Digits, dataDir: string, 
 async function runSteadyState(opts: BenchOptions, digits: Digits): Promise<Record<string, StepAllocation>> {
   const out: Record<string, StepAllocation> = {};
   for (const w of ['W1', 'W2'] as WorkloadId[]) {
-    const step = layerStep(benchModel(w), LEARNING_RATE);
+    const { step, stop } = trainStep(benchModel(w), LEARNING_RATE);
     const batches = benchBatches(digits, w);
     let i = 0;
     const one = (): void => {
@@ -74,6 +106,7 @@ async function runSteadyState(opts: BenchOptions, digits: Digits): Promise<Recor
     };
     const steps = w === 'W1' ? opts.memSteps : Math.max(10, Math.round(opts.memSteps / 4));
     out[w] = await measureStepAllocation(one, Math.max(5, Math.round(steps / 4)), steps);
+    stop();
   }
   return out;
 }
@@ -97,6 +130,7 @@ async function main(): Promise<void> {
   };
   const needsTorch = opts.peers.some((p) => p.startsWith('pytorch')) && (opts.sections.includes('w1') || opts.sections.includes('w2'));
   const torchReason = needsTorch ? torchUnavailable() : 'not asked for';
+  const hasWasm = opts.isWasm ? await initKernels() : false;
   const digits = loadDigits();
   const dir = mkdtempSync(join(tmpdir(), 'deltaflow-bench-'));
   try {
@@ -111,8 +145,9 @@ async function main(): Promise<void> {
         argv: process.argv.slice(2),
         options: opts,
         torch: torchReason ?? 'available',
+        wasmKernels: hasWasm,
       },
-      training: await runTraining(opts, digits, dir, torchReason, log),
+      training: await runTraining(opts, digits, dir, torchReason, hasWasm, log),
       steadyState: {},
     };
     if (opts.sections.includes('csv')) {
@@ -128,7 +163,8 @@ async function main(): Promise<void> {
       return;
     }
     const parts = [
-      `## deltaflow bench — ${result.meta.date}, Node ${result.meta.node}, ${result.meta.cpus} × ${result.meta.cpu}; PyTorch: ${result.meta.torch}`,
+      `## deltaflow bench — ${result.meta.date}, Node ${result.meta.node}, ${result.meta.cpus} × ${result.meta.cpu}; ` +
+        `deltaflow WASM kernels: ${hasWasm ? 'on' : 'off'}; PyTorch: ${result.meta.torch}`,
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
       memoryReport(result.memory, result.steadyState),

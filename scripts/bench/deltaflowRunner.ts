@@ -1,22 +1,39 @@
 /**
  * deltaflow's side of the training bench, in this process: the W1 / W2 models built with
  * `sequential(...)`, the 156 in-memory mini-batches of 64 as deltaflow Batches, and a PassRunner that
- * trains k of them per pass with the library's training step.
+ * trains k of them per pass with the library's `train` operator (softmax cross-entropy, plain SGD).
  */
+import { readFileSync } from 'node:fs';
+import { Subject } from 'rxjs';
 import { relu } from '../../src/layers/activation.js';
 import { conv2d } from '../../src/layers/conv2d.js';
 import { dense } from '../../src/layers/dense.js';
 import { flatten } from '../../src/layers/flatten.js';
 import { maxPool2d } from '../../src/layers/maxPool2d.js';
 import { sequential, type Model } from '../../src/layers/sequential.js';
-import { softmaxCrossEntropy } from '../../src/ops/loss.js';
-import { Workspace } from '../../src/ops/tensor.js';
+import { sgd } from '../../src/ops/optimizers.js';
+import type { StepMetrics } from '../../src/streams/applyOptimizer.js';
+import { softmaxCrossEntropy } from '../../src/streams/lossHead.js';
+import { train } from '../../src/streams/train.js';
 import type { Batch, RowOrigin } from '../../src/streams/types.js';
 import { PIXELS, type Digits } from './data.js';
 import { UnsupportedError, type PassResult, type PassRunner, type RunnerInfo } from './runner.js';
 import { BATCH, LEARNING_RATE, workloads, type WorkloadId } from './workloads.js';
 
 const CLASSES = 10;
+
+/** deltaflow's package.json version (two levels up from scripts/bench, three from dist/scripts/bench). */
+export function deltaflowVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
+      if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'deltaflow' && 'version' in pkg) return String(pkg.version);
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
 
 /** The workload's network (seeded, so every run starts from the same weights). */
 export function benchModel(id: WorkloadId, seed = 1): Model {
@@ -65,43 +82,39 @@ export function benchBatches(digits: Digits, id: WorkloadId): Batch[] {
 export type TrainStep = (batch: Batch) => number;
 
 /**
- * Forward through every layer, softmax cross-entropy, deltas in reverse order, SGD θ ← θ − (η/m)·Σ∇.
- * NOTE: interim — used until src/streams exports its own step; it calls only layers and ops.
+ * The library's training step as a function: one long-lived subscription of
+ * `train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr }) })` fed through a Subject, so
+ * the operators' workspaces persist across batches as in a real streaming run. Every step runs
+ * synchronously inside `next`, so the metrics are there when `next` returns.
  */
-export function layerStep(model: Model, eta: number): TrainStep {
-  const wss = model.layers.map(() => new Workspace());
-  const lossWs = new Workspace();
-  const caches: unknown[] = new Array<unknown>(model.layers.length);
-  return (batch) => {
-    let a = batch.x;
-    for (let i = 0; i < model.layers.length; i++) {
-      const r = model.layers[i].forward(a, wss[i]);
-      caches[i] = r.cache;
-      a = r.y;
-    }
-    const nOut = batch.target.shape[1];
-    const { loss, delta } = softmaxCrossEntropy(a.data, batch.target.data, batch.m, nOut, lossWs.f32('delta', batch.m * nOut));
-    let deltaY = { data: delta, shape: a.shape };
-    const scale = eta / batch.m;
-    for (let i = model.layers.length - 1; i >= 0; i--) {
-      const layer = model.layers[i];
-      const r = layer.delta(deltaY, caches[i], wss[i], i > 0);
-      layer.params.forEach((p, j) => {
-        const g = r.grads[j];
-        const v = p.value;
-        for (let q = 0; q < v.length; q++) v[q] -= scale * g[q];
-      });
-      if (r.deltaX !== null) deltaY = { data: r.deltaX.data, shape: r.deltaX.shape };
-    }
-    return loss / batch.m;
+export function trainStep(model: Model, lr: number): { step: TrainStep; stop: () => void } {
+  const batches = new Subject<Batch>();
+  let last: StepMetrics | null = null;
+  let failure: unknown = null;
+  const sub = batches.pipe(train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr }) })).subscribe({
+    next: (m) => {
+      last = m;
+    },
+    error: (e: unknown) => {
+      failure = e;
+    },
+  });
+  const step: TrainStep = (b) => {
+    batches.next(b);
+    if (failure !== null) throw failure;
+    if (last === null) throw new Error('train emitted no metrics for a batch');
+    return last.loss;
   };
+  return { step, stop: () => sub.unsubscribe() };
 }
 
 export interface DeltaflowRunnerOptions {
   readonly workload: WorkloadId;
   readonly digits: Digits;
-  /** Label suffix and id suffix, e.g. workers. */
+  /** Data-parallel workers (1: this thread only). */
   readonly workers?: number;
+  /** Whether the WASM SIMD kernels were initialised (initKernels), for the report. */
+  readonly hasWasm: boolean;
 }
 
 /** deltaflow in this process, trained batch by batch from memory. */
@@ -110,6 +123,7 @@ export class DeltaflowRunner implements PassRunner {
   readonly label: string;
   readonly workload: WorkloadId;
   private step: TrainStep | null = null;
+  private stop: (() => void) | null = null;
   private batches: Batch[] = [];
   private cursor = 0;
 
@@ -124,8 +138,10 @@ export class DeltaflowRunner implements PassRunner {
     if ((this.options.workers ?? 1) > 1) throw new UnsupportedError(this.label, this.workload, 'no workers option in deltaflow yet');
     const model = benchModel(this.workload);
     this.batches = benchBatches(this.options.digits, this.workload);
-    this.step = layerStep(model, LEARNING_RATE);
-    return { version: '0.1.0', threads: this.options.workers ?? 1, note: 'layer step (interim)' };
+    const t = trainStep(model, LEARNING_RATE);
+    this.step = t.step;
+    this.stop = t.stop;
+    return { version: deltaflowVersion(), threads: this.options.workers ?? 1, note: `train() operator, wasm kernels ${this.options.hasWasm ? 'on' : 'off'}` };
   }
 
   async run(k: number): Promise<PassResult> {
@@ -144,6 +160,8 @@ export class DeltaflowRunner implements PassRunner {
   }
 
   async close(): Promise<void> {
+    this.stop?.();
+    this.stop = null;
     this.step = null;
     this.batches = [];
   }

@@ -8,6 +8,7 @@
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
  *   --workers LIST       deltaflow worker counts to run, e.g. 1,2 (default 1)
+ *   --no-wasm            do not call initKernels() (deltaflow's plain TypeScript kernels only)
  *   --pass-seconds S     target duration of one timed pass (default 2)
  *   --warmup-seconds S   warm-up per system (default 2)
  *   --probe-ms MS        duration of each machine-speed probe (default 1000)
@@ -27,6 +28,7 @@ export interface BenchOptions {
   readonly passes: number;
   readonly peers: readonly PeerId[];
   readonly workers: readonly number[];
+  readonly isWasm: boolean;
   readonly passSeconds: number;
   readonly warmupSeconds: number;
   readonly probeMs: number;
@@ -79,6 +81,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
       'no-peers': { type: 'boolean' },
       peers: { type: 'string' },
       workers: { type: 'string' },
+      'no-wasm': { type: 'boolean' },
       'pass-seconds': { type: 'string' },
       'warmup-seconds': { type: 'string' },
       'probe-ms': { type: 'string' },
@@ -98,6 +101,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
     passes: positive('passes', values.passes, isSmoke ? 3 : 5, true),
     peers,
     workers: [...new Set(workers)].sort((a, b) => a - b),
+    isWasm: values['no-wasm'] !== true,
     passSeconds: positive('pass-seconds', values['pass-seconds'], isSmoke ? 0.05 : 2, false),
     warmupSeconds: positive('warmup-seconds', values['warmup-seconds'], isSmoke ? 0.05 : 2, false),
     probeMs: positive('probe-ms', values['probe-ms'], isSmoke ? 20 : 1000, false),

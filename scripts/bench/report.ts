@@ -74,11 +74,15 @@ export function memoryReport(m: ProcessMemory, steps: Readonly<Record<string, St
     fmt(s.retainedBytesPerStep),
     String(s.gcsDuringSteps),
   ]);
-  const stepHead = ['steady-state step', 'steps', 'JS heap bytes/step', 'ArrayBuffer bytes/step', 'retained bytes/step', 'GCs during steps'];
+  const stepHead = ['steady-state train() step', 'steps', 'JS heap bytes/step', 'ArrayBuffer bytes/step', 'retained bytes/step', 'GCs during steps'];
+  const sites = Object.entries(steps).flatMap(([w, s]) =>
+    s.sites.filter((x) => x.bytesPerStep >= 1024).map((x) => `- ${w}: ${fmt(x.bytesPerStep)} B/step at ${x.site}`),
+  );
   return [
     '### Memory (this process: deltaflow, the bench and its data; peers run in child processes)',
     '',
     table(['figure', 'MB'], procRows),
     ...(stepRows.length > 0 ? ['', table(stepHead, stepRows)] : []),
+    ...(sites.length > 0 ? ['', 'Largest allocation sites per step (V8 sampling heap profiler, ≥ 1 KB):', ...sites] : []),
   ].join('\n');
 }
