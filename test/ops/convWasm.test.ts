@@ -149,7 +149,7 @@ describe('WASM direct convolution (stride 1) vs loop oracles', () => {
   });
 
   it('rejects inconsistent kernel shapes when generating the module', () => {
-    const k = { cIn: 1, cOut: 6, kH: 5, kW: 5, hp: 28, wp: 28, outH: 24, outWp: 24, ob: 3, jb: 3, gb: 2 };
+    const k = { cIn: 1, cOut: 6, kH: 5, kW: 5, hp: 28, wp: 28, outH: 24, outWp: 24, ob: 3, jb: 3, gb: 3, gvb: 3, dvb: 3, dj: 2 };
     expect(() => convWat({ ...k, ob: 4 })).toThrow(/ob and gb must divide cOut/);
     expect(() => convWat({ ...k, outWp: 20 })).toThrow(/outWp must be a multiple/);
     expect(() => convWat({ ...k, wp: 26 })).toThrow(/wp must be/);

@@ -83,17 +83,43 @@ export function convWasmSupports(s: ConvShape): boolean {
 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
-/** Register blocks: the most accumulators that fit the 16 xmm registers with the loads they need. */
+/**
+ * Register blocks. V8 gives wasm SIMD 15 xmm registers (xmm15 is its scratch), and TurboFan may
+ * issue all loads of a loop body before its arithmetic, so accumulators + loaded vectors + one
+ * product temporary ≤ 15 (one more spills an accumulator to the stack: seen in --print-wasm-code).
+ * Within that, the most accumulators (up to 9: enough to hide the add latency), the least padding
+ * of the output rows, then the fewest passes over the data.
+ */
 function kernelShape(s: ConvShape): ConvKernelShape {
-  const nVec = Math.ceil(s.outW / 4);
-  const jb = nVec % 3 === 0 ? 3 : nVec % 2 === 0 ? 2 : nVec <= 2 ? nVec : 2;
+  const fits = (a: number, b: number): boolean => a * b + a + b + 1 <= 15;
+  // loads per multiply-add, the tie-breaker between blocks with as many accumulators
+  const loadCost = (a: number, b: number): number => (a + b) / (a * b) / 1000;
+  let best = { score: -1, ob: 1, jb: 1 };
+  for (let jb = 4; jb >= 1; jb--) {
+    for (let ob = Math.min(8, s.cOut); ob >= 1; ob--) {
+      if (s.cOut % ob !== 0 || !fits(ob, jb)) continue;
+      const score = Math.min(ob * jb, 9) * (s.outW / roundUp(s.outW, 4 * jb)) ** 2 - loadCost(ob, jb);
+      if (score > best.score) best = { score, ob, jb };
+    }
+  }
+  const { ob, jb } = best;
   const outWp = roundUp(s.outW, 4 * jb);
-  const divisors = (limit: (d: number) => boolean): number => {
-    for (let d = 8; d > 1; d--) if (s.cOut % d === 0 && limit(d)) return d;
-    return 1;
-  };
-  const ob = divisors((d) => d * jb + jb + 1 <= 15);
-  const gb = divisors((d) => d * s.kW + d + 1 <= 15);
+  let g = { score: -1, gb: 1, gvb: 1 };
+  for (let gvb = Math.min(8, s.kW); gvb >= 1; gvb--) {
+    for (let gb = Math.min(8, s.cOut); gb >= 1; gb--) {
+      if (s.cOut % gb !== 0 || !fits(gb, gvb)) continue;
+      const score = Math.min(gb * gvb, 9) - Math.ceil(s.kW / gvb) / 100 - loadCost(gb, gvb);
+      if (score > g.score) g = { score, gb, gvb };
+    }
+  }
+  let d = { score: -1, dj: 1, dvb: 1 };
+  for (let dj = 4; dj >= 1; dj--) {
+    for (let dvb = Math.min(8, s.kW); dvb >= 1; dvb--) {
+      if ((outWp / 4) % dj !== 0 || !fits(dj, dvb)) continue;
+      const score = Math.min(dj * dvb, 9) - Math.ceil(s.kW / dvb) / 100 - loadCost(dj, dvb);
+      if (score > d.score) d = { score, dj, dvb };
+    }
+  }
   return {
     cIn: s.cIn,
     cOut: s.cOut,
@@ -105,8 +131,16 @@ function kernelShape(s: ConvShape): ConvKernelShape {
     outWp,
     ob,
     jb,
-    gb,
+    gb: g.gb,
+    gvb: g.gvb,
+    dvb: d.dvb,
+    dj: d.dj,
   };
+}
+
+/** The register blocks chosen for a shape (for tests and the profile script). */
+export function convKernelShape(s: ConvShape): ConvKernelShape {
+  return kernelShape(s);
 }
 
 function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
@@ -154,6 +188,15 @@ function layout(sizes: number[]): { at: number[]; end: number } {
 const xSize = (k: ConvKernelShape, m: number): number => m * k.cIn * k.hp * k.wp;
 const zSize = (k: ConvKernelShape, m: number): number => m * k.cOut * k.outH * k.outWp;
 
+/** Copy `rows` rows of `width` floats between row strides (a plain loop: no subarray objects per row). */
+function copyRows(src: Float32Array, srcAt: number, srcStride: number, dst: Float32Array, dstAt: number, dstStride: number, rows: number, width: number): void {
+  for (let r = 0; r < rows; r++) {
+    const a = srcAt + r * srcStride;
+    const b = dstAt + r * dstStride;
+    for (let j = 0; j < width; j++) dst[b + j] = src[a + j];
+  }
+}
+
 /** Copy x [m, cIn, inH, inW] into the padded layout at float index `at` (zeros around the image). */
 function copyXIn(heap: Float32Array, x: Float32Array, s: ConvShape, k: ConvKernelShape, at: number): void {
   const { inH, inW, padH, padW } = s;
@@ -167,7 +210,7 @@ function copyXIn(heap: Float32Array, x: Float32Array, s: ConvShape, k: ConvKerne
   for (let p = 0; p < planes; p++) {
     const src = p * inH * inW;
     const dst = at + p * hp * wp + padH * wp + padW;
-    for (let y = 0; y < inH; y++) heap.set(x.subarray(src + y * inW, src + (y + 1) * inW), dst + y * wp);
+    copyRows(x, src, inW, heap, dst, wp, inH, inW);
   }
 }
 
@@ -181,9 +224,10 @@ function copyZIn(heap: Float32Array, dz: Float32Array, s: ConvShape, k: ConvKern
   }
   const rows = s.m * s.cOut * outH;
   for (let r = 0; r < rows; r++) {
-    const dst = at + r * outWp;
-    heap.set(dz.subarray(r * outW, (r + 1) * outW), dst);
-    heap.fill(0, dst + outW, dst + outWp);
+    const a = r * outW;
+    const b = at + r * outWp;
+    for (let j = 0; j < outW; j++) heap[b + j] = dz[a + j];
+    for (let j = outW; j < outWp; j++) heap[b + j] = 0;
   }
 }
 
@@ -222,7 +266,7 @@ export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Ar
     out.set(heap.subarray(zAt, zAt + m * cOut * outH * outW));
   } else {
     const rows = m * cOut * outH;
-    for (let r = 0; r < rows; r++) out.set(heap.subarray(zAt + r * outWp, zAt + r * outWp + outW), r * outW);
+    copyRows(heap, zAt, outWp, out, 0, outW, rows, outW);
   }
   return out;
 }
@@ -296,7 +340,7 @@ export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvS
     const planes = m * cIn;
     for (let p = 0; p < planes; p++) {
       const src = dxAt + p * hp * wp + padH * wp + padW;
-      for (let y = 0; y < inH; y++) out.set(heap.subarray(src + y * wp, src + y * wp + inW), (p * inH + y) * inW);
+      copyRows(heap, src, wp, out, p * inH * inW, inW, inH, inW);
     }
   }
   return out;

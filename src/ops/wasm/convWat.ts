@@ -17,10 +17,12 @@
  *   deltaX weights   [cIn, kH, cOut, kW]
  *   dW [cOut, cIn, kH, kW] (natural layout), b and db [cOut]
  *
- * Vectorisation: f32x4 along an output row (j). Register blocks (≤ 16 xmm registers, V8 does not
- * use more for wasm SIMD): forward ob channels × jb vectors of accumulators; gradW ob channels × kW
- * taps, reduced across lanes at the end; deltaX kW taps × jb vectors, added into the δx row at the
- * kW shifts. All sums run in one fixed order, so results are bit-for-bit deterministic.
+ * Vectorisation: f32x4 along an output row (j). Register blocks (chosen in convWasm.ts so that
+ * accumulators + loaded vectors + 1 ≤ 15 xmm registers): forward ob channels × jb vectors of
+ * accumulators; gradW gb channels × gvb taps, reduced across lanes at the end; deltaX dvb taps × dj
+ * vectors, added into the δx row at the tap shifts. Each loop body is one step of a reduction (taps
+ * are not unrolled: TurboFan hoists every load of an unrolled block and spills). All sums run in
+ * one fixed order, so results are bit-for-bit deterministic.
  */
 
 /** The constant sizes one convolution module is generated for. */
@@ -38,10 +40,14 @@ export interface ConvKernelShape {
   readonly outWp: number;
   /** Forward register block: output channels per pass (divides cOut). */
   readonly ob: number;
-  /** Forward and deltaX register block: f32x4 vectors per pass along a row (divides outWp/4). */
+  /** Forward register block: f32x4 vectors per pass along a row (divides outWp/4). */
   readonly jb: number;
-  /** gradW register block: output channels per pass (divides cOut). */
+  /** gradW register block: output channels (divides cOut) × taps of one kernel row. */
   readonly gb: number;
+  readonly gvb: number;
+  /** deltaX register block: taps of one kernel row × f32x4 vectors along a row (dj divides outWp/4). */
+  readonly dvb: number;
+  readonly dj: number;
 }
 
 function range(n: number): number[] {
@@ -63,6 +69,8 @@ const add = (local: string, bytes: number | string): string =>
 /**
  * forward(x, w, b, z, m): z = W ⊛ x + b. For each (n, channel block, row i, vector block):
  * acc[r][q] = b[o+r], then for every channel c and tap (u, v): acc[r][q] += w[o+r,c,u,v] · x[c, i+u, j+4q+v…].
+ * One tap per loop iteration: a fully unrolled tap sequence lets TurboFan schedule all its loads
+ * first and spill them (measured), so the loop body is kept to jb loads, ob splats, ob·jb madds.
  */
 function forwardWat(s: ConvKernelShape): string {
   const { cIn, cOut, kH, kW, hp, wp, outH, outWp, ob, jb } = s;
@@ -70,27 +78,19 @@ function forwardWat(s: ConvKernelShape): string {
   const locals = [
     ...range(ob).flatMap((r) => range(jb).map((q) => `(local ${acc(r, q)} v128)`)),
     ...range(jb).map((q) => `(local $x${q} v128)`),
+    ...range(ob).map((r) => `(local $w${r} v128)`),
   ].join(' ');
-  const taps = range(kH)
-    .flatMap((u) =>
-      range(kW).map((v) => {
-        const loads = range(jb).map((q) => `(local.set $x${q} (v128.load offset=${(u * wp + v) * 4 + 16 * q} (local.get $px)))`);
-        const madds = range(ob).map((r) => {
-          const wOff = ((u * kW + v) * ob + r) * 4;
-          const splat = `(local.set $wv (v128.load32_splat offset=${wOff} (local.get $pw)))`;
-          const sums = range(jb).map(
-            (q) => `(local.set ${acc(r, q)} (f32x4.add (local.get ${acc(r, q)}) (f32x4.mul (local.get $wv) (local.get $x${q}))))`,
-          );
-          return [splat, ...sums].join('\n        ');
-        });
-        return [...loads, ...madds].join('\n        ');
-      }),
-    )
-    .join('\n        ');
+  const tap = [
+    ...range(jb).map((q) => `(local.set $x${q} (v128.load offset=${16 * q} (local.get $px)))`),
+    ...range(ob).map((r) => `(local.set $w${r} (v128.load32_splat offset=${r * 4} (local.get $pw)))`),
+    ...range(ob).flatMap((r) =>
+      range(jb).map((q) => `(local.set ${acc(r, q)} (f32x4.add (local.get ${acc(r, q)}) (f32x4.mul (local.get $w${r}) (local.get $x${q}))))`),
+    ),
+  ].join('\n            ');
   const init = range(ob)
     .flatMap((r) => [
-      `(local.set $wv (v128.load32_splat offset=${r * 4} (local.get $pb)))`,
-      ...range(jb).map((q) => `(local.set ${acc(r, q)} (local.get $wv))`),
+      `(local.set $w0 (v128.load32_splat offset=${r * 4} (local.get $pb)))`,
+      ...range(jb).map((q) => `(local.set ${acc(r, q)} (local.get $w0))`),
     ])
     .join('\n          ');
   const stores = range(ob)
@@ -100,9 +100,9 @@ function forwardWat(s: ConvKernelShape): string {
   const tapBytes = kH * kW * ob * 4;
   return `
   (func (export "forward") (param $x i32) (param $w i32) (param $b i32) (param $z i32) (param $m i32)
-    (local $n i32) (local $o i32) (local $i i32) (local $q i32) (local $c i32)
+    (local $n i32) (local $o i32) (local $i i32) (local $q i32) (local $c i32) (local $u i32) (local $v i32)
     (local $xn i32) (local $px i32) (local $pw i32) (local $pb i32) (local $pz i32) (local $wo i32) (local $zo i32)
-    (local $wv v128) ${locals}
+    ${locals}
     (local.set $n (i32.const 0))
     (block $done (loop $samples
       (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
@@ -130,9 +130,21 @@ function forwardWat(s: ConvKernelShape): string {
             '$inChans',
             '$c',
             cIn,
-            `${taps}
-        ${add('$px', hp * wp * 4)}
-        ${add('$pw', tapBytes)}`,
+            `${loop(
+              '$kRows',
+              '$u',
+              kH,
+              `${loop(
+                '$kCols',
+                '$v',
+                kW,
+                `${tap}
+            ${add('$px', 4)}
+            ${add('$pw', ob * 4)}`,
+              )}
+          ${add('$px', (wp - kW) * 4)}`,
+            )}
+        ${add('$px', (hp - kH) * wp * 4)}`,
           )}
           ${stores}`,
         )}`,
@@ -143,50 +155,77 @@ function forwardWat(s: ConvKernelShape): string {
 `;
 }
 
+/** Consecutive blocks of at most `size` covering 0..n−1: [start, length] pairs. */
+function blocks(n: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let v0 = 0; v0 < n; v0 += size) out.push([v0, Math.min(size, n - v0)]);
+  return out;
+}
+
 /**
  * gradW(x, dz, dw, m): dW[o,c,u,v] = Σ_n Σ_{i,j} δz[n,o,i,j] · x[n,c,i+u,j+v] for a block of gb
- * channels and the kW taps of one kernel row u: gb·kW vector sums over (n, i, vector q), each
- * reduced across its lanes as ((l0 + l1) + (l2 + l3)) at the end.
+ * channels × gvb taps v of one kernel row u: gb·gvb vector sums over (n, i, vector q), one vector q
+ * per loop iteration, each reduced across its lanes as ((l0 + l1) + (l2 + l3)) at the end.
  * gradB(dz, db, m): db[o] = Σ_n Σ_{i,j} δz[n,o,i,j] (the zero columns of δz add nothing).
  */
 function gradWat(s: ConvKernelShape): string {
-  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, gb } = s;
+  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, gb, gvb } = s;
   const nVec = outWp / 4;
   const acc = (r: number, v: number): string => `$g${r}_${v}`;
   const locals = [
-    ...range(gb).flatMap((r) => range(kW).map((v) => `(local ${acc(r, v)} v128)`)),
+    ...range(gb).flatMap((r) => range(gvb).map((v) => `(local ${acc(r, v)} v128)`)),
     ...range(gb).map((r) => `(local $d${r} v128)`),
+    ...range(gvb).map((v) => `(local $x${v} v128)`),
   ].join(' ');
-  const zero = range(gb)
-    .flatMap((r) => range(kW).map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
-    .join('\n      ');
-  const body = range(nVec)
-    .map((q) => {
-      const dz = range(gb).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4 + 16 * q} (local.get $pz)))`);
-      const taps = range(kW).map((v) => {
-        const x = `(local.set $xv (v128.load offset=${16 * q + 4 * v} (local.get $px)))`;
-        const sums = range(gb).map(
-          (r) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $d${r}) (local.get $xv))))`,
-        );
-        return [x, ...sums].join('\n          ');
-      });
-      return [...dz, ...taps].join('\n          ');
-    })
-    .join('\n          ');
   const lane = (a: string, l: number): string => `(f32x4.extract_lane ${l} (local.get ${a}))`;
-  const stores = range(gb)
-    .flatMap((r) =>
-      range(kW).map((v) => {
-        const a = acc(r, v);
-        const sum = `(f32.add (f32.add ${lane(a, 0)} ${lane(a, 1)}) (f32.add ${lane(a, 2)} ${lane(a, 3)}))`;
-        return `(f32.store offset=${(r * cIn * kH * kW + v) * 4} (local.get $pd) ${sum})`;
-      }),
-    )
-    .join('\n      ');
+  const pass = ([v0, nv]: [number, number]): string => {
+    const zero = range(gb)
+      .flatMap((r) => range(nv).map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
+      .join('\n      ');
+    const body = [
+      ...range(gb).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4} (local.get $pz)))`),
+      ...range(nv).map((v) => `(local.set $x${v} (v128.load offset=${4 * (v0 + v)} (local.get $px)))`),
+      ...range(gb).flatMap((r) =>
+        range(nv).map((v) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $d${r}) (local.get $x${v}))))`),
+      ),
+    ].join('\n            ');
+    const stores = range(gb)
+      .flatMap((r) =>
+        range(nv).map((v) => {
+          const a = acc(r, v);
+          const sum = `(f32.add (f32.add ${lane(a, 0)} ${lane(a, 1)}) (f32.add ${lane(a, 2)} ${lane(a, 3)}))`;
+          return `(f32.store offset=${(r * cIn * kH * kW + v0 + v) * 4} (local.get $pd) ${sum})`;
+        }),
+      )
+      .join('\n      ');
+    return `${zero}
+      (local.set $n (i32.const 0))
+      (block $done (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${gb}))) (i32.const ${outH * outWp * 4}))))
+        (local.set $px (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp * wp * 4})) (i32.mul (local.get $u) (i32.const ${wp * 4})))))
+        ${loop(
+          '$rows',
+          '$i',
+          outH,
+          `${loop(
+            '$vecs',
+            '$q',
+            nVec,
+            `${body}
+            ${add('$pz', 16)}
+            ${add('$px', 16)}`,
+          )}
+          ${add('$px', (wp - outWp) * 4)}`,
+        )}
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $samples)))
+      ${stores}`;
+  };
   return `
   (func (export "gradW") (param $x i32) (param $dz i32) (param $dw i32) (param $m i32)
-    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32)
-    (local $px i32) (local $pz i32) (local $pd i32) (local $xv v128) ${locals}
+    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32) (local $q i32)
+    (local $px i32) (local $pz i32) (local $pd i32) ${locals}
     ${loop(
       '$chans',
       '$o',
@@ -199,24 +238,8 @@ function gradWat(s: ConvKernelShape): string {
           '$kRows',
           '$u',
           kH,
-          `${zero}
-      (local.set $n (i32.const 0))
-      (block $done (loop $samples
-        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
-        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${gb}))) (i32.const ${outH * outWp * 4}))))
-        (local.set $px (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp * wp * 4})) (i32.mul (local.get $u) (i32.const ${wp * 4})))))
-        ${loop(
-          '$rows',
-          '$i',
-          outH,
-          `${body}
-          ${add('$pz', outWp * 4)}
-          ${add('$px', wp * 4)}`,
-        )}
-        (local.set $n (i32.add (local.get $n) (i32.const 1)))
-        (br $samples)))
-      (local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${gb})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
-      ${stores}`,
+          `(local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${gb})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
+      ${blocks(kW, gvb).map(pass).join('\n      ')}`,
         ),
       ),
     )})
@@ -247,40 +270,56 @@ function gradWat(s: ConvKernelShape): string {
 
 /**
  * deltaX(dz, w, dx, m): δx += the scatter of every δz row through the kernel. For each (n, c, row i,
- * kernel row u, vector block): t[v][q] = Σ_o w[o,c,u,v] · δz[n,o,i,4q…] (kW × jb vector sums), then
- * δx[n,c,i+u, 4q+v…] += t[v][q]. δx must be zeroed first (the host does it). The kW shifted
- * read-modify-writes run in order v = 0..kW−1, so overlapping lanes add up in a fixed order.
+ * kernel row u, vector block, block of dvb taps v): t[v][q] = Σ_o w[o,c,u,v] · δz[n,o,i,4q…]
+ * (dvb × dj vector sums, one o per loop iteration), then δx[n,c,i+u, 4q+v…] += t[v][q]. δx must be
+ * zeroed first (the host does it). The shifted read-modify-writes run in increasing v, so
+ * overlapping lanes add up in a fixed order.
  */
 function deltaXWat(s: ConvKernelShape): string {
-  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, jb } = s;
+  const { cIn, cOut, kH, kW, hp, wp, outH, outWp, dj, dvb } = s;
   const t = (v: number, q: number): string => `$t${v}_${q}`;
   const locals = [
-    ...range(kW).flatMap((v) => range(jb).map((q) => `(local ${t(v, q)} v128)`)),
-    ...range(jb).map((q) => `(local $d${q} v128)`),
+    ...range(dvb).flatMap((v) => range(dj).map((q) => `(local ${t(v, q)} v128)`)),
+    ...range(dj).map((q) => `(local $d${q} v128)`),
+    ...range(dvb).map((v) => `(local $w${v} v128)`),
   ].join(' ');
-  const zero = range(kW)
-    .flatMap((v) => range(jb).map((q) => `(local.set ${t(v, q)} (v128.const i32x4 0 0 0 0))`))
-    .join('\n          ');
-  const body = [
-    ...range(jb).map((q) => `(local.set $d${q} (v128.load offset=${16 * q} (local.get $pz)))`),
-    ...range(kW).flatMap((v) => [
-      `(local.set $wv (v128.load32_splat offset=${4 * v} (local.get $pw)))`,
-      ...range(jb).map((q) => `(local.set ${t(v, q)} (f32x4.add (local.get ${t(v, q)}) (f32x4.mul (local.get $wv) (local.get $d${q}))))`),
-    ]),
-  ].join('\n            ');
-  const scatter = range(kW)
-    .flatMap((v) =>
-      range(jb).map((q) => {
-        const off = 16 * q + 4 * v;
-        return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(v, q)})))`;
-      }),
-    )
-    .join('\n          ');
-  const nBlocks = outWp / (4 * jb);
+  const pass = ([v0, nv]: [number, number]): string => {
+    const zero = range(nv)
+      .flatMap((v) => range(dj).map((q) => `(local.set ${t(v, q)} (v128.const i32x4 0 0 0 0))`))
+      .join('\n          ');
+    const body = [
+      ...range(dj).map((q) => `(local.set $d${q} (v128.load offset=${16 * q} (local.get $pz)))`),
+      ...range(nv).map((v) => `(local.set $w${v} (v128.load32_splat offset=${4 * (v0 + v)} (local.get $pw)))`),
+      ...range(nv).flatMap((v) =>
+        range(dj).map((q) => `(local.set ${t(v, q)} (f32x4.add (local.get ${t(v, q)}) (f32x4.mul (local.get $w${v}) (local.get $d${q}))))`),
+      ),
+    ].join('\n            ');
+    const scatter = range(nv)
+      .flatMap((v) =>
+        range(dj).map((q) => {
+          const off = 16 * q + 4 * (v0 + v);
+          return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(v, q)})))`;
+        }),
+      )
+      .join('\n          ');
+    return `${zero}
+          (local.set $pz (local.get $pz0))
+          (local.set $pw (local.get $pw0))
+          ${loop(
+            '$outChans',
+            '$o',
+            cOut,
+            `${body}
+            ${add('$pz', outH * outWp * 4)}
+            ${add('$pw', kW * 4)}`,
+          )}
+          ${scatter}`;
+  };
+  const nBlocks = outWp / (4 * dj);
   return `
   (func (export "deltaX") (param $dz i32) (param $w i32) (param $dx i32) (param $m i32)
     (local $n i32) (local $c i32) (local $i i32) (local $u i32) (local $q i32) (local $o i32)
-    (local $pz i32) (local $pw i32) (local $px i32) (local $wv v128) ${locals}
+    (local $pz i32) (local $pw i32) (local $px i32) (local $pz0 i32) (local $pw0 i32) ${locals}
     (local.set $n (i32.const 0))
     (block $done (loop $samples
       (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
@@ -300,19 +339,10 @@ function deltaXWat(s: ConvKernelShape): string {
               '$blocks',
               '$q',
               nBlocks,
-              `${zero}
-          (local.set $pz (i32.add (local.get $dz) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut * outH})) (local.get $i)) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
-          (local.set $pw (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $c) (i32.const ${kH})) (local.get $u)) (i32.const ${cOut * kW * 4}))))
-          ${loop(
-            '$outChans',
-            '$o',
-            cOut,
-            `${body}
-            ${add('$pz', outH * outWp * 4)}
-            ${add('$pw', kW * 4)}`,
-          )}
-          (local.set $px (i32.add (local.get $dx) (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp})) (i32.add (local.get $i) (local.get $u))) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * jb})))))
-          ${scatter}`,
+              `(local.set $pz0 (i32.add (local.get $dz) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut * outH})) (local.get $i)) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))
+          (local.set $pw0 (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $c) (i32.const ${kH})) (local.get $u)) (i32.const ${cOut * kW * 4}))))
+          (local.set $px (i32.add (local.get $dx) (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp})) (i32.add (local.get $i) (local.get $u))) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))
+          ${blocks(kW, dvb).map(pass).join('\n          ')}`,
             ),
           ),
         ),
@@ -328,7 +358,8 @@ export function convWat(s: ConvKernelShape): string {
     throw new Error(`convWat: ${why} (${JSON.stringify(s)})`);
   };
   if (s.cOut % s.ob !== 0 || s.cOut % s.gb !== 0) bad('ob and gb must divide cOut');
-  if (s.outWp % (4 * s.jb) !== 0) bad('outWp must be a multiple of 4·jb');
+  if (s.outWp % (4 * s.jb) !== 0 || s.outWp % (4 * s.dj) !== 0) bad('outWp must be a multiple of 4·jb and 4·dj');
+  if (s.gvb < 1 || s.dvb < 1) bad('gvb and dvb must be ≥ 1');
   if (s.wp % 4 !== 0 || s.wp < s.outWp + s.kW - 1) bad('wp must be a multiple of 4 and ≥ outWp + kW − 1');
   if (s.hp !== s.outH + s.kH - 1) bad('hp must be outH + kH − 1 (stride 1)');
   return `(module
