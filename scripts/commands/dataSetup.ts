@@ -7,11 +7,14 @@
  * model file that knows them) a first pass over the training FILE collects the label values and a
  * line on stderr says what was found; on stdin `--classes` is required.
  */
+import { Command, Option } from 'commander';
 import { featureStats } from '../../src/streams/fromCsv.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
+import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
-import { csvOptions, type DataMeta, type LossName, type Normalization, type Task } from './meta.js';
+import { checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+import { csvOptions, metaFromJson, outputCount, type DataMeta, type LossName, type Normalization, type Task } from './meta.js';
 
 export type NormalizeChoice = 'none' | 'zscore' | 'minmax';
 
@@ -116,4 +119,37 @@ export async function setupData(req: DataRequest, fromModel: DataMeta | null): P
   }
   if (rows === null && input.path !== null) rows = await estimateRows(input.path);
   return { input, meta, rows };
+}
+
+/** The options that describe a CSV's columns, shared by train, evaluate, predict and online. */
+export interface DataOptions {
+  readonly label?: string[];
+  readonly classes?: ClassesOption;
+  readonly task?: Task;
+  readonly shape?: number[];
+  readonly scale?: number;
+  readonly loss?: LossName;
+}
+
+/**
+ * Add the column options to a command. For evaluate, predict and online they complete a model file
+ * without a data description (one not written by `deltaflow train`), or override its meta.
+ */
+export function addDataOptions(command: Command): Command {
+  return command
+    .option('--label <name|index>', 'label column (regression: target column(s), comma-separated); default: the model\'s, else "label"', parse.names)
+    .option('--classes <n|a,b,c>', "classes: a count (labels 0..n-1) or the class names; default: the model's", parse.classes)
+    .addOption(new Option('--task <task>', "classify or regress; default: the model's, else classify").choices(['classify', 'regress']))
+    .option('--shape <C,H,W>', "per-row input shape, C,H,W or N; default: the model's", parse.shape)
+    .option('--scale <x>', "multiply every feature by x, e.g. 1/255; default: the model's, else 1", parse.scale)
+    .addOption(new Option('--loss <loss>', "ce or mse; default: the model's, else ce (mse for regression)").choices(['ce', 'mse']));
+}
+
+/** A model file and the data description to read `data` with (the file's meta completed by the options), checked to fit. */
+export async function modelForData(modelPath: string, data: string, options: DataOptions, isVerbose: boolean): Promise<{ choice: ModelChoice; setup: DataSetup }> {
+  const choice = await loadModelFile(modelPath, 0);
+  const fromModel = metaFromJson(choice.meta, choice.name);
+  const setup = await setupData({ ...options, data, isVerbose }, fromModel);
+  checkModelFits(choice, setup.meta.features.length, outputCount(setup.meta), setup.input.name);
+  return { choice, setup };
 }

@@ -1,0 +1,109 @@
+/**
+ * `deltaflow evaluate --model FILE --data FILE|-`: stream a labelled CSV through a trained model and
+ * report the mean loss, the accuracy, per-class precision, recall and F1, and the confusion matrix
+ * (rows: true class, columns: predicted class) — as an aligned table, or one JSON object with `--json`.
+ * Regression reports the loss and the root-mean-square error per target.
+ */
+import { Command } from 'commander';
+import { lastValueFrom } from 'rxjs';
+import { initKernels } from '../../src/ops/kernels.js';
+import { evaluate, type EvalResult } from '../../src/streams/evaluate.js';
+import { fromCsv } from '../../src/streams/fromCsv.js';
+import { ensureMnistCsv } from '../prepareData.js';
+import { positiveInt } from './args.js';
+import { addDataOptions, modelForData, type DataOptions } from './dataSetup.js';
+import { table } from './inspect.js';
+import { csvOptions, losses, type DataMeta } from './meta.js';
+
+interface EvaluateOptions extends DataOptions {
+  readonly model: string;
+  readonly data?: string;
+  readonly batch: number;
+  readonly json: boolean;
+}
+
+export interface ClassFigures {
+  readonly name: string;
+  readonly precision: number | null;
+  readonly recall: number | null;
+  readonly f1: number | null;
+  readonly support: number;
+}
+
+/** Precision, recall and F1 of every class from the confusion matrix (null where a ratio has no samples). */
+export function perClass(confusion: readonly (readonly number[])[], names: readonly string[]): ClassFigures[] {
+  return names.map((name, k) => {
+    const tp = confusion[k]?.[k] ?? 0;
+    const support = (confusion[k] ?? []).reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((a, row) => a + (row[k] ?? 0), 0);
+    const precision = predicted === 0 ? null : tp / predicted;
+    const recall = support === 0 ? null : tp / support;
+    const f1 = precision === null || recall === null || precision + recall === 0 ? null : (2 * precision * recall) / (precision + recall);
+    return { name, precision, recall, f1, support };
+  });
+}
+
+const fixed = (v: number | null, digits = 4): string => (v === null ? '-' : v.toFixed(digits));
+
+function report(meta: DataMeta, result: EvalResult, source: string): string {
+  const lines = [`${source}: ${result.count} rows`];
+  if (meta.task === 'regress') {
+    // ½‖a − y‖² per sample → RMSE over every target value.
+    const rmse = Math.sqrt((2 * result.loss) / meta.label.length);
+    lines.push(`loss ${result.loss.toFixed(6)} (mean of ½‖output − target‖²)`, `rmse ${rmse.toFixed(6)} (over ${meta.label.join(', ')})`);
+    return `${lines.join('\n')}\n`;
+  }
+  const names = meta.classes ?? [];
+  lines.push(`loss ${result.loss.toFixed(4)}  accuracy ${result.accuracy === null ? '-' : `${(100 * result.accuracy).toFixed(2)}%`}`, '');
+  const figures = perClass(result.confusion, names);
+  lines.push(
+    table(
+      ['class', 'precision', 'recall', 'f1', 'support'],
+      figures.map((f) => [f.name, fixed(f.precision), fixed(f.recall), fixed(f.f1), String(f.support)]),
+      [false, true, true, true, true],
+    ),
+    '',
+    'confusion matrix (rows: true class, columns: predicted class)',
+    table(
+      ['', ...names],
+      result.confusion.map((row, k) => [names[k] ?? String(k), ...row.map(String)]),
+      [false, ...names.map(() => true)],
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+async function runEvaluate(options: EvaluateOptions): Promise<void> {
+  const data = options.data ?? (await ensureMnistCsv()).test;
+  const { choice, setup } = await modelForData(options.model, data, options, !options.json);
+  const { meta } = setup;
+  const { model } = choice;
+  await initKernels();
+  const source = setup.input.stream !== null ? fromCsv(setup.input.stream, csvOptions(meta, 'stdin')) : fromCsv(data, csvOptions(meta));
+  const result = await lastValueFrom(source.pipe(evaluate(model, { loss: losses[meta.loss](), batchSize: options.batch })));
+  if (options.json) {
+    const names = meta.classes ?? [];
+    const doc = {
+      data: setup.input.name,
+      count: result.count,
+      loss: result.loss,
+      accuracy: result.accuracy,
+      ...(meta.task === 'regress'
+        ? { rmse: Math.sqrt((2 * result.loss) / meta.label.length) }
+        : { classes: names, perClass: perClass(result.confusion, names), confusion: result.confusion }),
+    };
+    process.stdout.write(`${JSON.stringify(doc)}\n`);
+    return;
+  }
+  process.stdout.write(report(meta, result, setup.input.name));
+}
+
+export function evaluateCommand(): Command {
+  const command = new Command('evaluate')
+    .description('evaluate a trained model on a labelled CSV: loss, accuracy, per-class precision and recall, confusion matrix')
+    .requiredOption('--model <file>', 'a model file written by deltaflow train')
+    .option('--data <file|->', 'labelled CSV, or - for stdin (default: data/mnist-test.csv)')
+    .option('--batch <n>', 'rows per forward batch (does not change the result)', positiveInt, 256)
+    .option('--json', 'print one JSON object instead of tables', false);
+  return addDataOptions(command).action(runEvaluate);
+}
