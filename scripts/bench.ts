@@ -32,7 +32,8 @@ import { LEARNING_RATE, type WorkloadId } from './bench/workloads.js';
 import { initKernels } from '../src/ops/kernels.js';
 import { fromCsv } from '../src/streams/fromCsv.js';
 
-interface BenchResult {
+/** The document `--json` prints. */
+export interface BenchResult {
   readonly meta: {
     readonly date: string;
     readonly node: string;

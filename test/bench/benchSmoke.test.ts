@@ -1,0 +1,109 @@
+/**
+ * The bench end to end in its seconds-long mode: `node dist/scripts/bench.js --smoke --json --no-peers`
+ * (built by `pretest`) must print one JSON document with every section's figures present and finite.
+ * No timing thresholds: speed is what `npm run bench` reports, not what a test asserts.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { BenchResult } from '../../scripts/bench.js';
+import type { Spread } from '../../scripts/bench/stats.js';
+
+const BENCH = fileURLToPath(new URL('../../dist/scripts/bench.js', import.meta.url));
+
+
+function runBench(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectPositive(x: unknown, what: string): void {
+  expect(typeof x, what).toBe('number');
+  expect(Number.isFinite(x) && (x as number) > 0, `${what} = ${String(x)}`).toBe(true);
+}
+
+function expectSpread(s: Spread | undefined, what: string): void {
+  expect(s, what).toBeDefined();
+  if (s === undefined) return;
+  expectPositive(s.min, `${what}.min`);
+  expectPositive(s.median, `${what}.median`);
+  expectPositive(s.max, `${what}.max`);
+  expect(s.min <= s.median && s.median <= s.max, `${what}: min ≤ median ≤ max`).toBe(true);
+}
+
+describe('npm run bench --smoke --json --no-peers', () => {
+  let doc: BenchResult;
+
+  beforeAll(() => {
+    const r = runBench(['--smoke', '--json', '--no-peers']);
+    expect(r.status, r.stderr).toBe(0);
+    doc = JSON.parse(r.stdout) as BenchResult;
+  });
+
+  test('meta names the run: Node version, options, WASM kernels flag', () => {
+    expect(doc.meta.node).toBe(process.version);
+    expect(doc.meta.options.isSmoke).toBe(true);
+    expect(doc.meta.options.peers).toEqual([]);
+    expect(typeof doc.meta.wasmKernels).toBe('boolean');
+  });
+
+  test('W1 and W2: deltaflow trained ≥ 3 timed passes with positive samples/s and GFLOP/s, no peer rows', () => {
+    expect(doc.training.map((w) => w.workload)).toEqual(['W1', 'W2']);
+    for (const w of doc.training) {
+      expect(w.flopsPerSample).toBe(w.workload === 'W1' ? 454_400 : 1_517_040);
+      expect(w.systems.map((s) => s.id)).toEqual(['deltaflow-1w']);
+      const s = w.systems[0];
+      expect(s.status, s.reason).toBe('ok');
+      expect(s.rates.length).toBeGreaterThanOrEqual(3);
+      expectSpread(s.samplesPerSecond, `${w.workload} samples/s`);
+      expectPositive(s.gflops, `${w.workload} GFLOP/s`);
+      expect(Number.isFinite(s.lastLoss), `${w.workload} last loss`).toBe(true);
+    }
+  });
+
+  test('every group has the probe before and after it', () => {
+    for (const w of doc.training) {
+      expect(w.groups.length).toBeGreaterThanOrEqual(3);
+      for (const g of w.groups) {
+        expectPositive(g.probeBefore, 'probe before');
+        expectPositive(g.probeAfter, 'probe after');
+      }
+    }
+  });
+
+  test('CSV: both fromCsv engines and the csv-parse baseline read every row, with rows/s and MB/s', () => {
+    const csv = doc.csv;
+    expect(csv).toBeDefined();
+    if (csv === undefined) return;
+    expect(csv.rows).toBe(doc.meta.options.csvRows);
+    expectPositive(csv.bytes, 'csv bytes');
+    const ids = csv.readers.map((r) => r.id);
+    expect(ids).toEqual(expect.arrayContaining(['deltaflow-fast', 'deltaflow-csv-parse', 'csv-parse']));
+    for (const r of csv.readers) {
+      expect(r.status, `${r.id}: ${r.reason}`).toBe('ok');
+      expectSpread(r.rows, `${r.id} rows/s`);
+      expectPositive(r.mbPerSecond, `${r.id} MB/s`);
+    }
+  });
+
+  test('memory: peak RSS and heap are positive, per-step allocation figures are finite for W1 and W2', () => {
+    expectPositive(doc.memory?.peakRssBytes, 'peak RSS');
+    expectPositive(doc.memory?.heapUsedBytes, 'heap used');
+    for (const w of ['W1', 'W2']) {
+      const s = doc.steadyState[w];
+      expectPositive(s.steps, `${w} steps`);
+      for (const k of ['heapBytesPerStep', 'arrayBufferBytesPerStep', 'retainedBytesPerStep'] as const) {
+        expect(Number.isFinite(s[k]) && s[k] >= 0, `${w} ${k} = ${s[k]}`).toBe(true);
+      }
+      expect(Array.isArray(s.sites)).toBe(true);
+    }
+  });
+});
+
+describe('bench flags', () => {
+  test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
+    const r = runBench(['--smoke', '--only', 'w3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem)\n');
+  });
+});
