@@ -71,10 +71,7 @@ export class FastScanner {
   wait: Promise<void> | null = null;
   /** Set when a record is not simple; `scan` returned its start. */
   handOver = false;
-  /** Value of the last field scanned, or NaN when it is not a fast-path decimal. */
-  private num = NaN;
-  /** The last field scanned holds a quote or a non-ASCII byte. */
-  private special = false;
+  private readonly scanned: FieldScan = { num: NaN, special: false };
 
   constructor(
     private readonly plan: ColumnPlan,
@@ -123,13 +120,13 @@ export class FastScanner {
     let p = start;
     let end: number;
     for (;;) {
-      end = this.field(buf, p, n);
-      if (this.special) return HAND_OVER;
+      end = scanField(buf, p, n, this.scanned);
+      if (this.scanned.special) return HAND_OVER;
       if (end === n && !isEnd) return NEED_MORE;
       if (end - start > this.maxRecordSize) return HAND_OVER;
       const r = col < nFields ? role[col] : ROLE_SKIP;
       if (r !== ROLE_SKIP && !isBad) {
-        let v = this.num;
+        let v = this.scanned.num;
         if (r === ROLE_LABEL && plan.classIndex !== null) {
           const k = plan.classIndex.get(trimField(buf.toString('latin1', p, end)));
           if (k === undefined) isBad = true;
@@ -179,81 +176,91 @@ export class FastScanner {
     const wait = this.sink(result, record, () => raw);
     if (wait !== undefined) this.wait = wait;
   }
+}
 
-  /**
-   * Scans one field from `p` to its delimiter (`,`, `\r`, `\n`) or `n`, and returns that index.
-   * Sets `num` to its value when it is a decimal within the exact fast path (see the file comment),
-   * else NaN; sets `special` when the field holds a quote or a non-ASCII byte.
-   */
-  private field(buf: Buffer, p: number, n: number): number {
-    let i = p;
-    let c = 0;
-    this.num = NaN;
-    this.special = false;
-    while (i < n && ((c = buf[i]) === SPACE || c === TAB)) i++;
-    let isNegative = false;
-    if (i < n && (c === MINUS || c === PLUS)) {
-      isNegative = c === MINUS;
-      i++;
+/** What `scanField` found in one field. */
+export interface FieldScan {
+  /** The field's value when it is a decimal within the exact fast path (see the file comment), else NaN. */
+  num: number;
+  /** The field holds a quote or a non-ASCII byte: only csv-parse may read it. */
+  special: boolean;
+}
+
+/**
+ * Scans one field from `p` to its delimiter (`,`, `\r`, `\n`) or `n`, returns that index and fills
+ * `out`. The grammar is DECIMAL of csvSchema.ts with spaces and tabs trimmed; a field it accepts gets
+ * exactly `Number(trimmed text)`, any other field gets NaN and is left to `parseValue`.
+ */
+export function scanField(buf: Uint8Array, p: number, n: number, out: FieldScan): number {
+  let i = p;
+  let c = 0;
+  out.num = NaN;
+  out.special = false;
+  while (i < n && ((c = buf[i]) === SPACE || c === TAB)) i++;
+  let isNegative = false;
+  if (i < n && (c === MINUS || c === PLUS)) {
+    isNegative = c === MINUS;
+    i++;
+  }
+  // m: the significant digits as an integer (exact while ≤ 15 of them); e10: its decimal exponent.
+  let m = 0;
+  let nSignificant = 0;
+  let nDigits = 0;
+  let e10 = 0;
+  while (i < n && (c = buf[i]) >= ZERO && c <= NINE) {
+    if (nSignificant > 0 || c !== ZERO) {
+      m = m * 10 + (c - ZERO);
+      nSignificant++;
     }
-    let m = 0;
-    let nSignificant = 0;
-    let nDigits = 0;
-    let e10 = 0;
+    nDigits++;
+    i++;
+  }
+  if (i < n && buf[i] === DOT) {
+    i++;
     while (i < n && (c = buf[i]) >= ZERO && c <= NINE) {
       if (nSignificant > 0 || c !== ZERO) {
         m = m * 10 + (c - ZERO);
         nSignificant++;
       }
+      e10--;
       nDigits++;
       i++;
     }
-    if (i < n && buf[i] === DOT) {
+  }
+  let isDecimal = nDigits > 0;
+  if (isDecimal && i < n && ((c = buf[i]) === LOWER_E || c === UPPER_E)) {
+    i++;
+    let isExpNegative = false;
+    if (i < n && ((c = buf[i]) === MINUS || c === PLUS)) {
+      isExpNegative = c === MINUS;
       i++;
-      while (i < n && (c = buf[i]) >= ZERO && c <= NINE) {
-        if (nSignificant > 0 || c !== ZERO) {
-          m = m * 10 + (c - ZERO);
-          nSignificant++;
-        }
-        e10--;
-        nDigits++;
-        i++;
-      }
     }
-    let isPlain = nDigits > 0;
-    if (isPlain && i < n && ((c = buf[i]) === LOWER_E || c === UPPER_E)) {
+    let exp = 0;
+    let nExpDigits = 0;
+    while (i < n && (c = buf[i]) >= ZERO && c <= NINE) {
+      if (exp < 1e6) exp = exp * 10 + (c - ZERO);
+      nExpDigits++;
       i++;
-      let isExpNegative = false;
-      if (i < n && ((c = buf[i]) === MINUS || c === PLUS)) {
-        isExpNegative = c === MINUS;
-        i++;
-      }
-      let exp = 0;
-      let nExpDigits = 0;
-      while (i < n && (c = buf[i]) >= ZERO && c <= NINE) {
-        if (exp < 1e6) exp = exp * 10 + (c - ZERO);
-        nExpDigits++;
-        i++;
-      }
-      isPlain = nExpDigits > 0;
-      e10 += isExpNegative ? -exp : exp;
     }
-    while (i < n && ((c = buf[i]) === SPACE || c === TAB)) i++;
-    if (isPlain && (i === n || (c = buf[i]) === COMMA || c === LF || c === CR)) {
-      if (m === 0) this.num = isNegative ? -0 : 0;
-      else if (nSignificant <= 15 && e10 >= -22 && e10 <= 22) {
-        const v = e10 >= 0 ? m * POW10[e10] : m / POW10[-e10];
-        this.num = isNegative ? -v : v;
-      }
-      return i;
-    }
-    // Not a fast-path decimal: find the delimiter, watching for what only csv-parse handles.
-    while (i < n) {
-      c = buf[i];
-      if (c === COMMA || c === LF || c === CR) break;
-      if (c === QUOTE || c >= 0x80) this.special = true;
-      i++;
+    isDecimal = nExpDigits > 0;
+    e10 += isExpNegative ? -exp : exp;
+  }
+  while (i < n && ((c = buf[i]) === SPACE || c === TAB)) i++;
+  if (isDecimal && (i === n || (c = buf[i]) === COMMA || c === LF || c === CR)) {
+    if (m === 0) out.num = isNegative ? -0 : 0;
+    else if (nSignificant <= 15 && e10 >= -22 && e10 <= 22) {
+      // (Clinger) both operands exact, so the one rounding of * or / is the correctly rounded value.
+      const v = e10 >= 0 ? m * POW10[e10] : m / POW10[-e10];
+      out.num = isNegative ? -v : v;
     }
     return i;
   }
+  // Not a fast-path decimal: find the delimiter, watching for what only csv-parse handles.
+  while (i < n) {
+    c = buf[i];
+    if (c === COMMA || c === LF || c === CR) break;
+    if (c === QUOTE || c >= 0x80) out.special = true;
+    i++;
+  }
+  return i;
 }
