@@ -8,7 +8,8 @@
  * Shapes: x `[m, nIn]`, y `[m, units]`, W `[units, nIn]` (row o holds the weights into unit o, like
  * PyTorch's nn.Linear.weight), b `[units]`. The activation σ is a separate layer (activation.ts).
  */
-import { addBiasRows, gemm, sumRows } from '../ops/gemm.js';
+import { addBiasRows, sumRows } from '../ops/gemm.js';
+import { gemmFast } from '../ops/kernels.js';
 import { ShapeError, Workspace, type Tensor } from '../ops/tensor.js';
 import type { Layer, LayerShapes, LayerSpec, SpecOf } from './layer.js';
 import { optionReader, type OptionReader } from './options.js';
@@ -77,7 +78,7 @@ export function buildDense(spec: SpecOf<'dense'>, inShape: readonly number[], in
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
       // (1.1) Z = X Wᵀ + 1 bᵀ
-      const z = gemm(x.data, W.value, { m, n, k: nIn, transB: true }, ws.f32('z', m * n));
+      const z = gemmFast(x.data, W.value, { m, n, k: nIn, transB: true }, ws.f32('z', m * n));
       addBiasRows(z, b.value, m, n);
       return { y: { data: z, shape: [m, n] }, cache: { x } };
     },
@@ -86,10 +87,10 @@ export function buildDense(spec: SpecOf<'dense'>, inShape: readonly number[], in
       const x = cache.x;
       const m = batchSize(`${name} delta`, deltaY, shapes.outShape, x.shape[0]);
       // (1.4) ∂C/∂W = Δᵀ X, ∂C/∂b = Σ_x δ^x
-      const dW = gemm(deltaY.data, x.data, { m: n, n: nIn, k: m, transA: true }, ws.f32('dW', n * nIn));
+      const dW = gemmFast(deltaY.data, x.data, { m: n, n: nIn, k: m, transA: true }, ws.f32('dW', n * nIn));
       const db = sumRows(deltaY.data, m, n, ws.f32('db', n));
       // (1.5) Δx = Δ W
-      const deltaX = needDeltaX ? { data: gemm(deltaY.data, W.value, { m, n: nIn, k: n }, ws.f32('deltaX', m * nIn)), shape: [m, nIn] } : null;
+      const deltaX = needDeltaX ? { data: gemmFast(deltaY.data, W.value, { m, n: nIn, k: n }, ws.f32('deltaX', m * nIn)), shape: [m, nIn] } : null;
       return { deltaX, grads: [dW, db] };
     },
   };
