@@ -1,0 +1,173 @@
+/**
+ * `deltaflow predict --model FILE [--data FILE|-]`: stream rows in, write predictions as CSV to stdout.
+ *
+ * Output: a header, then one line per input row in input order —
+ *   classification: `class,p_<name>,…` — the predicted class (its name as the training labels had it)
+ *                   and one column per class: softmax probabilities (ce), or the sigmoid outputs (mse);
+ *   regression:     `value` (one target) or `value_<target>,…` (several).
+ *
+ * Only the model's feature columns are read (by name, in any order); the label column may be absent,
+ * and other columns are ignored. Memory stays flat on any input: rows are parsed as they arrive (csv-parse,
+ * array mode, values checked with the same grammar and transform as training: csvSchema's parseValue and
+ * `x = (v · scale − a) / b`), run through the model `--batch` rows at a time, and written with backpressure:
+ * when stdout's buffer is full, reading waits for it to drain.
+ */
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { Command } from 'commander';
+import { parse } from 'csv-parse';
+import { forwardAll } from '../../src/layers/sequential.js';
+import { initKernels } from '../../src/ops/kernels.js';
+import { Workspace, sizeOf } from '../../src/ops/tensor.js';
+import { fieldCountError, valueError } from '../../src/streams/csvErrors.js';
+import { parseValue } from '../../src/streams/csvSchema.js';
+import { CliError, positiveInt } from './args.js';
+import { labelColumns, openCsv } from './columns.js';
+import { addDataOptions, type DataOptions } from './dataSetup.js';
+import { metaFromJson, outputCount, type DataMeta } from './meta.js';
+import { checkModelFits, loadModelFile } from './models.js';
+
+interface PredictOptions extends DataOptions {
+  readonly model: string;
+  readonly data: string;
+  readonly batch: number;
+}
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const num = (v: number): string => String(Number(v.toPrecision(7)));
+
+/** The output header for `meta`. */
+export function predictHeader(meta: DataMeta): string {
+  if (meta.task === 'regress') return meta.label.length === 1 ? 'value' : meta.label.map((t) => csvField(`value_${t}`)).join(',');
+  return ['class', ...(meta.classes ?? []).map((c) => csvField(`p_${c}`))].join(',');
+}
+
+/** One output line per row of the batch's outputs `[m, k]`. */
+function predictLines(meta: DataMeta, out: Float32Array, m: number, k: number): string {
+  let text = '';
+  const names = meta.classes ?? [];
+  const p = new Float64Array(k);
+  for (let i = 0; i < m; i++) {
+    const row = out.subarray(i * k, (i + 1) * k);
+    if (meta.task === 'regress') {
+      text += `${Array.from(row, num).join(',')}\n`;
+      continue;
+    }
+    let best = 0;
+    for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
+    if (meta.loss === 'ce') {
+      // Softmax with the max subtracted (4.2), so large logits stay finite.
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += p[j] = Math.exp(row[j] - row[best]);
+      for (let j = 0; j < k; j++) p[j] /= sum;
+    } else {
+      for (let j = 0; j < k; j++) p[j] = row[j];
+    }
+    text += `${csvField(names[best] ?? String(best))},${Array.from(p, num).join(',')}\n`;
+  }
+  return text;
+}
+
+/** Fill in what a model file without meta lacks from the options (labels are not read by predict). */
+function predictMeta(fileMeta: DataMeta | null, options: PredictOptions, header: readonly string[], name: string): DataMeta {
+  if (fileMeta !== null && options.label === undefined && options.classes === undefined && options.task === undefined) {
+    return { ...fileMeta, scale: options.scale ?? fileMeta.scale, shape: options.shape ?? fileMeta.shape };
+  }
+  const task = options.task ?? fileMeta?.task ?? 'classify';
+  const hasLabelInHeader = options.label === undefined ? header.includes('label') : true;
+  const labelCols = hasLabelInHeader ? labelColumns({ name, path: null, header, stream: null }, options.label) : [];
+  const label = labelCols.length > 0 ? labelCols.map((c) => header[c]) : (fileMeta?.label ?? ['label']);
+  const features = fileMeta?.features ?? header.filter((_, c) => !labelCols.includes(c));
+  const classesOption = options.classes;
+  const classes =
+    task === 'regress' ? null : classesOption !== undefined ? ('count' in classesOption ? Array.from({ length: classesOption.count }, (_, i) => String(i)) : [...classesOption.names]) : (fileMeta?.classes ?? null);
+  if (task === 'classify' && classes === null) throw new CliError(`${options.model} has no class names (no meta from deltaflow train): pass --classes N or --classes a,b,c`);
+  return {
+    task,
+    loss: options.loss ?? fileMeta?.loss ?? (task === 'classify' ? 'ce' : 'mse'),
+    label,
+    features,
+    classes,
+    classesAreIndices: classesOption !== undefined && 'count' in classesOption,
+    shape: options.shape ?? fileMeta?.shape ?? [features.length],
+    scale: options.scale ?? fileMeta?.scale ?? 1,
+    normalize: fileMeta?.normalize ?? null,
+  };
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+async function runPredict(options: PredictOptions): Promise<void> {
+  const choice = await loadModelFile(options.model, 0);
+  const input = await openCsv(options.data);
+  const meta = predictMeta(metaFromJson(choice.meta, choice.name), options, input.header, input.name);
+  const cols = meta.features.map((f) => input.header.indexOf(f));
+  const missing = meta.features.filter((_, i) => cols[i] < 0);
+  if (missing.length > 0) {
+    const shown = missing.length > 8 ? `${missing.slice(0, 8).join(', ')}, … (${missing.length})` : missing.join(', ');
+    throw new CliError(`${input.name}: the model's feature column(s) ${shown} are missing from the header`);
+  }
+  checkModelFits(choice, cols.length, outputCount(meta), input.name);
+  const { model } = choice;
+  await initKernels();
+
+  const n = cols.length;
+  const k = outputCount(meta);
+  const { scale, normalize } = meta;
+  const wss = model.layers.map(() => new Workspace());
+  const x = new Float32Array(options.batch * n);
+  let m = 0;
+  const flush = async (): Promise<void> => {
+    if (m === 0) return;
+    const y = forwardAll(model, { data: x.subarray(0, m * n), shape: [m, ...model.input] }, wss);
+    if (sizeOf(y.shape) !== m * k) throw new CliError(`${choice.name}: expected ${k} outputs per row, got shape [${y.shape.join(', ')}]`);
+    await write(predictLines(meta, y.data, m, k));
+    m = 0;
+  };
+
+  const bytes: Readable = input.stream ?? createReadStream(options.data);
+  const parser = bytes.pipe(parse({ bom: true, info: true, max_record_size: 1 << 20, record_delimiter: ['\r\n', '\n'], relax_column_count: true }));
+  bytes.on('error', (e) => parser.destroy(e));
+  await write(`${predictHeader(meta)}\n`);
+  let isHeader = true;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (isHeader) {
+        isHeader = false;
+        continue;
+      }
+      const { record, info } = item;
+      if (record.length !== input.header.length) throw fieldCountError(input.name, info.lines, input.header.length, record.length);
+      const row = m * n;
+      for (let i = 0; i < n; i++) {
+        const text = record[cols[i]];
+        const v = parseValue(text);
+        if (typeof v !== 'number') throw valueError(input.name, info.lines, cols[i] + 1, input.header[cols[i]], v.code, text, v.detail);
+        // The transform of training (csvSchema's storeFeature), in float64 then stored as float32.
+        x[row + i] = normalize === null ? v * scale : (v * scale - normalize.a[i]) / normalize.b[i];
+      }
+      m++;
+      if (m === options.batch) await flush();
+    }
+  } catch (e) {
+    if (e instanceof Error && e.name === 'CsvError' && !('source' in e)) throw new CliError(`${input.name}: ${e.message}`);
+    throw e;
+  }
+  await flush();
+}
+
+export function predictCommand(): Command {
+  const command = new Command('predict')
+    .description('stream CSV rows through a trained model and write predictions as CSV on stdout (class and per-class probabilities, or values)')
+    .requiredOption('--model <file>', 'a model file written by deltaflow train')
+    .option('--data <file|->', 'CSV with the model\'s feature columns (the label column may be absent), or - for stdin', '-')
+    .option('--batch <n>', 'rows per forward batch', positiveInt, 256);
+  return addDataOptions(command).action(runPredict);
+}
