@@ -1,0 +1,121 @@
+/**
+ * `deltaflow online --model mlp|lenet|FILE --data FILE|- [--window N]`: prequential ("test-then-train")
+ * learning over a stream. Each row is first predicted with the current weights and scored, then
+ * learned from; every N rows a line reports the cumulative accuracy and loss and those of the last N
+ * rows. `--save FILE` writes the model at the end, with its data description.
+ */
+import { Command, Option } from 'commander';
+import { initKernels } from '../../src/ops/kernels.js';
+import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
+import { saveModel } from '../../src/layers/modelFile.js';
+import { fromCsv } from '../../src/streams/fromCsv.js';
+import { prequential, type PrequentialMetrics } from '../../src/streams/prequential.js';
+import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
+import * as parse from './args.js';
+import { CliError } from './args.js';
+import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
+import { csvOptions, losses, metaFromJson, metaToJson, outputCount } from './meta.js';
+import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+
+type OptimizerName = 'sgd' | 'momentum' | 'adam';
+
+interface OnlineOptions extends DataOptions {
+  readonly model: string;
+  readonly data: string;
+  readonly window: number;
+  readonly batch: number;
+  readonly optimizer: OptimizerName;
+  readonly lr?: number;
+  readonly momentum?: number;
+  readonly hidden?: number[];
+  readonly seed: number;
+  readonly save?: string;
+  readonly json: boolean;
+}
+
+const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.005, adam: 1e-3 };
+
+const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(2)}%`);
+
+function line(m: PrequentialMetrics, window: number): string {
+  const acc = m.cumulativeAccuracy === null ? '' : `accuracy ${pct(m.cumulativeAccuracy)} (last ${window}: ${pct(m.windowAccuracy)})  `;
+  return `rows ${m.seen}  ${acc}loss ${m.cumulativeLoss.toFixed(4)} (last ${window}: ${m.windowLoss.toFixed(4)})`;
+}
+
+async function runOnline(options: OnlineOptions): Promise<void> {
+  const fileChoice = isPresetName(options.model) ? null : await loadModelFile(options.model, options.seed);
+  const fromModel = fileChoice === null ? null : metaFromJson(fileChoice.meta, fileChoice.name);
+  const isLenet = options.model === 'lenet';
+  const shape = options.shape ?? (isLenet && fromModel === null ? defaultPresetInput('lenet') : undefined);
+  const setup = await setupData({ ...options, shape, data: options.data, isVerbose: !options.json }, fromModel);
+  const { meta } = setup;
+  let choice: ModelChoice;
+  if (fileChoice !== null) {
+    choice = fileChoice;
+  } else {
+    if (options.model !== 'mlp' && options.model !== 'lenet') throw new CliError(`--model ${options.model}: not a preset`);
+    choice = buildPreset(options.model, {
+      input: [...meta.shape],
+      outputs: outputCount(meta),
+      hidden: options.hidden ?? DEFAULT_HIDDEN,
+      hasSigmoidOutput: meta.task === 'classify' && meta.loss === 'mse',
+      seed: options.seed,
+    });
+  }
+  checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
+  if (options.momentum !== undefined && options.optimizer !== 'momentum') throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
+  const lr = options.lr ?? DEFAULT_LR[options.optimizer];
+  const make: Record<OptimizerName, () => OptimizerConfig> = {
+    sgd: () => sgd({ lr }),
+    momentum: () => momentum({ lr, momentum: options.momentum ?? 0.9 }),
+    adam: () => adam({ lr }),
+  };
+  const optimizer = make[options.optimizer]();
+  await initKernels();
+
+  const csv = csvOptions(meta, setup.input.name);
+  const source = setup.input.stream !== null ? fromCsv(setup.input.stream, csv) : fromCsv(options.data, csv);
+  let printedAt = 0;
+  let last: PrequentialMetrics | null = null;
+  const report = (m: PrequentialMetrics, type: 'progress' | 'done'): void => {
+    if (options.json) process.stdout.write(`${JSON.stringify({ type, ...m })}\n`);
+    else process.stdout.write(`${type === 'done' ? 'done: ' : ''}${line(m, options.window)}\n`);
+  };
+  await new Promise<void>((resolve, reject) => {
+    source.pipe(prequential(choice.model, { loss: losses[meta.loss](), optimizer, window: options.window, batchSize: options.batch })).subscribe({
+      next: (m) => {
+        last = m;
+        if (Math.floor(m.seen / options.window) > Math.floor(printedAt / options.window)) {
+          printedAt = m.seen;
+          report(m, 'progress');
+        }
+      },
+      error: reject,
+      complete: () => resolve(),
+    });
+  });
+  const final = last as PrequentialMetrics | null;
+  if (final === null) throw new CliError(`${setup.input.name}: no data rows`);
+  report(final, 'done');
+  if (options.save !== undefined) {
+    await saveModel(options.save, choice.model, metaToJson(meta, { training: { online: true, data: setup.input.name, rows: final.seen, optimizer: optimizer.kind, lr } }));
+    if (!options.json) process.stdout.write(`wrote ${options.save}\n`);
+  }
+}
+
+export function onlineCommand(): Command {
+  const command = new Command('online')
+    .description('prequential (test-then-train) learning over a stream: every row is predicted, scored, then learned from')
+    .requiredOption('--model <mlp|lenet|file>', 'a preset, or a model file to continue from')
+    .requiredOption('--data <file|->', 'CSV with a header, or - for stdin')
+    .option('--window <n>', 'report every n rows, with the accuracy and loss of the last n rows', parse.positiveInt, 500)
+    .option('--batch <n>', 'rows per predict-then-learn step', parse.positiveInt, 1)
+    .addOption(new Option('--optimizer <name>', 'update rule').choices(['sgd', 'momentum', 'adam']).default('sgd'))
+    .option('--lr <x>', 'learning rate (default: sgd 0.01, momentum 0.005, adam 0.001)', parse.positiveNumber)
+    .option('--momentum <mu>', 'momentum coefficient of --optimizer momentum (default 0.9)', parse.unitInterval)
+    .option('--hidden <widths>', `hidden layer widths of the mlp preset (default: ${DEFAULT_HIDDEN.join(',')})`, parse.widths)
+    .option('--seed <n>', 'seed of a preset\'s initialization', parse.integer, 1)
+    .option('--save <file>', 'write the learned model (with its data description) at the end')
+    .option('--json', 'JSON lines on stdout instead of text', false);
+  return addDataOptions(command).action(runOnline);
+}
