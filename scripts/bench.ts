@@ -2,7 +2,7 @@
  * `npm run bench` — deltaflow's performance against its peers, measured in one run on this machine.
  *
  *   node dist/scripts/bench.js [--json] [--smoke] [--only w1,w2,csv,mem] [--passes N] [--no-peers] …
- *   node dist/scripts/bench.js --big-csv 256M,1G      (streaming-memory run, see bench/bigCsv.ts)
+ *   node dist/scripts/bench.js --big-csv 256M,1G [--sink]   (streaming-memory run, bench/bigCsvDriver.ts)
  *
  * Sections (flags in bench/options.ts):
  *   w1, w2  training throughput of W1 (MLP 784-128-64-10) and W2 (LeNet-5), batch 64, SGD lr 0.05,
@@ -15,11 +15,10 @@
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runBigCsv } from './bench/bigCsvDriver.js';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
@@ -112,23 +111,15 @@ async function runSteadyState(opts: BenchOptions, digits: Digits): Promise<Recor
   return out;
 }
 
-/** The big-CSV mode: one child process per size, so each reports its own peak RSS. */
-async function runBigCsv(opts: BenchOptions): Promise<void> {
-  const script = fileURLToPath(new URL('./bench/bigCsv.js', import.meta.url));
-  for (const size of opts.bigCsv) {
-    const args = [script, '--size', String(size), ...(opts.isJson ? ['--json'] : [])];
-    const child = spawn(process.execPath, args, { stdio: 'inherit' });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`bigCsv --size ${size} exited with code ${code}`);
-  }
-}
-
 async function main(): Promise<void> {
   const opts = readOptions(process.argv.slice(2));
-  if (opts.bigCsv.length > 0) return runBigCsv(opts);
   const log = (line: string): void => {
     process.stderr.write(`# ${line}\n`);
   };
+  if (opts.bigCsv.length > 0) {
+    await runBigCsv(opts.bigCsv, opts.isSink, opts.isJson, log);
+    return;
+  }
   const needsTorch = opts.peers.some((p) => p.startsWith('pytorch')) && (opts.sections.includes('w1') || opts.sections.includes('w2'));
   const torchReason = needsTorch ? torchUnavailable() : 'not asked for';
   const hasWasm = opts.isWasm ? await initKernels() : false;
@@ -153,7 +144,7 @@ async function main(): Promise<void> {
     };
     if (opts.sections.includes('csv')) {
       const file = join(dir, 'digits.csv');
-      const { labelSum } = await writeDigitsCsv(digits, opts.csvRows, file);
+      const { labelSum } = await writeDigitsCsv(digits, file, { rows: opts.csvRows });
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);

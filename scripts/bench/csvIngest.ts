@@ -46,24 +46,38 @@ export interface CsvResult {
   readonly readers: CsvReaderResult[];
 }
 
-/** Write `rows` rows of the digits (cycling) as CSV, streaming, with backpressure. */
-export async function writeDigitsCsv(digits: Digits, rows: number, file: string): Promise<{ bytes: number; labelSum: number }> {
+/** What writeDigitsCsv wrote: data rows (header excluded), file bytes, and the sum of the labels. */
+export interface WrittenCsv {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly labelSum: number;
+}
+
+/**
+ * Write the digits (cycling) as CSV, streaming in ~1 MB chunks with backpressure, until `rows` rows
+ * are written or, with `minBytes`, until the file holds at least that many bytes.
+ */
+export async function writeDigitsCsv(digits: Digits, file: string, until: { rows: number } | { minBytes: number }): Promise<WrittenCsv> {
   const out = createWriteStream(file);
   let labelSum = 0;
+  let bytes = 0;
+  let rows = 0;
   let chunk = `${CSV_HEADER}\n`;
-  for (let r = 0; r < rows; r++) {
-    const i = r % digits.n;
+  const isDone = (): boolean => ('rows' in until ? rows >= until.rows : bytes + chunk.length >= until.minBytes);
+  while (!isDone()) {
+    const i = rows % digits.n;
     labelSum += digits.labels[i];
     chunk += `${csvLine(digits, i)}\n`;
-    if (chunk.length > 1 << 20 || r === rows - 1) {
+    rows++;
+    if (chunk.length > 1 << 20) {
+      bytes += chunk.length; // ASCII only: characters are bytes
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';
     }
   }
-  if (chunk.length > 0) out.write(chunk);
-  out.end();
+  out.end(chunk);
   await once(out, 'finish');
-  return { bytes: statSync(file).size, labelSum };
+  return { rows, bytes: statSync(file).size, labelSum };
 }
 
 export const csvParseReader: CsvReader = {

@@ -14,6 +14,7 @@
  *   --probe-ms MS        duration of each machine-speed probe (default 1000)
  *   --csv-rows N         rows of the generated CSV (default 20000)
  *   --big-csv SIZES      instead of the rest: the streaming-memory run at these sizes, e.g. 256M,1G
+ *   --sink               with --big-csv: stream to a counting sink instead of training
  */
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
@@ -36,6 +37,8 @@ export interface BenchOptions {
   readonly memSteps: number;
   /** File sizes in bytes for the big-CSV mode; empty otherwise. */
   readonly bigCsv: readonly number[];
+  /** Big-CSV mode without the training step. */
+  readonly isSink: boolean;
 }
 
 export class UsageError extends Error {
@@ -88,6 +91,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
       'csv-rows': { type: 'string' },
       'mem-steps': { type: 'string' },
       'big-csv': { type: 'string' },
+      sink: { type: 'boolean' },
     },
   });
   const isSmoke = values.smoke === true;
@@ -108,5 +112,6 @@ export function readOptions(argv: readonly string[]): BenchOptions {
     csvRows: positive('csv-rows', values['csv-rows'], isSmoke ? 300 : 20_000, true),
     memSteps: positive('mem-steps', values['mem-steps'], isSmoke ? 20 : 200, true),
     bigCsv: values['big-csv'] !== undefined ? values['big-csv'].split(',').map(parseSize) : [],
+    isSink: values.sink === true,
   };
 }
