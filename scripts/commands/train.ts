@@ -47,7 +47,7 @@ export interface TrainOptions {
   readonly model?: string;
   readonly hidden?: number[];
   readonly loss?: LossName;
-  readonly epochs: number;
+  readonly epochs?: number;
   readonly batch: number;
   readonly lr?: number;
   readonly optimizer: OptimizerName;
@@ -152,7 +152,9 @@ async function chooseTrainModel(options: TrainOptions, isDefaultData: boolean, f
   });
 }
 
-async function runTrain(options: TrainOptions): Promise<void> {
+async function runTrain(given: TrainOptions): Promise<void> {
+  // stdin can be read once, so its default is one epoch.
+  const options = { ...given, epochs: given.epochs ?? (given.data === '-' ? 1 : DEFAULTS.epochs) };
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
     throw new CliError('--hidden applies to --model mlp');
   }
@@ -291,6 +293,8 @@ async function runTrain(options: TrainOptions): Promise<void> {
   } finally {
     progress.endEpoch();
     await run.close();
+    // A failed run still gets the plot of what it measured (its model.json is the last completed epoch's).
+    await run.writePlot(title).catch(() => undefined);
   }
   const seconds = (performance.now() - start) / 1000;
   const final = lastEpoch as EpochEvent | null;
@@ -333,7 +337,7 @@ export function trainCommand(): Command {
     .option('--model <mlp|lenet|file>', 'a preset, or a model file to continue from (its architecture and weights); default: lenet for MNIST, mlp with --data')
     .option('--hidden <widths>', `hidden layer widths of the mlp preset (default: ${DEFAULT_HIDDEN.join(',')})`, parse.widths)
     .addOption(new Option('--loss <loss>', 'ce (softmax cross-entropy) or mse (on classes: one-hot targets, sigmoid outputs); default: ce, mse for regression').choices(['ce', 'mse']))
-    .option('--epochs <n>', 'passes over the data', parse.positiveInt, DEFAULTS.epochs)
+    .option('--epochs <n>', `passes over the data (default: ${DEFAULTS.epochs}, 1 for stdin)`, parse.positiveInt)
     .option('--batch <n>', 'mini-batch size', parse.positiveInt, DEFAULTS.batch)
     .option('--lr <x>', `learning rate (default: adam ${DEFAULTS.lr.adam}, sgd ${DEFAULTS.lr.sgd}, momentum ${DEFAULTS.lr.momentum})`, parse.positiveNumber)
     .addOption(new Option('--optimizer <name>', 'update rule').choices(['sgd', 'momentum', 'adam']).default(DEFAULTS.optimizer))
