@@ -44,6 +44,20 @@ export interface Cursor {
 /** Receives each record's outcome; returns a promise when the reader must wait (gate credit). */
 export type RowSink = (result: Sample | CsvError, record: number, raw: () => string) => void | Promise<void>;
 
+/** Where the fast reader gets its chunks, and gives back bytes when it hands over (fromCsv's ByteSource). */
+export interface ChunkSource {
+  next(): Promise<Buffer | null>;
+  unshift(bytes: Buffer): void;
+}
+
+/** What the fast reader needs of a run (fromCsv's Run). */
+export interface FastRun {
+  readonly plan: ColumnPlan | null;
+  readonly maxRecordSize: number;
+  readonly signal: AbortSignal;
+  accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void>;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 const COMMA = 0x2c;
@@ -175,6 +189,54 @@ export class FastScanner {
     cur.line++;
     const wait = this.sink(result, record, () => raw);
     if (wait !== undefined) this.wait = wait;
+  }
+}
+
+/**
+ * Reads data rows with the fast byte scanner from `at`. Returns null at the end, or the cursor of the
+ * first row it does not handle (quotes, non-ASCII bytes, very long records), with the bytes from
+ * there given back to `src` for csv-parse.
+ */
+export async function readFast(src: ChunkSource, at: Cursor, run: FastRun): Promise<Cursor | null> {
+  const plan = run.plan;
+  if (plan === null) return at;
+  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw));
+  const cur: Cursor = { ...at };
+  let carry: Buffer[] = [];
+  let carryLength = 0;
+  for (;;) {
+    const chunk = await src.next();
+    const isEnd = chunk === null;
+    if (chunk !== null && chunk.indexOf(0x0a) < 0 && chunk.indexOf(0x0d) < 0) {
+      // No line ends here: keep it without rescanning the carried bytes (no quadratic concat).
+      carry.push(chunk);
+      carryLength += chunk.length;
+      if (carryLength <= run.maxRecordSize) continue;
+      src.unshift(Buffer.concat(carry));
+      return cur;
+    }
+    if (chunk !== null) carry.push(chunk);
+    if (carry.length === 0) return null;
+    const buf = carry.length === 1 ? carry[0] : Buffer.concat(carry);
+    let pos = 0;
+    for (;;) {
+      pos = scanner.scan(buf, pos, isEnd, cur);
+      if (scanner.wait !== null) {
+        await scanner.wait;
+        scanner.wait = null;
+        if (run.signal.aborted) return null;
+        continue;
+      }
+      break;
+    }
+    if (run.signal.aborted) return null;
+    if (scanner.handOver || (pos < buf.length && buf.length - pos > run.maxRecordSize)) {
+      src.unshift(buf.subarray(pos));
+      return cur;
+    }
+    if (isEnd) return null;
+    carry = pos < buf.length ? [buf.subarray(pos)] : [];
+    carryLength = buf.length - pos;
   }
 }
 

@@ -40,7 +40,7 @@ import {
   utf8Error,
 } from './csvErrors.js';
 import { type ColumnPlan, type SchemaOptions, checkHeader, checkSchemaOptions, convertRecord, resolvePlan } from './csvSchema.js';
-import { type Cursor, FastScanner } from './fastCsv.js';
+import { type Cursor, readFast } from './fastCsv.js';
 import type { Gate } from './gate.js';
 import type { Sample } from './types.js';
 
@@ -334,9 +334,9 @@ async function skipBom(src: ByteSource, at: Cursor): Promise<Cursor> {
 }
 
 /** 1-based line at `end` in a file: 1 + line breaks before it. */
-async function lineAt(path: string, end: number, name: string, counters: CsvCounters): Promise<number> {
+async function lineAt(path: string, end: number, name: string): Promise<number> {
   if (end === 0) return 1;
-  const src = new ByteSource(createReadStream(path, { end: end - 1 }), name, 0, { ...counters, skippedByCode: {} });
+  const src = new ByteSource(createReadStream(path, { end: end - 1 }), name, 0, createCounters());
   let line = 1;
   let lastWasCr = false;
   for (let chunk = await src.next(); chunk !== null; chunk = await src.next()) {
@@ -381,14 +381,14 @@ export class Run {
     if (s !== null && 'destroy' in s && typeof s.destroy === 'function') s.destroy();
   }
 
-  private open(offset: number): ByteSource {
+  private open(offset: number, isCounted = true): ByteSource {
     const o = this.options;
     const stream =
       typeof this.input === 'string'
         ? createReadStream(this.input, { start: offset, highWaterMark: o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK })
         : this.input;
     this.stream = stream;
-    return new ByteSource(stream as AsyncIterable<unknown>, this.name, offset, this.counters);
+    return new ByteSource(stream as AsyncIterable<unknown>, this.name, offset, isCounted ? this.counters : createCounters());
   }
 
   async readAll(): Promise<void> {
@@ -400,7 +400,7 @@ export class Run {
     if (startOffset > 0 && typeof this.input === 'string') {
       await this.readPlanSilently();
       if (this.signal.aborted) return;
-      const line = o.startLine ?? (await lineAt(this.input, startOffset, this.name, this.counters));
+      const line = o.startLine ?? (await lineAt(this.input, startOffset, this.name));
       src = this.open(startOffset);
       at = { offset: startOffset, line, record: startRecord };
     } else {
@@ -419,7 +419,7 @@ export class Run {
   /** Header (or first row) of a resumed file, from the file start, to resolve the columns. */
   private async readPlanSilently(): Promise<void> {
     this.silent = true;
-    const src = this.open(0);
+    const src = this.open(0, false);
     try {
       const at = await skipBom(src, { offset: 0, line: 1, record: 0 });
       await readWithCsvParse(src, at, this, true);
@@ -461,7 +461,7 @@ export class Run {
    * row-level error by the policy. Returns a promise only when it has to wait for a credit.
    */
   accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void> {
-    if (this.silent) return;
+    if (this.silent || this.signal.aborted) return;
     if (result instanceof CsvError) {
       this.skip(result, record, raw);
       return;
@@ -664,55 +664,5 @@ function locateError(err: Error, window: ByteWindow, cur: Cursor, run: Run): Csv
         );
       }
       return new CsvError({ source: name, line: cur.line, column: 0, code: 'CSV_PARSE_ERROR' }, `${place(name, cur.line)}: ${err.message}`);
-  }
-}
-
-// ───────────────────────────── fast reader ─────────────────────────────
-
-/**
- * Reads data rows with the fast byte scanner from `at`. Returns null at the end, or the cursor of the
- * first row it does not handle (quotes, non-ASCII bytes, very long records), with the bytes from
- * there given back to `src` for csv-parse.
- */
-async function readFast(src: ByteSource, at: Cursor, run: Run): Promise<Cursor | null> {
-  const plan = run.plan;
-  if (plan === null) return at;
-  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw));
-  const cur: Cursor = { ...at };
-  let carry: Buffer[] = [];
-  let carryLength = 0;
-  for (;;) {
-    const chunk = await src.next();
-    const isEnd = chunk === null;
-    if (chunk !== null && chunk.indexOf(0x0a) < 0 && chunk.indexOf(0x0d) < 0) {
-      // No line ends here: keep it without rescanning the carried bytes (no quadratic concat).
-      carry.push(chunk);
-      carryLength += chunk.length;
-      if (carryLength <= run.maxRecordSize) continue;
-      src.unshift(Buffer.concat(carry));
-      return cur;
-    }
-    if (chunk !== null) carry.push(chunk);
-    if (carry.length === 0) return null;
-    const buf = carry.length === 1 ? carry[0] : Buffer.concat(carry);
-    let pos = 0;
-    for (;;) {
-      pos = scanner.scan(buf, pos, isEnd, cur);
-      if (scanner.wait !== null) {
-        await scanner.wait;
-        scanner.wait = null;
-        if (run.signal.aborted) return null;
-        continue;
-      }
-      break;
-    }
-    if (run.signal.aborted) return null;
-    if (scanner.handOver || (pos < buf.length && buf.length - pos > run.maxRecordSize)) {
-      src.unshift(buf.subarray(pos));
-      return cur;
-    }
-    if (isEnd) return null;
-    carry = pos < buf.length ? [buf.subarray(pos)] : [];
-    carryLength = buf.length - pos;
   }
 }
