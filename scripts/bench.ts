@@ -28,8 +28,7 @@ import { csvReport, memoryReport, trainingReport } from './bench/report.js';
 import { peerRunners, torchUnavailable } from './bench/systems.js';
 import { benchWorkload, type WorkloadResult } from './bench/training.js';
 import { LEARNING_RATE, type WorkloadId } from './bench/workloads.js';
-import { initKernels } from '../src/ops/kernels.js';
-import { fromCsv } from '../src/streams/fromCsv.js';
+import { fromCsv, initKernels } from '../src/index.js';
 
 /** The document `--json` prints. */
 export interface BenchResult {

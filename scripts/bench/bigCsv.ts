@@ -13,15 +13,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { lastValueFrom, scan, tap } from 'rxjs';
-import { relu } from '../../src/layers/activation.js';
-import { dense } from '../../src/layers/dense.js';
-import { sequential } from '../../src/layers/sequential.js';
-import { sgd } from '../../src/ops/optimizers.js';
-import { batch } from '../../src/streams/batch.js';
-import { createCounters, fromCsv } from '../../src/streams/fromCsv.js';
-import { softmaxCrossEntropy } from '../../src/streams/lossHead.js';
-import { shuffle } from '../../src/streams/shuffle.js';
-import { train } from '../../src/streams/train.js';
+import { batch, createCounters, dense, fromCsv, relu, sequential, sgd, shuffle, softmaxCrossEntropy, train } from '../../src/index.js';
 import { BATCH, LEARNING_RATE } from './workloads.js';
 
 export const SHUFFLE_WINDOW = 1024;

@@ -5,17 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { Subject } from 'rxjs';
-import { relu } from '../../src/layers/activation.js';
-import { conv2d } from '../../src/layers/conv2d.js';
-import { dense } from '../../src/layers/dense.js';
-import { flatten } from '../../src/layers/flatten.js';
-import { maxPool2d } from '../../src/layers/maxPool2d.js';
-import { sequential, type Model } from '../../src/layers/sequential.js';
-import { sgd } from '../../src/ops/optimizers.js';
-import type { StepMetrics } from '../../src/streams/applyOptimizer.js';
-import { softmaxCrossEntropy } from '../../src/streams/lossHead.js';
-import { train } from '../../src/streams/train.js';
-import type { Batch, RowOrigin } from '../../src/streams/types.js';
+import {
+  conv2d,
+  dense,
+  flatten,
+  maxPool2d,
+  relu,
+  sequential,
+  sgd,
+  softmaxCrossEntropy,
+  train,
+  type Batch,
+  type Model,
+  type RowOrigin,
+  type StepMetrics,
+} from '../../src/index.js';
 import { PIXELS, type Digits } from './data.js';
 import { UnsupportedError, type PassResult, type PassRunner, type RunnerInfo } from './runner.js';
 import { BATCH, LEARNING_RATE, workloads, type WorkloadId } from './workloads.js';
