@@ -233,6 +233,18 @@ describe('A. malformed CSV structure', () => {
     }
   });
 
+  it('case 10: a record of the max record size is read; a longer one fails', async () => {
+    // csv-parse counts field bytes, not delimiters: "1," + 62 zeros holds 63 content bytes.
+    const atLimit = await read(`label,x\n1,${'0'.repeat(62)}\n2,1\n`, { ...C10, maxRecordSize: 63 });
+    expect(atLimit.rows.map((r) => [r.label, ...r.x])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+    // NOTE: csv-parse checks the size before adding a byte, so it fails at max + 2 content bytes.
+    const over = await read(`label,x\n1,${'0'.repeat(64)}\n2,1\n`, { ...C10, maxRecordSize: 63 });
+    expect(over.error).toMatchObject({ code: 'CSV_MAX_RECORD_SIZE', line: 2 });
+  });
+
   it('case 11: a file without a final newline yields its last row once', async () => {
     const out = await read('a,b,label\n1,2,0\n3,4,1', C10);
     expect(out.rows.map((r) => [r.line, r.label, r.endOffset])).toEqual([
