@@ -356,7 +356,7 @@ export class Run {
   plan: ColumnPlan | null = null;
   needsHeader: boolean;
   /** While re-reading the header for a resume: records are looked at, never emitted nor counted. */
-  silent = false;
+  isSilent = false;
   private readonly counters: CsvCounters;
   private emitted = 0;
   private skipped = 0;
@@ -418,14 +418,14 @@ export class Run {
 
   /** Header (or first row) of a resumed file, from the file start, to resolve the columns. */
   private async readPlanSilently(): Promise<void> {
-    this.silent = true;
+    this.isSilent = true;
     const src = this.open(0, false);
     try {
       const at = await skipBom(src, { offset: 0, line: 1, record: 0 });
       await readWithCsvParse(src, at, this, true);
     } finally {
       this.destroy();
-      this.silent = false;
+      this.isSilent = false;
     }
   }
 
@@ -461,7 +461,7 @@ export class Run {
    * row-level error by the policy. Returns a promise only when it has to wait for a credit.
    */
   accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void> {
-    if (this.silent || this.signal.aborted) return;
+    if (this.isSilent || this.signal.aborted) return;
     if (result instanceof CsvError) {
       this.skip(result, record, raw);
       return;

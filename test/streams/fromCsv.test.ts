@@ -233,6 +233,38 @@ describe('fromCsv resume', () => {
   });
 });
 
+describe('createGate', () => {
+  it('grants up to `limit` credits at once, then in order as they are released', async () => {
+    const gate = createGate(2);
+    expect(gate.acquire()).toBeUndefined();
+    expect(gate.acquire()).toBeUndefined();
+    const order: string[] = [];
+    const third = (gate.acquire() as Promise<void>).then(() => order.push('third'));
+    const fourth = (gate.acquire() as Promise<void>).then(() => order.push('fourth'));
+    expect(gate.inFlight).toBe(2);
+    gate.release();
+    await third;
+    expect(order).toEqual(['third']);
+    gate.release(2);
+    await fourth;
+    expect(order).toEqual(['third', 'fourth']);
+    expect(gate.inFlight).toBe(1);
+  });
+
+  it('an aborted wait takes no credit, and releasing more than is in flight is an error', async () => {
+    const gate = createGate(1);
+    gate.acquire();
+    const abort = new AbortController();
+    const waiting = gate.acquire(abort.signal) as Promise<void>;
+    abort.abort(new Error('unsubscribed'));
+    await expect(waiting).rejects.toThrow('unsubscribed');
+    gate.release();
+    expect(gate.inFlight).toBe(0);
+    expect(() => gate.release()).toThrow('gate.release: cannot release 1 credits with 0 in flight');
+    expect(() => createGate(0)).toThrow('createGate: limit must be a positive integer, got 0');
+  });
+});
+
 describe('fromCsv pull-driven reading', () => {
   it('with a gate, an async consumer never has more than `limit` rows in flight, and the file is fully read', async () => {
     const rows = 50_000;
