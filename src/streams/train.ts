@@ -6,10 +6,11 @@
  *   forwardModel → lossHead → deltaModel → averageGradients → applyOptimizer
  *   └──────────── backprop ───────────┘
  *
- * `backprop` (forward + loss + delta on a batch → Σ-gradients per layer) is the reusable half: a
- * data-parallel worker keeps one subscription of it alive (its workspaces persist), pushes its slice of
- * each batch through a Subject, and sends the Σ-gradients back; the main thread sums the slices in a
- * fixed order with `averageGradients({ microBatches: nWorkers })`.
+ * `backprop` (forward + loss + delta on a batch → Σ-gradients per layer) is the reusable half: with
+ * `workers: N` it is replaced by `parallelBackprop` (parallelBackprop.ts), where each gradient worker keeps
+ * one subscription of it alive (its workspaces persist), pushes its slice of each batch through a
+ * Subject and writes the Σ-gradients to shared memory; the main thread adds the slices in a fixed
+ * order and emits one Backward for the whole batch, so the rest of the chain is unchanged.
  *
  * Everything on one step runs synchronously inside `next`; all state is per subscription (one
  * Workspace per layer per operator), except the optional shared TrainingState.
@@ -24,6 +25,7 @@ import { deltaModel } from './delta.js';
 import { forwardModel } from './forward.js';
 import type { Internals } from './internals.js';
 import { lossHead, type Backward, type Loss } from './lossHead.js';
+import { parallelBackprop } from './parallelBackprop.js';
 import type { Batch } from './types.js';
 
 export interface BackpropOptions {
@@ -46,6 +48,8 @@ export interface TrainOptions extends BackpropOptions {
   readonly state?: TrainingState;
   /** Stamped on the metrics. */
   readonly epoch?: number;
+  /** Threads computing each batch's gradients (parallelBackprop.ts); default 1, this thread only. */
+  readonly workers?: number;
 }
 
 /**
@@ -65,11 +69,9 @@ export function backprop(model: Model, options: BackpropOptions): OperatorFuncti
  * source.pipe(shuffle({ window: 1000, seed: 1 }), batch(32), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.05 }) }))
  */
 export function train(model: Model, options: TrainOptions): OperatorFunction<Batch, StepMetrics> {
-  const { internals } = options;
+  const { internals, workers } = options;
   return pipe(
-    forwardModel(model, { internals }),
-    lossHead(options.loss),
-    deltaModel(model, { internals }),
+    workers === undefined ? backprop(model, options) : parallelBackprop(model, { loss: options.loss, internals, workers }),
     averageGradients({ microBatches: options.microBatches, checkNumerics: options.checkNumerics }),
     applyOptimizer(model, options.optimizer, {
       clipNorm: options.clipNorm,
