@@ -10,7 +10,7 @@
  * Shapes: x `[m, cIn, inH, inW]` → y `[m, cOut, outH, outW]` with outH = floor((inH + 2pH − kH)/sH) + 1;
  * W `[cOut, cIn, kH, kW]` (like PyTorch's nn.Conv2d.weight), b `[cOut]`. cOut is `filters`.
  */
-import { conv2dDeltaX, conv2dForward, conv2dGradB, conv2dGradW, convOutSize, type ConvShape } from '../ops/conv.js';
+import { conv2dBackward, conv2dForward, convOutSize, type ConvShape } from '../ops/conv.js';
 import { Workspace, sizeOf, type Tensor } from '../ops/tensor.js';
 import type { Layer, LayerShapes, LayerSpec, SpecOf } from './layer.js';
 import { optionReader, type OptionReader, type Pair } from './options.js';
@@ -98,10 +98,12 @@ export function buildConv2d(spec: SpecOf<'conv2d'>, inShape: readonly number[], 
       const m = batchSize(`${name} delta`, deltaY, shapes.outShape, x.shape[0]);
       const s = convShape(m);
       // (3.7) ∂C/∂W = validCorr(pad_p(x), dilate_s(δz)), ∂C/∂b = Σ δz
-      const dW = conv2dGradW(x.data, deltaY.data, s, ws.f32('dW', W.value.length), ws);
-      const db = conv2dGradB(deltaY.data, s, ws.f32('db', cOut));
-      // (3.6) δx = fullConv(dilate_s(δz), rot180(W)), cropped by p
-      const deltaX = needDeltaX ? { data: conv2dDeltaX(deltaY.data, W.value, s, ws.f32('deltaX', x.data.length), ws), shape: x.shape } : null;
+      // (3.6) δx = fullConv(dilate_s(δz), rot180(W)), cropped by p — all three in one call
+      const dW = ws.f32('dW', W.value.length);
+      const db = ws.f32('db', cOut);
+      const dx = needDeltaX ? ws.f32('deltaX', x.data.length) : null;
+      conv2dBackward(x.data, deltaY.data, W.value, s, dW, db, dx, ws);
+      const deltaX = dx === null ? null : { data: dx, shape: x.shape };
       return { deltaX, grads: [dW, db] };
     },
   };

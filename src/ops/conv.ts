@@ -25,7 +25,7 @@
  */
 import { gemm } from './gemm.js';
 import { ShapeError, type Workspace } from './tensor.js';
-import { conv2dDeltaXWasm, conv2dForwardWasm, conv2dGradBWasm, conv2dGradWWasm, convWasmReady, convWasmSupports } from './wasm/convWasm.js';
+import { conv2dBackwardWasm, conv2dDeltaXWasm, conv2dForwardWasm, conv2dGradBWasm, conv2dGradWWasm, convWasmReady, convWasmSupports } from './wasm/convWasm.js';
 
 /** Sizes of one convolution; `outH`/`outW` must equal convOutSize of the others. */
 export interface ConvShape {
@@ -295,6 +295,40 @@ export function conv2dGradB(deltaZ: Float32Array, s: ConvShape, db?: Float32Arra
     grad[o] = sum;
   }
   return grad;
+}
+
+/**
+ * (3.6)(3.7) The delta step of a convolution layer in one call: dW ([cOut, cIn, kH, kW]) and db
+ * ([cOut]) overwritten and, when `deltaX` is given, δx ([m, cIn, inH, inW]) overwritten — the same
+ * numbers as conv2dGradW, conv2dGradB and conv2dDeltaX. With the WASM kernels (stride 1), x and δz
+ * are copied into the kernels' memory once for all three; otherwise it calls the three in turn.
+ *
+ * @example conv2dBackward(cache.x, deltaZ, W, shape, dW, db, needDeltaX ? deltaX : null, ws);
+ */
+export function conv2dBackward(
+  x: Float32Array,
+  deltaZ: Float32Array,
+  W: Float32Array,
+  s: ConvShape,
+  dW: Float32Array,
+  db: Float32Array,
+  deltaX: Float32Array | null,
+  ws?: Workspace,
+): void {
+  checkShape('conv2dBackward', s);
+  checkLen('conv2dBackward', 'x', x, xShape(s));
+  checkLen('conv2dBackward', 'deltaZ', deltaZ, zShape(s));
+  checkLen('conv2dBackward', 'W', W, wShape(s));
+  checkLen('conv2dBackward', 'dW', dW, wShape(s));
+  checkLen('conv2dBackward', 'db', db, [s.cOut]);
+  if (deltaX !== null) checkLen('conv2dBackward', 'deltaX', deltaX, xShape(s));
+  if (convWasmReady() && convWasmSupports(s)) {
+    conv2dBackwardWasm(x, deltaZ, W, s, dW, db, deltaX);
+    return;
+  }
+  conv2dGradW(x, deltaZ, s, dW, ws);
+  conv2dGradB(deltaZ, s, db);
+  if (deltaX !== null) conv2dDeltaX(deltaZ, W, s, deltaX, ws);
 }
 
 // ---------------------------------------------------------------------------------------------

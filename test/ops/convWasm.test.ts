@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  conv2dBackward,
   conv2dDeltaX,
   conv2dDeltaXNaive,
   conv2dForward,
@@ -127,6 +128,21 @@ describe('WASM direct convolution (stride 1) vs loop oracles', () => {
       expect(conv2dGradW(x, dz, s)).toEqual(got);
       expect(conv2dGradB(dz, s)).toEqual(db);
       expect(conv2dGradBWasm(dz, s, new Float32Array(s.cOut).fill(7))).toEqual(db);
+    }
+  });
+
+  it('conv2dBackward (one copy of x and δz) gives exactly the separate dW, db and δx', () => {
+    for (const { s, x, W, dz } of cases) {
+      const dW = new Float32Array(W.length).fill(7);
+      const db = new Float32Array(s.cOut).fill(7);
+      const dx = new Float32Array(x.length).fill(7);
+      conv2dBackward(x, dz, W, s, dW, db, dx);
+      expect(dW, tag(s)).toEqual(conv2dGradW(x, dz, s));
+      expect(db, tag(s)).toEqual(conv2dGradB(dz, s));
+      expect(dx, tag(s)).toEqual(conv2dDeltaX(dz, W, s));
+      const dW2 = new Float32Array(W.length);
+      conv2dBackward(x, dz, W, s, dW2, new Float32Array(s.cOut), null);
+      expect(dW2, tag(s)).toEqual(dW);
     }
   });
 

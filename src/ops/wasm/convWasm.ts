@@ -345,3 +345,45 @@ export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvS
   }
   return out;
 }
+
+/**
+ * (3.6)(3.7) The whole delta step of a convolution in one call: dW and db (overwritten) and, when
+ * `deltaX` is given, δx (overwritten) — δz and x are copied into the memory once for all three
+ * instead of once per kernel. Stride 1; shapes are checked by the caller (conv2dBackward).
+ */
+export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Float32Array, s: ConvShape, dW: Float32Array, db: Float32Array, deltaX: Float32Array | null): void {
+  const e = requireEngine('conv2dBackwardWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { m, cIn, cOut, kH, kW, inH, inW, padH, padW } = s;
+  const nX = xSize(k, m);
+  const { at, end } = layout([nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX]);
+  const heap = ensure(e, end);
+  const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
+  copyXIn(heap, x, s, k, xAt);
+  copyZIn(heap, deltaZ, s, k, zAt);
+  kern.gradW(at[0], at[1], at[2], m);
+  kern.gradB(at[1], at[3], m);
+  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  db.set(heap.subarray(dbAt, dbAt + cOut));
+  if (deltaX === null) return;
+  // weights [cIn, kH, cOut, kW]
+  for (let o = 0; o < cOut; o++) {
+    for (let c = 0; c < cIn; c++) {
+      for (let u = 0; u < kH; u++) {
+        const src = ((o * cIn + c) * kH + u) * kW;
+        const dst = wAt + ((c * kH + u) * cOut + o) * kW;
+        for (let v = 0; v < kW; v++) heap[dst + v] = W[src + v];
+      }
+    }
+  }
+  heap.fill(0, dxAt, dxAt + nX);
+  kern.deltaX(at[1], at[4], at[5], m);
+  const { hp, wp } = k;
+  if (padH === 0 && padW === 0 && wp === inW) {
+    deltaX.set(heap.subarray(dxAt, dxAt + nX));
+  } else {
+    const planes = m * cIn;
+    for (let p = 0; p < planes; p++) copyRows(heap, dxAt + p * hp * wp + padH * wp + padW, wp, deltaX, p * inH * inW, inW, inH, inW);
+  }
+}
