@@ -211,7 +211,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
   };
   const title = `${choice.name} on ${setup.input.name}: ${optimizer.kind} lr ${optimizer.lr} (${scheduleName}), batch ${options.batch}, ${options.epochs} epoch(s)`;
   if (!options.quiet && !options.json) {
-    process.stderr.write(`deltaflow: training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.rows} rows)`}` +
+    process.stdout.write(`training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.rows} rows)`}` +
       `${testPath === undefined ? '' : `, testing on ${testPath}`}; run folder ${run.dir}\n`);
   }
 
@@ -276,6 +276,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
       optimizer,
       lrSchedule,
       ...(totalSteps === null ? {} : { totalSteps }),
+      workers: options.workers,
     });
     // Epoch ends write files: process events in order, awaiting those writes before the next event.
     let pending: Promise<void> = Promise.resolve();
@@ -345,7 +346,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
     .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
     .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
-    .option('--workers <n>', 'worker threads for data-parallel training (accepted; training currently runs on the main thread)', parse.positiveInt, cores)
+    .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding)', parse.positiveInt, cores)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
     .option('--json', 'JSON lines on stdout (one per epoch, then a summary) instead of the progress display', false)
     .option('--quiet', 'print nothing but errors', false)

@@ -109,8 +109,10 @@ describe('deltaflow train', () => {
     const r = await runCli(['train', '--data', 'blobs.csv', '--label', 'species', '--classes', 'setosa,versicolor,virginica', '--epochs', '2', '--out', join(dir, 'run-text')], { cwd: dir });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^epoch 1\/2 {2}train loss \d+\.\d{4} acc \d+\.\d{2}%/);
-    expect(lines[2]).toMatch(/^done: /);
+    expect(lines[0]).toMatch(/^training mlp \(preset\) \(8,835 parameters\) on blobs\.csv \(600 rows\); run folder /);
+    expect(lines[1]).toMatch(/^epoch 1\/2 {2}train loss \d+\.\d{4} acc \d+\.\d{2}%/);
+    expect(lines[3]).toMatch(/^done: /);
+    expect(lines).toHaveLength(4);
     const quiet = await runCli(['train', '--data', 'blobs.csv', '--label', 'species', '--classes', 'setosa,versicolor,virginica', '--epochs', '1', '--out', join(dir, 'run-quiet'), '--quiet'], { cwd: dir });
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toBe('');
