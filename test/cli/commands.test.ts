@@ -177,7 +177,7 @@ describe('errors: one line on stderr, exit code 1, no stack', () => {
     { name: 'several epochs on stdin', args: ['train', '--data', '-', '--task', 'regress', '--label', 'y', '--epochs', '2'], stdin: 'a,b,c,y\n1,2,3,4\n', message: /stdin can be read once/ },
     { name: 'stdin without --classes', args: ['train', '--data', '-', '--label', 'species'], stdin: 'x,y,species\n1,2,a\n', message: /^deltaflow: --classes is required with --data -/ },
     { name: 'data without the model\'s label column', args: ['evaluate', '--model', 'm-bars/model.json', '--data', 'blobs.csv'], message: /^deltaflow: blobs\.csv: no column named "label"/ },
-    { name: 'data without the model\'s feature columns', args: ['predict', '--model', 'm-blobs/model.json', '--data', 'lin.csv'], message: /^deltaflow: lin\.csv: the model's feature column\(s\) x, y are missing from the header$/ },
+    { name: 'data without the model\'s feature columns', args: ['predict', '--model', 'm-blobs/model.json', '--data', 'lin.csv'], message: /^deltaflow: lin\.csv: the model's feature column\(s\) x are missing from the header$/ },
     { name: 'a bad value in the CSV', args: ['train', '--data', 'bad.csv', '--task', 'regress', '--label', 'y', '--out', 'r-bad'], message: /^deltaflow: bad\.csv:3:2 \(column "b"\): "abc" is not a number$/ },
     { name: 'a diverging learning rate', args: ['train', '--data', 'lin.csv', '--task', 'regress', '--label', 'y', '--optimizer', 'sgd', '--lr', '100000', '--epochs', '1', '--out', 'r-nan'], message: /^deltaflow: step \d+: loss (NaN|Infinity)/ },
     { name: 'a corrupt model file', args: ['inspect', '--model', 'corrupt.json'], message: /^deltaflow: corrupt\.json: model file: not valid JSON/ },
