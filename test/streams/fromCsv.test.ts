@@ -425,12 +425,9 @@ describe('fromCsv properties', () => {
         async (bytes, size, hasHeader, onBadRow) => {
           for (const engine of ['fast', 'csv-parse'] as const) {
             const options: CsvSourceOptions = { classes: 10, hasHeader, onBadRow, engine, maxRecordSize: 64 };
-            const result = await all(stream(Buffer.from(bytes), size), options).then(
-              (rows) => rows,
-              (e: unknown) => e,
-            );
+            const result: Sample[] | unknown = await all(stream(Buffer.from(bytes), size), options).catch((e: unknown) => e);
             if (Array.isArray(result)) {
-              for (const s of result) expect(s.x.some((v) => Number.isNaN(v))).toBe(false);
+              for (const s of result as Sample[]) expect(s.x.some((v) => Number.isNaN(v))).toBe(false);
             } else {
               expect(result).toBeInstanceOf(CsvError);
               expect((result as CsvError).code).toMatch(/^(CSV_|INVALID_OPENING_QUOTE)/);
