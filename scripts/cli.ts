@@ -61,7 +61,7 @@ function buildProgram(): Command {
   program.addCommand(inspectCommand());
   program.addCommand(prepareDataCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
-  const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ')) };
+  const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };
   program.configureOutput(output);
   for (const command of program.commands) command.configureOutput(output).showSuggestionAfterError(true);
   return program;
