@@ -14,12 +14,9 @@
  * orders), so this enables exactly the WASM kernels the main thread had on.
  */
 import { isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { Subject } from 'rxjs';
-import { createModel, type Model } from '../layers/sequential.js';
+import type { Model } from '../layers/sequential.js';
 import { sizeOf } from '../ops/tensor.js';
-import { initConvWasm } from '../ops/wasm/convWasm.js';
-import { initWasm } from '../ops/wasm/gemmWasm.js';
-import { meanSquaredError, softmaxCrossEntropy, type Backward, type Loss } from './lossHead.js';
+import type { Backward, Loss } from './lossHead.js';
 import {
   Command,
   Control,
@@ -33,29 +30,45 @@ import {
   type SliceMessage,
   type WorkerErrorMessage,
 } from './sharedBatch.js';
-import { backprop } from './train.js';
 import type { Batch } from './types.js';
 
-const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy, meanSquaredError };
+/**
+ * The model, kernel and stream modules, imported only after the 'exit' handler is in place, so even a
+ * module that fails to load is reported (as a startup failure) instead of leaving the main thread
+ * waiting. (The static imports above, sharedBatch and tensor, import nothing themselves.)
+ */
+async function loadModules() {
+  const [rxjs, sequential, convWasm, gemmWasm, lossHead, train] = await Promise.all([
+    import('rxjs'),
+    import('../layers/sequential.js'),
+    import('../ops/wasm/convWasm.js'),
+    import('../ops/wasm/gemmWasm.js'),
+    import('./lossHead.js'),
+    import('./train.js'),
+  ]);
+  const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy: lossHead.softmaxCrossEntropy, meanSquaredError: lossHead.meanSquaredError };
+  return { Subject: rxjs.Subject, createModel: sequential.createModel, initConvWasm: convWasm.initConvWasm, initWasm: gemmWasm.initWasm, losses, backprop: train.backprop };
+}
+type Modules = Awaited<ReturnType<typeof loadModules>>;
 
 function errorMessage(err: unknown): WorkerErrorMessage {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack ?? '' };
   return { name: 'Error', message: String(err), stack: '' };
 }
 
-async function enableKernels(kernels: GradientWorkerData['kernels']): Promise<void> {
-  const [conv, gemm] = await Promise.all([kernels.conv ? initConvWasm() : false, kernels.gemm ? initWasm() : false]);
+async function enableKernels(mods: Modules, kernels: GradientWorkerData['kernels']): Promise<void> {
+  const [conv, gemm] = await Promise.all([kernels.conv ? mods.initConvWasm() : false, kernels.gemm ? mods.initWasm() : false]);
   if (conv !== kernels.conv || gemm !== kernels.gemm) {
     throw new Error('gradientWorker: could not enable the WASM kernels the main thread uses, so its numbers would differ');
   }
 }
 
 /** One kept-alive backprop subscription, driven synchronously. */
-function keepBackprop(model: Model, loss: Loss): (batch: Batch) => Backward {
-  const input = new Subject<Batch>();
+function keepBackprop(mods: Modules, model: Model, loss: Loss): (batch: Batch) => Backward {
+  const input = new mods.Subject<Batch>();
   let last: Backward | null = null;
   let failure: { readonly error: unknown } | null = null;
-  input.pipe(backprop(model, { loss })).subscribe({
+  input.pipe(mods.backprop(model, { loss })).subscribe({
     next: (b) => (last = b),
     error: (error: unknown) => (failure = { error }),
   });
@@ -71,13 +84,15 @@ function keepBackprop(model: Model, loss: Loss): (batch: Batch) => Backward {
 async function run(data: GradientWorkerData): Promise<void> {
   const control = new Int32Array(data.control);
   const { port } = data;
+  let mods: Modules;
   let model: Model;
   let loss: Loss;
   try {
-    await enableKernels(data.kernels);
-    loss = losses[data.loss]();
+    mods = await loadModules();
+    await enableKernels(mods, data.kernels);
+    loss = mods.losses[data.loss]();
     // Placeholder values: the real ones are copied in at every step.
-    model = createModel(data.input, data.specs, data.seed);
+    model = mods.createModel(data.input, data.specs, data.seed);
   } catch (err) {
     port.postMessage(errorMessage(err));
     Atomics.store(control, Control.ready, Ready.failed);
@@ -89,7 +104,7 @@ async function run(data: GradientWorkerData): Promise<void> {
   const nParams = model.params.reduce((n, p) => n + p.value.length, 0);
   const params = new Float32Array(data.params, 0, nParams);
   const result = viewResultArea(data.result, nParams);
-  const step = keepBackprop(model, loss);
+  const step = keepBackprop(mods, model, loss);
   let slice: SliceArea | null = null;
   let generation = 0;
   let steps = 0;
