@@ -138,6 +138,8 @@ export function parallelBackprop(model: Model, options: ParallelBackpropOptions)
       let isReady = false;
       let isStopped = false;
       const ws = new Workspace();
+      // float64 partial sums of one parameter tensor at a time.
+      const sums = new Float64Array(Math.max(0, ...sizes));
 
       function startWorker(index: number): WorkerSlot {
         const controlSab = new SharedArrayBuffer(4 * CONTROL_LENGTH);
@@ -263,13 +265,16 @@ export function parallelBackprop(model: Model, options: ParallelBackpropOptions)
         const grads = b0.grads.map((layerGrads, i) => {
           if (layerGrads === undefined) throw new Error(`parallelBackprop: layer ${i} has no gradients`);
           return layerGrads.map((g0, k) => {
-            const sum = ws.f32(`grad ${i}.${k}`, g0.length);
-            for (let e = 0; e < g0.length; e++) {
-              let s = g0[e];
-              for (const slot of used) s += slot.result.grads[offset + e];
-              sum[e] = s;
+            const n = g0.length;
+            const acc = sums.subarray(0, n);
+            acc.set(g0);
+            for (const slot of used) {
+              const g = slot.result.grads;
+              for (let e = 0; e < n; e++) acc[e] += g[offset + e];
             }
-            offset += g0.length;
+            const sum = ws.f32(`grad ${i}.${k}`, n);
+            sum.set(acc); // the one rounding to float32
+            offset += n;
             return sum;
           });
         });
