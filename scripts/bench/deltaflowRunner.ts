@@ -21,7 +21,7 @@ import {
   type StepMetrics,
 } from '../../src/index.js';
 import { PIXELS, type Digits } from './data.js';
-import { UnsupportedError, type PassResult, type PassRunner, type RunnerInfo } from './runner.js';
+import type { PassResult, PassRunner, RunnerInfo } from './runner.js';
 import { BATCH, LEARNING_RATE, workloads, type WorkloadId } from './workloads.js';
 
 const CLASSES = 10;
@@ -91,11 +91,11 @@ export type TrainStep = (batch: Batch) => number;
  * the operators' workspaces persist across batches as in a real streaming run. Every step runs
  * synchronously inside `next`, so the metrics are there when `next` returns.
  */
-export function trainStep(model: Model, lr: number): { step: TrainStep; stop: () => void } {
+export function trainStep(model: Model, lr: number, workers?: number): { step: TrainStep; stop: () => void } {
   const batches = new Subject<Batch>();
   let last: StepMetrics | null = null;
   let failure: unknown = null;
-  const sub = batches.pipe(train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr }) })).subscribe({
+  const sub = batches.pipe(train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr }), workers })).subscribe({
     next: (m) => {
       last = m;
     },
@@ -115,7 +115,7 @@ export function trainStep(model: Model, lr: number): { step: TrainStep; stop: ()
 export interface DeltaflowRunnerOptions {
   readonly workload: WorkloadId;
   readonly digits: Digits;
-  /** Data-parallel workers (1: this thread only). */
+  /** Threads computing each batch's gradients: 1 is the default single-thread path, N > 1 `train({ workers: N })`. */
   readonly workers?: number;
   /** Whether the WASM SIMD kernels were initialised (initKernels), for the report. */
   readonly hasWasm: boolean;
@@ -139,13 +139,13 @@ export class DeltaflowRunner implements PassRunner {
   }
 
   async start(): Promise<RunnerInfo> {
-    if ((this.options.workers ?? 1) > 1) throw new UnsupportedError(this.label, this.workload, 'no workers option in deltaflow yet');
     const model = benchModel(this.workload);
     this.batches = benchBatches(this.options.digits, this.workload);
-    const t = trainStep(model, LEARNING_RATE);
+    const workers = this.options.workers ?? 1;
+    const t = trainStep(model, LEARNING_RATE, workers > 1 ? workers : undefined);
     this.step = t.step;
     this.stop = t.stop;
-    return { version: deltaflowVersion(), threads: this.options.workers ?? 1, note: `train() operator, wasm kernels ${this.options.hasWasm ? 'on' : 'off'}` };
+    return { version: deltaflowVersion(), threads: this.options.workers ?? 1, note: `train() operator${workers > 1 ? ` with workers: ${workers}` : ''}, wasm kernels ${this.options.hasWasm ? 'on' : 'off'}` };
   }
 
   async run(k: number): Promise<PassResult> {

@@ -7,7 +7,7 @@
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
- *   --workers LIST       deltaflow worker counts to run, e.g. 1,2 (default 1)
+ *   --workers LIST       deltaflow worker counts to run (train's `workers` option; default 1,2, smoke 1)
  *   --no-wasm            do not call initKernels() (deltaflow's plain TypeScript kernels only)
  *   --pass-seconds S     target duration of one timed pass (default 2)
  *   --warmup-seconds S   warm-up per system (default 2)
@@ -97,7 +97,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
   const isSmoke = values.smoke === true;
   const defaultPeers = isSmoke ? PEER_IDS.filter((p) => !p.startsWith('pytorch')) : [...PEER_IDS];
   const peers = values['no-peers'] === true ? [] : values.peers !== undefined ? list('peers', values.peers, PEER_IDS) : defaultPeers;
-  const workers = (values.workers ?? '1').split(',').map((w) => positive('workers', w, 1, true));
+  const workers = (values.workers ?? (isSmoke ? '1' : '1,2')).split(',').map((w) => positive('workers', w, 1, true));
   return {
     isJson: values.json === true,
     isSmoke,

@@ -15,7 +15,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 function ratioCell(s: SystemResult): string {
   if (s.ratios === undefined) return s.isSubject ? '(subject)' : '';
   return Object.entries(s.ratios)
-    .map(([subject, r]) => `${subject === 'deltaflow-1w' ? '' : `${subject}: `}${fmtSpread(r)}`)
+    .map(([subject, r]) => `${subject === 'deltaflow-1w' ? '' : `${subject.replace('deltaflow-', '')}: `}${fmtSpread(r)}`)
     .join('; ');
 }
 
