@@ -115,7 +115,11 @@ interface WorkerSlot {
   seq: number;
 }
 
-/** A Σ-gradient emitting operator that computes each batch on `workers` threads. @example batches.pipe(parallelBackprop(model, { loss: softmaxCrossEntropy(), workers: 2 }), averageGradients()) */
+/**
+ * backprop on `workers` threads: one Backward per batch carrying the whole batch's Σ-gradients.
+ *
+ * @example batches.pipe(parallelBackprop(model, { loss: softmaxCrossEntropy(), workers: 2 }), averageGradients())
+ */
 export function parallelBackprop(model: Model, options: ParallelBackpropOptions): OperatorFunction<Batch, Backward> {
   const { workers } = options;
   if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`parallelBackprop: workers must be a positive integer, got ${workers}`);
@@ -313,7 +317,12 @@ export function parallelBackprop(model: Model, options: ParallelBackpropOptions)
         return combine(batch, b0, used, rows);
       }
 
-      for (let i = 1; i < workers; i++) slots.push(startWorker(i));
+      try {
+        for (let i = 1; i < workers; i++) slots.push(startWorker(i));
+      } catch (err) {
+        stop();
+        throw err;
+      }
       const upstream = source.subscribe({
         next(batch) {
           let out: Backward;
