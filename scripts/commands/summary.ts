@@ -1,0 +1,87 @@
+/**
+ * `summary.json` in a training run folder: what the run read, trained and skipped, and where its model is.
+ *
+ *   {"status": "done", "rowsTrained": 997, "rowsSkipped": 3, "skippedByCode": {"CSV_NOT_A_NUMBER": 2, "CSV_EMPTY_LINE": 1},
+ *    "dataRows": 1000, "steps": 32, "epochs": 1, "testAccuracy": 0.93, "model": "runs/x/model.json", …}
+ *
+ * The row counters are those of ONE pass over the training data (every epoch reads the same rows, so
+ * they are the same for every complete epoch; the last completed pass is reported) and always satisfy
+ * `rowsTrained + rowsSkipped == dataRows`. `steps` counts optimizer updates over the whole run, `epochs`
+ * the completed epochs. A failed run writes the file too, with `status: "failed"` and the error line.
+ *
+ * The file is written atomically (temporary file + rename), so a reader never sees half of one.
+ */
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CsvCounters } from '../../src/streams/fromCsv.js';
+
+export const SUMMARY_FILE = 'summary.json';
+
+/** The counters of one pass over the training data. */
+export interface RowCounts {
+  readonly rowsTrained: number;
+  readonly rowsSkipped: number;
+  /** Skipped rows per error code (`CSV_NOT_A_NUMBER`, `CSV_EMPTY_LINE`, …). */
+  readonly skippedByCode: Readonly<Record<string, number>>;
+  /** Data rows met in the pass: rowsTrained + rowsSkipped. */
+  readonly dataRows: number;
+}
+
+export interface RunSummary extends RowCounts {
+  readonly status: 'done' | 'failed';
+  /** Optimizer updates applied over the run. */
+  readonly steps: number;
+  /** Completed epochs. */
+  readonly epochs: number;
+  /** Test accuracy after the last completed epoch (null without test data or for regression). */
+  readonly testAccuracy: number | null;
+  readonly testLoss: number | null;
+  readonly trainLoss: number | null;
+  /** Path of model.json, or null when no epoch completed (no model was written). */
+  readonly model: string | null;
+  /** Path of rejected.csv, or null when no row was rejected. */
+  readonly rejected: string | null;
+  /** The error line of a failed run. */
+  readonly error?: string;
+}
+
+/** Zero counts. */
+export function emptyRowCounts(): RowCounts {
+  return { rowsTrained: 0, rowsSkipped: 0, skippedByCode: {}, dataRows: 0 };
+}
+
+/** The counts of a source's counters (a copy; `rowsTrained` is the rows emitted). */
+export function rowCountsOf(c: CsvCounters): RowCounts {
+  return { rowsTrained: c.rowsEmitted, rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode }, dataRows: c.dataRows };
+}
+
+/** `997 rows trained + 3 skipped = 1000 data rows (CSV_NOT_A_NUMBER 2, CSV_EMPTY_LINE 1)` */
+export function describeRowCounts(c: RowCounts): string {
+  const codes = Object.entries(c.skippedByCode).map(([code, n]) => `${code} ${n}`);
+  return `${c.rowsTrained} rows trained + ${c.rowsSkipped} skipped = ${c.dataRows} data rows${codes.length === 0 ? '' : ` (${codes.join(', ')})`}`;
+}
+
+/** Write `text` to `path` atomically: temporary file beside it, fsync, rename. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Write `summary.json` into the run folder `dir`; returns its path. */
+export async function writeSummary(dir: string, summary: RunSummary): Promise<string> {
+  const path = join(dir, SUMMARY_FILE);
+  await writeFileAtomic(path, `${JSON.stringify(summary, null, 2)}\n`);
+  return path;
+}
