@@ -10,7 +10,9 @@
  * Checkpoints: pass a `ShuffleState` to read the live window and generator state between steps
  * (`snapshot()`), and to start a later subscription from a saved snapshot (`restore`). Because the
  * replacement happens before the emission, a snapshot taken during the downstream training step
- * already holds the incoming sample.
+ * already holds the incoming sample. A snapshot taken during the end-of-stream flush says so
+ * (`isFlushing`): its window is already in flush order, so a subscription restored from it emits the
+ * rest without shuffling again, and its source must be empty (the input has been read to the end).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { createRng, rngFromState, shuffleInPlace, type Rng } from '../ops/random.js';
@@ -21,6 +23,11 @@ export interface ShuffleSnapshot {
   readonly window: readonly Sample[];
   /** `Rng.state()`: four uint32 integers. */
   readonly rng: readonly number[];
+  /**
+   * Taken during the end-of-stream flush: the window is already shuffled and is emitted from its end.
+   * NOTE: restoring such a snapshot must not shuffle it again (that would change the order).
+   */
+  readonly isFlushing: boolean;
 }
 
 /** A holder that lets a checkpoint read the live shuffle window and restore it later. */
@@ -69,7 +76,8 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
     new Observable<Sample>((subscriber) => {
       let rng: Rng = createRng(seed);
       let resident: Sample[] = [];
-      const restore = state?.attach(() => ({ window: resident.slice(), rng: rng.state() })) ?? null;
+      let isFlushing = false;
+      const restore = state?.attach(() => ({ window: resident.slice(), rng: rng.state(), isFlushing })) ?? null;
       if (restore !== null) {
         if (restore.window.length > (size <= 1 ? 0 : size)) {
           subscriber.error(new RangeError(`shuffle: restored window holds ${restore.window.length} samples, more than the window size ${size}`));
@@ -77,10 +85,15 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
         }
         rng = rngFromState(restore.rng);
         resident = restore.window.slice();
+        isFlushing = restore.isFlushing;
       }
 
       const subscription = source.subscribe({
         next(sample) {
+          if (isFlushing) {
+            subscriber.error(new Error(`shuffle: restored from a snapshot taken at the end of the stream, but the source emitted another sample (${sample.origin.source}:${sample.origin.line})`));
+            return;
+          }
           if (size <= 1) {
             subscriber.next(sample);
             return;
@@ -96,7 +109,10 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
         },
         error: (err) => subscriber.error(err),
         complete() {
-          shuffleInPlace(resident, rng);
+          if (!isFlushing) {
+            isFlushing = true;
+            shuffleInPlace(resident, rng);
+          }
           // Pop as we go, so a snapshot during the flush holds only what is still to come.
           while (resident.length > 0 && !subscriber.closed) {
             const out = resident.pop();

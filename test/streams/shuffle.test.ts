@@ -116,6 +116,42 @@ describe('shuffle', () => {
     expect([...head, ...resumed]).toEqual(full);
   });
 
+  it('a snapshot taken during the end-of-stream flush resumes without shuffling the rest again', async () => {
+    const input = Array.from({ length: 20 }, (_, i) => sample([i], 0, i + 2));
+    const full = await lastValueFrom(from(input).pipe(shuffle({ window: 8, seed: 3 }), toArray()));
+    // 12 samples leave during the stream, 8 in the flush; the 15th emission is the flush's 3rd.
+    const state = new ShuffleState();
+    let snap: ShuffleSnapshot | null = null;
+    let nSeen = 0;
+    const head = await lastValueFrom(
+      from(input).pipe(
+        shuffle({ window: 8, seed: 3, state }),
+        tap(() => {
+          if (++nSeen === 15) snap = state.snapshot();
+        }),
+        take(15),
+        toArray(),
+      ),
+    );
+    expect(snap).toMatchObject({ isFlushing: true });
+    expect((snap as ShuffleSnapshot | null)?.window).toHaveLength(5);
+    const resumed = await lastValueFrom(from([] as Sample[]).pipe(shuffle({ window: 8, seed: 999, state: new ShuffleState(snap ?? undefined) }), toArray()));
+    expect([...head, ...resumed]).toEqual(full);
+  });
+
+  it('a snapshot says whether it was taken before or during the flush', () => {
+    const state = new ShuffleState();
+    const snaps: (ShuffleSnapshot | null)[] = [];
+    from([a, b, c, d]).pipe(shuffle({ window: 3, seed: 1, state }), tap(() => snaps.push(state.snapshot()))).subscribe();
+    expect(snaps.map((s) => s?.isFlushing)).toEqual([false, true, true, true]);
+  });
+
+  it('fails when a source restored at its end emits another sample', async () => {
+    const snap: ShuffleSnapshot = { window: [a, b], rng: createRng(1).state(), isFlushing: true };
+    const run = lastValueFrom(from([c]).pipe(shuffle({ window: 3, seed: 1, state: new ShuffleState(snap) }), toArray()));
+    await expect(run).rejects.toThrow('shuffle: restored from a snapshot taken at the end of the stream, but the source emitted another sample (data.csv:4)');
+  });
+
   it('rejects a negative or fractional window', () => {
     expect(() => shuffle({ window: -1, seed: 1 })).toThrow('shuffle: window must be a non-negative integer, got -1');
     expect(() => shuffle({ window: 2.5, seed: 1 })).toThrow('shuffle: window must be a non-negative integer, got 2.5');
