@@ -181,14 +181,29 @@ export interface OptimizerStateJson {
   readonly slots: number[][][];
 }
 
+/**
+ * A saved state to restore: slots as plain arrays (from JSON) or as typed arrays (from a binary
+ * checkpoint). Prefer Float32Arrays: they carry every bit, -0 included, which JSON text does not.
+ */
+export interface SavedOptimizerState {
+  readonly kind: OptimizerKind;
+  readonly t: number;
+  readonly slots: readonly (readonly ArrayLike<number>[])[];
+}
+
 /** Copy the state out (for a checkpoint). @example JSON.stringify(exportOptimizerState(state)) */
 export function exportOptimizerState(state: OptimizerState): OptimizerStateJson {
   return { kind: state.kind, t: state.t, slots: state.slots.map((slots) => slots.map((s) => Array.from(s))) };
 }
 
-/** Copy a saved state back into `state` (same kind and sizes), so training resumes bit for bit. */
-export function restoreOptimizerState(state: OptimizerState, saved: OptimizerStateJson): void {
+/**
+ * Copy a saved state back into `state` (same kind and sizes), so training resumes bit for bit.
+ *
+ * @example restoreOptimizerState(training.optimizer, { kind: 'adam', t: 120, slots: [[m0, v0], [m1, v1]] })
+ */
+export function restoreOptimizerState(state: OptimizerState, saved: SavedOptimizerState): void {
   if (saved.kind !== state.kind) throw new Error(`restoreOptimizerState: saved state is for ${saved.kind}, expected ${state.kind}`);
+  if (!(Number.isSafeInteger(saved.t) && saved.t >= 0)) throw new RangeError(`restoreOptimizerState: t must be a non-negative integer, got ${saved.t}`);
   if (saved.slots.length !== state.slots.length) {
     throw new ShapeError('restoreOptimizerState', `${state.slots.length} parameters`, `${saved.slots.length}`);
   }
@@ -197,8 +212,9 @@ export function restoreOptimizerState(state: OptimizerState, saved: OptimizerSta
     if (from.length !== slots.length) throw new ShapeError(`restoreOptimizerState: parameter ${j}`, `${slots.length} slots`, `${from.length}`);
     slots.forEach((s, k) => {
       if (from[k].length !== s.length) throw new ShapeError(`restoreOptimizerState: parameter ${j} slot ${k}`, [s.length], [from[k].length]);
-      s.set(from[k]);
     });
   });
+  // Checked everything first, so a mismatch leaves `state` untouched.
+  state.slots.forEach((slots, j) => slots.forEach((s, k) => s.set(saved.slots[j][k])));
   state.t = saved.t;
 }

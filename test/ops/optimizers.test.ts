@@ -74,6 +74,21 @@ describe('optimizers', () => {
     expect(Array.from(p)).toEqual(Array.from(straight));
   });
 
+  it('restores typed-array slots bit for bit (-0 and subnormals included), and a mismatch changes nothing', () => {
+    const config = momentum({ lr: 0.1, momentum: 0.9 });
+    const state = createOptimizerState(config, [3, 1]);
+    const v0 = Float32Array.from([-0, 1e-40, 0.1]);
+    restoreOptimizerState(state, { kind: 'momentum', t: 7, slots: [[v0], [Float32Array.from([2])]] });
+    expect(state.t).toBe(7);
+    expect(Object.is(state.slots[0][0][0], -0)).toBe(true);
+    expect(new Uint32Array(state.slots[0][0].buffer)).toEqual(new Uint32Array(v0.buffer));
+    expect(() => restoreOptimizerState(state, { kind: 'momentum', t: 9, slots: [[new Float32Array(3)], [new Float32Array(2)]] })).toThrow(
+      'restoreOptimizerState: parameter 1 slot 0',
+    );
+    expect(state.t).toBe(7);
+    expect(Object.is(state.slots[0][0][0], -0)).toBe(true);
+  });
+
   it('refuses mismatched state and bad hyper-parameters with messages', () => {
     const state = createOptimizerState(sgd({ lr: 1 }), [2]);
     expect(() => applyUpdate(adam(), state, [new Float32Array(2)], [new Float32Array(2)], 1)).toThrow(
