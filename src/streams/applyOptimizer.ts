@@ -6,7 +6,10 @@
  * averaging step located) with NonFiniteError, before any weight changes (RELIABILITY #33); (2) lr = optimizer.lr × lrSchedule(step − 1, totalSteps);
  * (3) with `clipNorm`, scale the gradients by min(1, clipNorm / (‖g‖ + 1e-6)) into a private copy
  * (#34; the PRE-clip norm is reported); (4) the update rule of src/ops/optimizers.ts over every
- * (param, grad) pair; (5) metrics.
+ * (param, grad) pair, on weights and optimizer slots copied beforehand: when the update itself makes a
+ * weight or slot non-finite (finite gradients, but a learning rate large enough to overflow float32),
+ * the copies are put back, the update count is undone, and NonFiniteError (where 'update') names the
+ * step, the batch's lines and the first layer whose weights went bad (#33); (5) metrics.
  *
  * State: the optimizer's slots, its update count and the cumulative sample count live in a
  * TrainingState. Without the `state` option each subscription makes its own; pass one to continue
@@ -18,7 +21,7 @@ import { applyUpdate, createOptimizerState, type OptimizerConfig, type Optimizer
 import { constantLr, type LrSchedule } from '../ops/schedules.js';
 import { ShapeError } from '../ops/tensor.js';
 import type { AveragedGradients } from './averageGradients.js';
-import { clipFactor, NonFiniteError } from './numerics.js';
+import { clipFactor, isAllFinite, NonFiniteError, type NonFiniteLocation } from './numerics.js';
 
 /** What survives between subscriptions and goes into a checkpoint. */
 export interface TrainingState {
@@ -80,11 +83,16 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
   const schedule = options.lrSchedule ?? constantLr();
   const totalSteps = options.totalSteps ?? Infinity;
   const params = model.params.map((p) => p.value);
+  // Parameter j belongs to layer paramLayer[j] (for naming the layer an overflowing update broke).
+  const paramLayer = model.layers.flatMap((layer, i) => layer.params.map(() => i));
   return (source) =>
     defer(() => {
       const state = options.state ?? createTrainingState(model, optimizer);
       // Clipped gradients go to a private copy, so upstream buffers are never written.
       const clipped = clipNorm === undefined ? [] : params.map((p) => new Float32Array(p.length));
+      // The weights and slots before the update, put back when the update overflows.
+      const savedParams = params.map((p) => new Float32Array(p.length));
+      const savedSlots = state.optimizer.slots.map((slots) => slots.map((s) => new Float32Array(s.length)));
       let lastTime = performance.now();
       return source.pipe(
         map((g): StepMetrics => {
@@ -93,7 +101,7 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
           }
           const step = state.optimizer.t + 1;
           if (!Number.isFinite(g.loss) || !Number.isFinite(g.gradNorm) || g.nonFinite !== null) {
-            throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, g.nonFinite);
+            throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, g.nonFinite, g.origins);
           }
           const lr = optimizer.lr * schedule(step - 1, totalSteps);
           let grads = g.grads;
@@ -105,7 +113,19 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
             });
             grads = clipped;
           }
+          const slots = state.optimizer.slots;
+          params.forEach((p, j) => savedParams[j].set(p));
+          slots.forEach((ss, j) => ss.forEach((s, k) => savedSlots[j][k].set(s)));
           applyUpdate(optimizer, state.optimizer, params, grads, lr);
+          const broken = params.findIndex((p, j) => !isAllFinite(p) || !slots[j].every(isAllFinite));
+          if (broken >= 0) {
+            params.forEach((p, j) => p.set(savedParams[j]));
+            slots.forEach((ss, j) => ss.forEach((s, k) => s.set(savedSlots[j][k])));
+            state.optimizer.t -= 1;
+            const layer = paramLayer[broken];
+            const location: NonFiniteLocation = { where: 'update', layer, kind: model.layers[layer].kind };
+            throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, location, g.origins);
+          }
           state.samples += g.count;
           const now = performance.now();
           const seconds = Math.max(now - lastTime, 1e-3) / 1000;

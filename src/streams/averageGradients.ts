@@ -39,6 +39,8 @@ export interface AveragedGradients {
   readonly gradNorm: number;
   readonly first: RowOrigin;
   readonly last: RowOrigin;
+  /** Origins of every sample of the step, in batch order (for NonFiniteError's line list). */
+  readonly origins?: readonly RowOrigin[];
   /** Where the first non-finite micro-batch went bad, null when all were finite. */
   readonly nonFinite: NonFiniteLocation | null;
 }
@@ -82,6 +84,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
       let correct: number | null = null;
       let first: RowOrigin | null = null;
       let last: RowOrigin | null = null;
+      let batchOrigins: (readonly RowOrigin[])[] = [];
       let nonFinite: NonFiniteLocation | null = null;
 
       function accumulate(b: Backward): void {
@@ -115,6 +118,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
         if (b.correct !== null) correct = (correct ?? 0) + b.correct;
         first ??= origins[0];
         last = origins[m - 1];
+        batchOrigins.push(origins);
         nPending++;
       }
 
@@ -139,6 +143,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
           gradNorm: Math.sqrt(sq),
           first,
           last,
+          origins: batchOrigins.length === 1 ? batchOrigins[0] : batchOrigins.flat(),
           nonFinite,
         };
         nPending = 0;
@@ -147,6 +152,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
         correct = null;
         first = null;
         last = null;
+        batchOrigins = [];
         nonFinite = null;
         subscriber.next(out);
       }

@@ -35,8 +35,12 @@ export function clipFactor(norm: number, clipNorm: number): number {
 
 /** Where a step first went non-finite. */
 export interface NonFiniteLocation {
-  /** 'input': the batch itself; 'output'/'delta'/'gradient': of layer `layer`; 'loss': the loss head. */
-  readonly where: 'input' | 'output' | 'loss' | 'delta' | 'gradient';
+  /**
+   * 'input': the batch itself; 'output'/'delta'/'gradient': of layer `layer`; 'loss': the loss head;
+   * 'update': the loss and gradients were finite, but applying the update made layer `layer`'s weights
+   * non-finite (an overflow from a huge learning rate); the update was refused and undone.
+   */
+  readonly where: 'input' | 'output' | 'loss' | 'delta' | 'gradient' | 'update';
   /** The layer index, null for 'input' and 'loss'. */
   readonly layer: number | null;
   readonly kind: LayerKind | null;
@@ -62,11 +66,28 @@ export function locateNonFinite(b: Backward): NonFiniteLocation | null {
 function describeLocation(at: NonFiniteLocation | null): string {
   if (at === null) return 'no layer output or delta was non-finite';
   if (at.layer === null || at.kind === null) return at.where === 'input' ? 'the input batch holds a non-finite value' : 'the loss itself went non-finite first';
+  if (at.where === 'update') return `the update made ${layerName(at.layer, at.kind)} weights non-finite`;
   return `${layerName(at.layer, at.kind)} ${at.where} went non-finite first`;
 }
 
-function describeLines(first: RowOrigin, last: RowOrigin): string {
-  return first.source === last.source ? `${first.source} lines ${first.line}–${last.line}` : `${first.source}:${first.line} to ${last.source}:${last.line}`;
+const SHOWN_LINES = 8;
+
+/**
+ * The batch's place in words, lines sorted (a shuffled batch holds lines in any order):
+ * `train.csv lines 10–41` for consecutive lines, else (every origin known) the first few as well:
+ * `32 rows of train.csv lines 10–453 (10, 17, 25, …)`.
+ */
+export function describeBatchLines(first: RowOrigin, last: RowOrigin, origins?: readonly RowOrigin[]): string {
+  const all = origins !== undefined && origins.length > 0 ? origins : [first, last];
+  const sources = new Set(all.map((o) => o.source));
+  const lines = all.map((o) => o.line).sort((a, b) => a - b);
+  const lo = lines[0];
+  const hi = lines[lines.length - 1];
+  const range = lo === hi ? `line ${lo}` : `lines ${lo}–${hi}`;
+  const where = sources.size === 1 ? `${first.source} ${range}` : `${[...sources].join(', ')} ${range}`;
+  if (origins === undefined || origins.length <= 2 || hi - lo + 1 === lines.length) return where;
+  const shown = lines.slice(0, SHOWN_LINES).join(', ');
+  return `${origins.length} rows of ${where} (${shown}${lines.length > SHOWN_LINES ? ', …' : ''})`;
 }
 
 /**
@@ -74,10 +95,12 @@ function describeLines(first: RowOrigin, last: RowOrigin): string {
  * thrown before the update, so the weights are those after step `step − 1`.
  */
 export class NonFiniteError extends Error {
-  /** Lines of the offending batch: `first.line`, `last.line`. */
+  /** Lowest and highest line of the offending batch (its rows may be shuffled). */
   readonly firstLine: number;
   readonly lastLine: number;
-  /** The first layer whose output, delta or gradient went non-finite (null: input or loss, or none found). */
+  /** Every line of the batch, sorted (just first and last when the origins were not given). */
+  readonly lines: readonly number[];
+  /** The first layer whose output, delta, gradient or (refused) update went non-finite (null: input or loss, or none found). */
   readonly layer: number | null;
 
   constructor(
@@ -87,15 +110,19 @@ export class NonFiniteError extends Error {
     readonly loss: number,
     readonly gradNorm: number,
     readonly location: NonFiniteLocation | null,
+    origins?: readonly RowOrigin[],
   ) {
+    const what = location?.where === 'update' ? `${describeLocation(location)} (loss ${loss}, gradient norm ${gradNorm} were finite)` : `loss ${loss}, gradient norm ${gradNorm}`;
+    const after = location?.where === 'update' ? `update refused, weights and optimizer state restored to those after step ${step - 1}` : `${describeLocation(location)}; update not applied, weights are those after step ${step - 1}`;
     super(
-      `step ${step}: loss ${loss}, gradient norm ${gradNorm} on the batch of ${describeLines(first, last)}; ` +
-        `${describeLocation(location)}; update not applied, weights are those after step ${step - 1} ` +
+      `step ${step}: ${what} on the batch of ${describeBatchLines(first, last, origins)}; ${after} ` +
         `(lower the learning rate, set clipNorm, or check the input scaling)`,
     );
     this.name = 'NonFiniteError';
-    this.firstLine = first.line;
-    this.lastLine = last.line;
+    const lines = (origins !== undefined && origins.length > 0 ? origins : [first, last]).map((o) => o.line).sort((a, b) => a - b);
+    this.lines = lines;
+    this.firstLine = lines[0];
+    this.lastLine = lines[lines.length - 1];
     this.layer = location?.layer ?? null;
   }
 }
