@@ -7,19 +7,75 @@
  * `{ type: 'epoch', epoch, trainLoss, trainAccuracy, test?, seconds, steps, samples }`.
  * Epochs are 1-based. Epoch e shuffles with seed `shuffle.seed + e − 1`, so every epoch has its own
  * order and a run is reproducible from its seeds.
+ *
+ * Checkpoints (docs/checkpoints.md): `onBoundary` is called synchronously right after every optimizer
+ * update, when nothing is in flight — `batch` cleared its pending samples before emitting the batch
+ * just trained, the micro-batch accumulator emptied itself before the update, and the source is
+ * paused inside its emission of the last sample read (`lastIn`, which is in the shuffle window or was
+ * trained). So {weights, optimizer state, shuffle window and generator, position just past `lastIn`,
+ * epoch progress} is the complete state of the run at that instant, and `resume` restarts from it:
+ * the source reads on from the position, the window and generator are restored, and the epoch's
+ * running sums continue, giving the same steps and events bit for bit as a run never stopped.
  */
-import { concat, concatMap, defer, map, of, range, tap, type Observable } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, map, of, range, takeWhile, tap, type Observable } from 'rxjs';
 import type { Model } from '../layers/sequential.js';
 import { createTrainingState, type StepMetrics, type TrainingState } from './applyOptimizer.js';
 import { batch } from './batch.js';
+import type { SourcePosition } from './checkpointFormat.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { shuffle } from './shuffle.js';
+import { shuffle, ShuffleState, type ShuffleSnapshot } from './shuffle.js';
 import { train, type TrainOptions } from './train.js';
 import type { Sample } from './types.js';
 
+/** The running sums of the epoch in progress, so a resumed epoch ends with the same EpochEvent. */
+export interface EpochProgress {
+  /** Σ step loss × step samples. */
+  readonly lossSum: number;
+  /** Σ correct predictions; null without labels. */
+  readonly correct: number | null;
+  readonly steps: number;
+  /** The cumulative sample count when the epoch began. */
+  readonly startSamples: number;
+}
+
+/** The state of a fit at a step boundary, right after an optimizer update (see the file comment). */
+export interface FitBoundary {
+  readonly epoch: number;
+  /** Updates applied so far (= the optimizer's t). */
+  readonly step: number;
+  /** Samples trained on so far. */
+  readonly samples: number;
+  /**
+   * Where this epoch's source reads on: just past the last sample read (`lastIn`). Null only when no
+   * sample has been read this epoch (not at a boundary in practice).
+   */
+  readonly position: SourcePosition | null;
+  /** The source has completed: this step came from the window's final flush or the last partial batch. */
+  readonly isSourceDone: boolean;
+  /** The shuffle window and generator; null without a shuffle window. */
+  readonly shuffle: ShuffleSnapshot | null;
+  readonly progress: EpochProgress;
+}
+
+/** Where a resumed fit starts (the TrainingState and weights are restored by the caller). */
+export interface FitResume {
+  /** The 1-based epoch to start in. */
+  readonly epoch: number;
+  /** Start inside that epoch, from a FitBoundary; absent: at the epoch's beginning. */
+  readonly within?: {
+    readonly shuffle: ShuffleSnapshot | null;
+    /** Where the source reads on; null when it had completed (nothing is read again). */
+    readonly position: SourcePosition | null;
+    readonly progress: EpochProgress;
+  };
+}
+
 export interface FitOptions extends Omit<TrainOptions, 'epoch'> {
-  /** Called once per epoch; each call must read the data from the start. */
-  readonly trainSource: () => Observable<Sample>;
+  /**
+   * Called once per epoch; each call must read the data from the start — or, with `start` (only for
+   * the epoch a `resume` starts inside), from that position: byte offset and next record index.
+   */
+  readonly trainSource: (epoch: number, start?: SourcePosition) => Observable<Sample>;
   /** Evaluated at each epoch's end. */
   readonly testSource?: () => Observable<Sample>;
   readonly epochs: number;
@@ -27,6 +83,15 @@ export interface FitOptions extends Omit<TrainOptions, 'epoch'> {
   readonly shuffle?: { readonly window: number; readonly seed: number };
   /** Batch size for evaluation; default 256. */
   readonly evalBatchSize?: number;
+  /** Continue a run from a checkpoint's FitBoundary (or an epoch start). Pass the restored `state` too. */
+  readonly resume?: FitResume;
+  /**
+   * Called synchronously right after every optimizer update, before the step event; the place to take
+   * a checkpoint. The boundary is valid only during the call (the window keeps changing).
+   */
+  readonly onBoundary?: (boundary: FitBoundary) => void;
+  /** Checked after every step and epoch event: true ends the fit there (it completes, no error). */
+  readonly stop?: () => boolean;
 }
 
 export type StepEvent = { readonly type: 'step' } & StepMetrics;
@@ -59,22 +124,44 @@ export function fit(model: Model, options: FitOptions): Observable<FitEvent> {
   const { epochs, batchSize } = options;
   if (!(Number.isInteger(epochs) && epochs >= 0)) throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`fit: batchSize must be a positive integer, got ${batchSize}`);
+  const first = options.resume?.epoch ?? 1;
+  if (!(Number.isInteger(first) && first >= 1)) throw new RangeError(`fit: resume.epoch must be a positive integer, got ${first}`);
+  const { stop } = options;
   return defer(() => {
     const state: TrainingState = options.state ?? createTrainingState(model, options.optimizer);
-    return range(1, epochs).pipe(concatMap((epoch) => runEpoch(model, options, state, epoch)));
+    const events = range(first, Math.max(0, epochs - first + 1)).pipe(
+      concatMap((epoch) => runEpoch(model, options, state, epoch, epoch === first ? options.resume?.within : undefined)),
+    );
+    return stop === undefined ? events : events.pipe(takeWhile(() => !stop(), true));
   });
 }
 
-function runEpoch(model: Model, options: FitOptions, state: TrainingState, epoch: number): Observable<FitEvent> {
+function runEpoch(model: Model, options: FitOptions, state: TrainingState, epoch: number, within: FitResume['within']): Observable<FitEvent> {
   return defer(() => {
     const start = performance.now();
-    const startSamples = state.samples;
+    const startSamples = within?.progress.startSamples ?? state.samples;
     let samplesBefore = state.samples;
-    let lossSum = 0;
-    let correct: number | null = null;
-    let steps = 0;
+    let lossSum = within?.progress.lossSum ?? 0;
+    let correct: number | null = within?.progress.correct ?? null;
+    let steps = within?.progress.steps ?? 0;
 
-    const shuffled = options.shuffle === undefined ? options.trainSource() : options.trainSource().pipe(shuffle({ window: options.shuffle.window, seed: options.shuffle.seed + epoch - 1 }));
+    // What the boundary needs: the last sample read (it is in the window, or trained) and whether the source ended.
+    let position: SourcePosition | null = within?.position ?? null;
+    let isSourceDone = within !== undefined && within.position === null;
+    const source = isSourceDone ? EMPTY : options.trainSource(epoch, within?.position ?? undefined);
+    const read = source.pipe(
+      tap({
+        next: ({ origin }) => {
+          position = { source: origin.source, offset: origin.endOffset, nextRecord: origin.record + 1 };
+        },
+        complete: () => {
+          isSourceDone = true;
+        },
+      }),
+    );
+    const shuffleState = options.shuffle === undefined ? null : new ShuffleState(within?.shuffle ?? undefined);
+    const shuffled = options.shuffle === undefined || shuffleState === null ? read : read.pipe(shuffle({ window: options.shuffle.window, seed: options.shuffle.seed + epoch - 1, state: shuffleState }));
+    const { onBoundary } = options;
     const steps$ = shuffled.pipe(
       batch(options.batchSize),
       train(model, { ...options, state, epoch }),
@@ -84,6 +171,15 @@ function runEpoch(model: Model, options: FitOptions, state: TrainingState, epoch
         lossSum += m.loss * n;
         if (m.accuracy !== null) correct = (correct ?? 0) + Math.round(m.accuracy * n);
         steps++;
+        onBoundary?.({
+          epoch,
+          step: m.step,
+          samples: m.samples,
+          position,
+          isSourceDone,
+          shuffle: shuffleState?.snapshot() ?? null,
+          progress: { lossSum, correct, steps, startSamples },
+        });
       }),
       map((m): FitEvent => ({ type: 'step', ...m })),
     );
