@@ -31,7 +31,7 @@ export interface SchemaOptions {
   readonly columns?: readonly string[];
   readonly label?: string | number;
   readonly features?: readonly (string | number)[];
-  readonly task?: 'classify' | 'regress';
+  readonly task?: 'classify' | 'regress' | 'predict';
   readonly classes?: number | readonly string[];
   readonly targets?: readonly (string | number)[];
   readonly scale?: number;
@@ -59,6 +59,8 @@ export interface ColumnPlan {
   /** Length of `Sample.target`: the class count (one-hot) or the number of regression targets. */
   readonly nTarget: number;
   readonly isClassify: boolean;
+  /** Features only (task 'predict'): no label nor target column; `target` is empty and `label` −1. */
+  readonly isPredict: boolean;
   /** Class names → index when classes are names; null when labels are integers. */
   readonly classIndex: ReadonlyMap<string, number> | null;
   readonly classNames: readonly string[] | null;
@@ -104,7 +106,12 @@ export function checkSchemaOptions(o: SchemaOptions): void {
   refs('features', o.features);
   refs('targets', o.targets);
   const task = o.task ?? 'classify';
-  if (task !== 'classify' && task !== 'regress') fail('task', "'classify' or 'regress'", o.task);
+  if (task !== 'classify' && task !== 'regress' && task !== 'predict') fail('task', "'classify', 'regress' or 'predict'", o.task);
+  if (task === 'predict') {
+    if (o.label !== undefined) fail('label', "unset for task 'predict' (features only)", o.label);
+    if (o.targets !== undefined) fail('targets', "unset for task 'predict' (features only)", o.targets);
+    if (o.classes !== undefined) fail('classes', "unset for task 'predict' (features only)", o.classes);
+  }
   if (task === 'classify') {
     const c = o.classes;
     if (typeof c === 'number') {
@@ -225,9 +232,15 @@ export function resolvePlan(
     return col;
   };
   const isClassify = (o.task ?? 'classify') === 'classify';
-  const labelCol =
-    o.label !== undefined ? resolve(o.label, 'label') : names !== null && names.includes('label') ? names.indexOf('label') : 0;
-  const targetCols = isClassify ? [] : o.targets !== undefined ? o.targets.map((t) => resolve(t, 'target')) : [labelCol];
+  const isPredict = o.task === 'predict';
+  const labelCol = isPredict
+    ? -1
+    : o.label !== undefined
+      ? resolve(o.label, 'label')
+      : names !== null && names.includes('label')
+        ? names.indexOf('label')
+        : 0;
+  const targetCols = isClassify || isPredict ? [] : o.targets !== undefined ? o.targets.map((t) => resolve(t, 'target')) : [labelCol];
 
   const role = new Uint8Array(nFields);
   const slot = new Int32Array(nFields).fill(-1);
@@ -290,6 +303,7 @@ export function resolvePlan(
     nX,
     nTarget: isClassify ? nClasses : targetCols.length,
     isClassify,
+    isPredict,
     classIndex: classNames === null ? null : new Map(classNames.map((n, i) => [n, i])),
     classNames,
     scale: o.scale ?? 1,

@@ -72,12 +72,17 @@ export interface CsvSourceOptions extends SchemaOptions {
    * listing expected vs found), or, with `hasHeader: false`, the names of the columns.
    */
   readonly columns?: readonly string[];
-  /** Label column, by name or 0-based index. Default: the column named `label`, else column 0. */
+  /** Label column, by name or 0-based index. Default: the column named `label`, else column 0 (none for task `predict`). */
   readonly label?: string | number;
-  /** Feature columns in the order they fill `x`. Default: every column but the label/targets. */
+  /** Feature columns in the order they fill `x`. Default: every column but the label/targets (every column for task `predict`). */
   readonly features?: readonly (string | number)[];
-  /** `classify` (default): one-hot targets from the label. `regress`: targets are the values of `targets`. */
-  readonly task?: 'classify' | 'regress';
+  /**
+   * `classify` (default): one-hot targets from the label. `regress`: targets are the values of `targets`.
+   * `predict`: features only, for rows to predict — no label nor target column is read (`label`,
+   * `targets` and `classes` must be unset); every Sample has an empty `target` and `label` −1. The
+   * rows get the same checks and messages as training data (field count, values, structure).
+   */
+  readonly task?: 'classify' | 'regress' | 'predict';
   /**
    * Classification classes: a count `n` (labels must be integers in [0, n)) or a fixed list of names
    * (string labels map through it). A label outside the classes is an error, never a new class.

@@ -24,7 +24,7 @@ export interface Sample {
   readonly x: Float32Array;
   /** Target vector: one-hot of the class (classification) or the target values (regression). */
   readonly target: Float32Array;
-  /** Class index for classification, -1 for regression. */
+  /** Class index for classification, -1 for regression and for features-only rows (task `predict`). */
   readonly label: number;
   readonly origin: RowOrigin;
 }
