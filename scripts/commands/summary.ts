@@ -41,6 +41,8 @@ export interface RunSummary extends RowCounts {
   readonly model: string | null;
   /** Path of rejected.csv, or null when no row was rejected. */
   readonly rejected: string | null;
+  /** With `--on-bad-row skip`: the counts of the last pass over the test data. */
+  readonly test?: RowCounts;
   /** The error line of a failed run. */
   readonly error?: string;
 }

@@ -26,6 +26,8 @@ import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
+import { addBadRowOptions, type BadRowOptions } from './badRows.js';
+import { startTrainGuard } from './trainGuard.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
@@ -35,7 +37,9 @@ import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions {
+export interface TrainOptions extends BadRowOptions {
+  readonly clipNorm?: number;
+  readonly checkNumerics?: boolean;
   readonly data?: string;
   readonly test?: string;
   readonly label?: string[];
@@ -158,6 +162,8 @@ async function runTrain(given: TrainOptions): Promise<void> {
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
     throw new CliError('--hidden applies to --model mlp');
   }
+  // The run folder is created and probe-written before any work, so an unwritable --out fails at once.
+  const guard = await startTrainGuard(options, options.out ?? defaultRunDir());
   const plan = await planData(options);
   if (plan.data === '-' && options.epochs > 1) {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
@@ -174,18 +180,18 @@ async function runTrain(given: TrainOptions): Promise<void> {
   const model = choice.model;
 
   await initKernels();
-  const csv = csvOptions(meta);
+  const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
   let isStdinUsed = false;
   const trainSource = (): Observable<Sample> => {
     if (setup.input.stream !== null) {
       if (isStdinUsed) throw new CliError('stdin can be read once');
       isStdinUsed = true;
-      return fromCsv(setup.input.stream, { ...csv, name: 'stdin' });
+      return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' }));
     }
-    return fromCsv(plan.data, csv);
+    return fromCsv(plan.data, guard.trainPass(csv));
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, csv);
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv));
 
   const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
@@ -194,7 +200,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
   const lrSchedule = scheduleOf(scheduleName, totalSteps);
   const loss = losses[meta.loss]();
 
-  const run = await openRunFolder(options.out ?? defaultRunDir());
+  const run = await openRunFolder(guard.runDir);
   const training: JsonObject = {
     data: plan.data,
     test: plan.test ?? null,
@@ -250,6 +256,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
   const onEpoch = async (e: EpochEvent): Promise<void> => {
     progress.endEpoch();
     lastEpoch = e;
+    guard.epochDone();
     run.addMetrics({
       kind: 'epoch', epoch: e.epoch, step: lastStep, samples: lastSamples, loss: e.trainLoss, accuracy: e.trainAccuracy,
       testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, lr: lastLr, seconds: (performance.now() - start) / 1000,
@@ -277,6 +284,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
       lrSchedule,
       ...(totalSteps === null ? {} : { totalSteps }),
       workers: options.workers,
+      ...guard.fitOptions,
     });
     // Epoch ends write files: process events in order, awaiting those writes before the next event.
     let pending: Promise<void> = Promise.resolve();
@@ -291,6 +299,10 @@ async function runTrain(given: TrainOptions): Promise<void> {
       });
     });
     await pending;
+  } catch (e) {
+    const end = lastEpoch as EpochEvent | null;
+    await guard.fail(e, { steps: lastStep, epochsDone: end?.epoch ?? 0, modelPath: run.modelPath, trainLoss: end?.trainLoss ?? null, testLoss: end?.test?.loss ?? null, testAccuracy: end?.test?.accuracy ?? null });
+    throw e;
   } finally {
     progress.endEpoch();
     await run.close();
@@ -315,17 +327,19 @@ async function runTrain(given: TrainOptions): Promise<void> {
     testAccuracy: final?.test?.accuracy ?? null,
     testCount: final?.test?.count ?? null,
   };
+  const done = await guard.finish({ steps: lastStep, epochsDone: final?.epoch ?? 0, modelPath: run.modelPath, trainLoss: summary.trainLoss, testLoss: summary.testLoss, testAccuracy: summary.testAccuracy });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...summary, ...done.json, type: 'done', model: run.modelPath, epochs: options.epochs })}\n`);
   } else if (!options.quiet) {
     const acc = summary.testAccuracy === null ? '' : `test accuracy ${pct(summary.testAccuracy)} on ${summary.testCount} rows, `;
+    process.stdout.write(`${done.text}\n`);
     process.stdout.write(`done: ${acc}${seconds.toFixed(1)} s; wrote ${run.modelPath}, ${run.metricsPath}, ${run.plotPath}\n`);
   }
 }
 
 export function trainCommand(): Command {
   const cores = availableParallelism();
-  return new Command('train')
+  const command = new Command('train')
     .description('train a model on a CSV stream (default: LeNet-5 on the MNIST digits of the mnist package) and write a run folder')
     .option('--data <file|->', 'training CSV with a header, or - for stdin (default: data/mnist-train.csv, created if missing)')
     .option('--test <file>', 'held-out CSV evaluated after every epoch (default with the MNIST data: data/mnist-test.csv)')
@@ -348,7 +362,10 @@ export function trainCommand(): Command {
     .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
     .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding)', parse.positiveInt, cores)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
+    .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)
+    .option('--check-numerics', 'debug: scan every layer\'s output and delta at every step, so a non-finite value names the layer it appeared in', false)
     .option('--json', 'JSON lines on stdout (one per epoch, then a summary) instead of the progress display', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
+  return addBadRowOptions(command);
 }
