@@ -65,6 +65,39 @@ function flatGrads(b: Backward): Float32Array[] {
 }
 
 /**
+ * acc[j] += grads[j] elementwise; returns Σ of all added elements.
+ * NOTE: plain loops over locals, not forEach callbacks: a float accumulated in a variable captured by
+ * a closure is boxed on every write (about 16 bytes per parameter per step, measured by the bench).
+ */
+function addInto(acc: readonly Float64Array[], grads: readonly Float32Array[]): number {
+  let total = 0;
+  for (let j = 0; j < grads.length; j++) {
+    const s = acc[j];
+    const g = grads[j];
+    for (let i = 0; i < g.length; i++) {
+      s[i] += g[i];
+      total += g[i];
+    }
+  }
+  return total;
+}
+
+/** averages[j] = float32(sums[j] / count), then sums[j] = 0; returns ‖averages‖² (float64). */
+function divideInto(averages: readonly Float32Array[], sums: readonly Float64Array[], count: number): number {
+  let sq = 0;
+  for (let j = 0; j < sums.length; j++) {
+    const s = sums[j];
+    const avg = averages[j];
+    for (let i = 0; i < s.length; i++) {
+      avg[i] = s[i] / count;
+      sq += avg[i] * avg[i];
+    }
+    s.fill(0);
+  }
+  return sq;
+}
+
+/**
  * Average Σ-gradients over the true sample count, optionally over k micro-batches.
  *
  * @example batches.pipe(forwardModel(model), lossHead(loss), deltaModel(model), averageGradients({ microBatches: 4 }))
@@ -99,14 +132,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
           throw new ShapeError('averageGradients', sizes.join(', '), grads.map((g) => g.length).join(', '), 'gradient sizes changed between batches');
         }
         // Σ of all elements is non-finite exactly when some element is (float32 values cannot overflow a float64 sum).
-        let total = 0;
-        grads.forEach((g, j) => {
-          const s = acc[j];
-          for (let i = 0; i < g.length; i++) {
-            s[i] += g[i];
-            total += g[i];
-          }
-        });
+        const total = addInto(acc, grads);
         if (nonFinite === null && !(Number.isFinite(total) && Number.isFinite(b.lossSum))) {
           nonFinite = locateNonFinite(b) ?? { where: 'loss', layer: null, kind: null };
         } else if (nonFinite === null && isChecking) {
@@ -124,15 +150,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
 
       function emit(): void {
         if (sums === null || first === null || last === null) return;
-        let sq = 0;
-        sums.forEach((s, j) => {
-          const avg = averages[j];
-          for (let i = 0; i < s.length; i++) {
-            avg[i] = s[i] / count;
-            sq += avg[i] * avg[i];
-          }
-          s.fill(0);
-        });
+        const sq = divideInto(averages, sums, count);
         const out: AveragedGradients = {
           grads: averages,
           count,
