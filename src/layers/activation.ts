@@ -73,7 +73,7 @@ export function buildActivation(spec: SpecOf<ActivationKind>, inShape: readonly 
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
       // (1.1) a = σ(z)
-      const a = { data: sigma(x.data, ws.f32('a', m * n)), shape: x.shape };
+      const a = { data: sigma(x.data, ws.residentF32('a', m * n)), shape: x.shape };
       return { y: a, cache: { a } };
     },
 
@@ -81,7 +81,7 @@ export function buildActivation(spec: SpecOf<ActivationKind>, inShape: readonly 
       const m = batchSize(`${name} delta`, deltaY, outShape, cache.a.shape[0]);
       if (!needDeltaX) return { deltaX: null, grads: [] };
       // (4.1) δz = δa ⊙ σ'(a)
-      const deltaX = sigmaPrimeTimes(deltaY.data, cache.a.data, ws.f32('deltaX', m * n));
+      const deltaX = sigmaPrimeTimes(deltaY.data, cache.a.data, ws.residentF32('deltaX', m * n));
       return { deltaX: { data: deltaX, shape: deltaY.shape }, grads: [] };
     },
   };

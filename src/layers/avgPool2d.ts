@@ -62,7 +62,7 @@ export function buildAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly numb
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
       // (2.3) y = window mean
-      const y = avgPool2dForward(x.data, poolShape(m), ws.f32('y', m * sizeOf(outShape)));
+      const y = avgPool2dForward(x.data, poolShape(m), ws.residentF32('y', m * sizeOf(outShape)));
       return { y: { data: y, shape: [m, ...outShape] }, cache: { m } };
     },
 
@@ -70,7 +70,7 @@ export function buildAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly numb
       const m = batchSize(`${name} delta`, deltaY, outShape, cache.m);
       if (!needDeltaX) return { deltaX: null, grads: [] };
       // (2.4) δx += δy / (kH·kW) over each window
-      const deltaX = avgPool2dDelta(deltaY.data, poolShape(m), ws.f32('deltaX', m * sizeOf(inShape)));
+      const deltaX = avgPool2dDelta(deltaY.data, poolShape(m), ws.residentF32('deltaX', m * sizeOf(inShape)));
       return { deltaX: { data: deltaX, shape: [m, ...inShape] }, grads: [] };
     },
   };

@@ -89,7 +89,7 @@ export function buildConv2d(spec: SpecOf<'conv2d'>, inShape: readonly number[], 
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
       // (3.5) z = b + Σ_c x ⋆ W
-      const z = conv2dForward(x.data, W.value, b.value, convShape(m), ws.f32('z', m * sizeOf(shapes.outShape)), ws);
+      const z = conv2dForward(x.data, W.value, b.value, convShape(m), ws.residentF32('z', m * sizeOf(shapes.outShape)), ws);
       return { y: { data: z, shape: [m, ...shapes.outShape] }, cache: { x } };
     },
 
@@ -101,7 +101,7 @@ export function buildConv2d(spec: SpecOf<'conv2d'>, inShape: readonly number[], 
       // (3.6) δx = fullConv(dilate_s(δz), rot180(W)), cropped by p — all three in one call
       const dW = ws.f32('dW', W.value.length);
       const db = ws.f32('db', cOut);
-      const dx = needDeltaX ? ws.f32('deltaX', x.data.length) : null;
+      const dx = needDeltaX ? ws.residentF32('deltaX', x.data.length) : null;
       conv2dBackward(x.data, deltaY.data, W.value, s, dW, db, dx, ws);
       const deltaX = dx === null ? null : { data: dx, shape: x.shape };
       return { deltaX, grads: [dW, db] };

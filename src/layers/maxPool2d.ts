@@ -71,7 +71,7 @@ export function buildMaxPool2d(spec: SpecOf<'maxPool2d'>, inShape: readonly numb
       const m = batchSize(`${name} forward`, x, inShape);
       const nOut = m * sizeOf(outShape);
       // (2.1) y = window max, argmax recorded
-      const { y, argmax } = maxPool2dForward(x.data, poolShape(m), ws.f32('y', nOut), ws.i32('argmax', nOut));
+      const { y, argmax } = maxPool2dForward(x.data, poolShape(m), ws.residentF32('y', nOut), ws.residentI32('argmax', nOut));
       return { y: { data: y, shape: [m, ...outShape] }, cache: { m, argmax } };
     },
 
@@ -79,7 +79,7 @@ export function buildMaxPool2d(spec: SpecOf<'maxPool2d'>, inShape: readonly numb
       const m = batchSize(`${name} delta`, deltaY, outShape, cache.m);
       if (!needDeltaX) return { deltaX: null, grads: [] };
       // (2.2) δx[argmax] += δy
-      const deltaX = maxPool2dDelta(deltaY.data, cache.argmax, poolShape(m), ws.f32('deltaX', m * sizeOf(inShape)));
+      const deltaX = maxPool2dDelta(deltaY.data, cache.argmax, poolShape(m), ws.residentF32('deltaX', m * sizeOf(inShape)));
       return { deltaX: { data: deltaX, shape: [m, ...inShape] }, grads: [] };
     },
   };

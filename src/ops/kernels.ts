@@ -11,12 +11,13 @@
  */
 import { gemm, type GemmShape } from './gemm.js';
 import { initConvWasm } from './wasm/convWasm.js';
+import { initElementwiseWasm } from './wasm/elementwiseWasm.js';
 import { gemmWasm, initWasm, wasmReady } from './wasm/gemmWasm.js';
 
 /** Initialise the optional WASM kernels of this thread; resolves false when WebAssembly SIMD is unavailable. */
 export async function initKernels(): Promise<boolean> {
-  const [conv, mm] = await Promise.all([initConvWasm(), initWasm()]);
-  return conv && mm;
+  const [conv, mm, elementwise] = await Promise.all([initConvWasm(), initWasm(), initElementwiseWasm()]);
+  return conv && mm && elementwise;
 }
 
 /**

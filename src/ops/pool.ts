@@ -21,6 +21,7 @@
  * ones hoist plane and row offsets out of the inner loops.
  */
 import { ShapeError } from './tensor.js';
+import { elementwiseWasmReady, maxPool2x2DeltaWasm, maxPool2x2Wasm, pool2x2WasmSupports } from './wasm/elementwiseWasm.js';
 
 /** Sizes of one pooling op: batch m, channels c, input and window sizes, strides, output sizes. */
 export interface PoolShape {
@@ -84,6 +85,10 @@ export function maxPool2dForward(x: Float32Array, s: PoolShape, out?: Float32Arr
   if (argmax !== undefined) checkLen('maxPool2dForward', 'argmax', argmax, outShape(s));
   const y = out ?? new Float32Array(nOut);
   const arg = argmax ?? new Int32Array(nOut);
+  if (elementwiseWasmReady() && pool2x2WasmSupports(s)) {
+    maxPool2x2Wasm(x, s.m * s.c * s.outH, s.outW, y, arg);
+    return { y, argmax: arg };
+  }
   if (s.kH === 2 && s.kW === 2 && maxPool2x2(x, s, y, arg)) return { y, argmax: arg };
   const { inH, inW, kH, kW, strideH, strideW, outH, outW } = s;
   const nPlanes = s.m * s.c;
@@ -187,6 +192,8 @@ export function maxPool2dDelta(deltaY: Float32Array, argmax: Int32Array, s: Pool
   checkLen('maxPool2dDelta', 'argmax', argmax, outShape(s));
   if (out !== undefined) checkLen('maxPool2dDelta', 'out', out, inShape(s));
   const deltaX = out ?? new Float32Array(s.m * s.c * s.inH * s.inW);
+  // WASM SIMD for 2×2 stride 2: writes every δx once (no fill pass); same bits as the loop below
+  if (elementwiseWasmReady() && pool2x2WasmSupports(s) && maxPool2x2DeltaWasm(deltaY, argmax, s.m * s.c * s.outH, s.outW, deltaX)) return deltaX;
   deltaX.fill(0);
   for (let o = 0; o < deltaY.length; o++) deltaX[argmax[o]] += deltaY[o];
   return deltaX;

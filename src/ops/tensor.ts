@@ -5,6 +5,7 @@
  * A kernel takes flat Float32Arrays, a shape object with named fields, and an optional `out`
  * buffer; it returns `out`. Kernels never keep state between calls.
  */
+import { residentF32 as allocResidentF32, residentI32 as allocResidentI32 } from './wasm/kernelMemory.js';
 
 /** A flat float32 tensor with its shape; `data.length` equals the product of `shape`. */
 export interface Tensor {
@@ -48,6 +49,8 @@ export class ShapeError extends Error {
 export class Workspace {
   private readonly f32s = new Map<string, Float32Array>();
   private readonly i32s = new Map<string, Int32Array>();
+  private readonly residentF32s = new Map<string, Float32Array>();
+  private readonly residentI32s = new Map<string, Int32Array>();
 
   /** A Float32Array of exactly `n` elements for `key`; contents are whatever was left (not zeroed). */
   f32(key: string, n: number): Float32Array {
@@ -65,6 +68,32 @@ export class Workspace {
     if (buf === undefined || buf.length !== n) {
       buf = new Int32Array(n);
       this.i32s.set(key, buf);
+    }
+    return buf;
+  }
+
+  /**
+   * Like f32, but once the WASM kernels are initialised in this thread (initKernels()) the buffer
+   * lives inside their memory, so the conv / ReLU / pooling kernels read and write it in place instead
+   * of copying it (src/ops/wasm/kernelMemory.ts); an ordinary Float32Array otherwise. Same validity
+   * rule as f32. NOTE: a view derived from it (subarray, another typed array on its buffer) does not
+   * keep its memory alive once the returned array itself is unreachable — copy what you keep.
+   */
+  residentF32(key: string, n: number): Float32Array {
+    let buf = this.residentF32s.get(key);
+    if (buf === undefined || buf.length !== n) {
+      buf = allocResidentF32(n) ?? new Float32Array(n);
+      this.residentF32s.set(key, buf);
+    }
+    return buf;
+  }
+
+  /** Like i32, resident in the kernels' memory when it can be (see residentF32). */
+  residentI32(key: string, n: number): Int32Array {
+    let buf = this.residentI32s.get(key);
+    if (buf === undefined || buf.length !== n) {
+      buf = allocResidentI32(n) ?? new Int32Array(n);
+      this.residentI32s.set(key, buf);
     }
     return buf;
   }

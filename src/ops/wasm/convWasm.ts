@@ -14,23 +14,15 @@
  * "no module state" (STYLE.md §3) as gemmWasm.ts: compiling per call would cost more than the
  * convolution. Each worker thread must `await initConvWasm()` itself.
  */
-import wabtInit from 'wabt';
 import type { ConvShape } from '../conv.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
+import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
 declare const WebAssembly: {
-  validate(bytes: Uint8Array): boolean;
-  Memory: new (d: { initial: number }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 };
-
-type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 
 interface ConvKernels {
   readonly shape: ConvKernelShape;
@@ -43,29 +35,24 @@ interface ConvKernels {
 interface Engine {
   readonly wabt: Wabt;
   readonly memory: WasmMemory;
-  heap: Float32Array;
   readonly kernels: Map<string, ConvKernels>;
 }
 
-const PAGE = 65536;
 let engine: Engine | undefined;
 let pending: Promise<boolean> | undefined;
 
-/** The feature probe of wasm-feature-detect: (i32.const 0) (i8x16.splat) (drop). */
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11]);
-
 /**
- * Load wabt and create the kernels' memory for this thread; resolves true when the WASM
+ * Set up this thread's kernel memory (kernelMemory.ts, which loads wabt); resolves true when the WASM
  * convolution is usable, false when WebAssembly SIMD is missing. Safe to call again.
  *
  * @example if (await initConvWasm()) conv2dForward(x, W, b, shape); // now runs the SIMD kernel
  */
 export function initConvWasm(): Promise<boolean> {
   pending ??= (async () => {
-    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) return false;
-    const wabt = await wabtInit();
-    const memory = new WebAssembly.Memory({ initial: 16 });
-    engine = { wabt, memory, heap: new Float32Array(memory.buffer), kernels: new Map() };
+    if (!(await initKernelMemory())) return false;
+    const a = kernelArena();
+    if (a === undefined) return false;
+    engine = { wabt: a.wabt, memory: a.memory, kernels: new Map() };
     return true;
   })();
   return pending;
@@ -148,10 +135,11 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   let k = e.kernels.get(key);
   if (k !== undefined) return k;
   const shape = kernelShape(s);
-  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true });
+  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true, threads: true });
   let binary: Uint8Array;
   try {
-    mod.validate();
+    // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
+    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
     binary = mod.toBinary({}).buffer;
   } finally {
     mod.destroy();
@@ -166,12 +154,25 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   return k;
 }
 
-/** Make the memory at least `bytes` long; returns the (possibly new) heap view. */
-function ensure(e: Engine, bytes: number): Float32Array {
-  const have = e.memory.buffer.byteLength;
-  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / PAGE));
-  if (e.heap.buffer !== e.memory.buffer) e.heap = new Float32Array(e.memory.buffer);
-  return e.heap;
+/**
+ * Addresses for the regions of one call: a region whose operand is resident (kernelMemory.ts) and
+ * already in the kernel's layout (`inPlace[i]` ≥ 0, a byte address) is used where it is; the others
+ * are laid out in scratch. Returns byte addresses and the current heap view.
+ */
+function place(sizes: number[], inPlace: number[]): { at: number[]; heap: Float32Array } {
+  const { at, end } = layout(sizes.map((n, i) => (inPlace[i] >= 0 ? 0 : n)));
+  const s = scratch(end);
+  return { at: at.map((a, i) => (inPlace[i] >= 0 ? inPlace[i] : s.at + a)), heap: s.heap };
+}
+
+/** The byte address of x when it is resident and the kernel's padded layout is x's own (no padding, wp = inW). */
+function xInPlace(x: Float32Array, s: ConvShape, k: ConvKernelShape): number {
+  return s.padH === 0 && s.padW === 0 && k.wp === s.inW ? residentAddress(x) : -1;
+}
+
+/** The byte address of z / δz when it is resident and its rows need no padding (outWp = outW). */
+function zInPlace(z: Float32Array, s: ConvShape, k: ConvKernelShape): number {
+  return k.outWp === s.outW ? residentAddress(z) : -1;
 }
 
 /** Bump allocation of the regions of one call, each 64-byte aligned; byte offsets. */
@@ -236,22 +237,10 @@ function requireEngine(where: string): Engine {
   return engine;
 }
 
-/**
- * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
- * checked by the caller (conv2dForward).
- */
-export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
-  const e = requireEngine('conv2dForwardWasm');
-  const kern = kernelsFor(e, s);
-  const k = kern.shape;
-  const { cIn, cOut, kH, kW, outH, outW, m } = s;
+/** Weights [cOut, cIn, kH, kW] → the forward layout [cOut/ob, cIn, kH, kW, ob] at float index `wAt`. */
+function copyForwardWeights(heap: Float32Array, W: Float32Array, s: ConvShape, ob: number, wAt: number): void {
+  const { cIn, cOut, kH, kW } = s;
   const area = kH * kW;
-  const { at, end } = layout([xSize(k, m), cOut * cIn * area, cOut, zSize(k, m)]);
-  const heap = ensure(e, end);
-  const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
-  copyXIn(heap, x, s, k, xAt);
-  // weights [cOut/ob, cIn, kH, kW, ob]
-  const ob = k.ob;
   for (let o = 0; o < cOut; o++) {
     const blk = Math.floor(o / ob);
     const r = o % ob;
@@ -259,15 +248,62 @@ export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Ar
       for (let t = 0; t < area; t++) heap[wAt + ((blk * cIn + c) * area + t) * ob + r] = W[(o * cIn + c) * area + t];
     }
   }
+}
+
+/** Weights [cOut, cIn, kH, kW] → the deltaX layout [cIn, kH, cOut, kW] at float index `wAt`. */
+function copyDeltaXWeights(heap: Float32Array, W: Float32Array, s: ConvShape, wAt: number): void {
+  const { cIn, cOut, kH, kW } = s;
+  for (let o = 0; o < cOut; o++) {
+    for (let c = 0; c < cIn; c++) {
+      for (let u = 0; u < kH; u++) {
+        const src = ((o * cIn + c) * kH + u) * kW;
+        const dst = wAt + ((c * kH + u) * cOut + o) * kW;
+        for (let v = 0; v < kW; v++) heap[dst + v] = W[src + v];
+      }
+    }
+  }
+}
+
+/** Copy z [m, cOut, outH, outWp] at float index `zAt` out into `out` [m, cOut, outH, outW] (unless it is already there). */
+function copyZOut(heap: Float32Array, zAt: number, s: ConvShape, k: ConvKernelShape, out: Float32Array, zIn: number): void {
+  if (zIn >= 0) return;
+  const { m, cOut, outH, outW } = s;
+  if (k.outWp === outW) out.set(heap.subarray(zAt, zAt + m * cOut * outH * outW));
+  else copyRows(heap, zAt, k.outWp, out, 0, outW, m * cOut * outH, outW);
+}
+
+/** Copy δx out of the padded layout at float index `dxAt` into `out` [m, cIn, inH, inW] (unless it is already there). */
+function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelShape, out: Float32Array, dxIn: number): void {
+  if (dxIn >= 0) return;
+  const { m, cIn, inH, inW, padH, padW } = s;
+  const { hp, wp } = k;
+  if (padH === 0 && padW === 0 && wp === inW) {
+    out.set(heap.subarray(dxAt, dxAt + xSize(k, m)));
+  } else {
+    const planes = m * cIn;
+    for (let p = 0; p < planes; p++) copyRows(heap, dxAt + p * hp * wp + padH * wp + padW, wp, out, p * inH * inW, inW, inH, inW);
+  }
+}
+
+/**
+ * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
+ * checked by the caller (conv2dForward). Resident x / out (kernelMemory.ts) are used in place when
+ * their layout is the kernel's.
+ */
+export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
+  const e = requireEngine('conv2dForwardWasm');
+  const kern = kernelsFor(e, s);
+  const k = kern.shape;
+  const { cIn, cOut, kH, kW, m } = s;
+  const xIn = xInPlace(x, s, k);
+  const zIn = zInPlace(out, s, k);
+  const { at, heap } = place([xSize(k, m), cOut * cIn * kH * kW, cOut, zSize(k, m)], [xIn, -1, -1, zIn]);
+  const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  copyForwardWeights(heap, W, s, k.ob, wAt);
   heap.set(b, bAt);
   kern.forward(at[0], at[1], at[2], at[3], m);
-  const outWp = k.outWp;
-  if (outWp === outW) {
-    out.set(heap.subarray(zAt, zAt + m * cOut * outH * outW));
-  } else {
-    const rows = m * cOut * outH;
-    copyRows(heap, zAt, outWp, out, 0, outW, rows, outW);
-  }
+  copyZOut(heap, zAt, s, k, out, zIn);
   return out;
 }
 
@@ -280,11 +316,12 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   const kern = kernelsFor(e, s);
   const k = kern.shape;
   const { m, cOut } = s;
-  const { at, end } = layout([xSize(k, m), zSize(k, m), dW.length, cOut]);
-  const heap = ensure(e, end);
+  const xIn = xInPlace(x, s, k);
+  const zIn = zInPlace(deltaZ, s, k);
+  const { at, heap } = place([xSize(k, m), zSize(k, m), dW.length, cOut], [xIn, zIn, -1, -1]);
   const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
-  copyXIn(heap, x, s, k, xAt);
-  copyZIn(heap, deltaZ, s, k, zAt);
+  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
   kern.gradW(at[0], at[1], at[2], m);
   dW.set(heap.subarray(dwAt, dwAt + dW.length));
   if (db !== undefined) {
@@ -299,9 +336,9 @@ export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32A
   const e = requireEngine('conv2dGradBWasm');
   const kern = kernelsFor(e, s);
   const k = kern.shape;
-  const { at, end } = layout([zSize(k, s.m), s.cOut]);
-  const heap = ensure(e, end);
-  copyZIn(heap, deltaZ, s, k, at[0] >>> 2);
+  const zIn = zInPlace(deltaZ, s, k);
+  const { at, heap } = place([zSize(k, s.m), s.cOut], [zIn, -1]);
+  if (zIn < 0) copyZIn(heap, deltaZ, s, k, at[0] >>> 2);
   kern.gradB(at[0], at[1], s.m);
   db.set(heap.subarray(at[1] >>> 2, (at[1] >>> 2) + s.cOut));
   return db;
@@ -315,75 +352,48 @@ export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvS
   const e = requireEngine('conv2dDeltaXWasm');
   const kern = kernelsFor(e, s);
   const k = kern.shape;
-  const { m, cIn, cOut, kH, kW, inH, inW, padH, padW } = s;
-  const { at, end } = layout([zSize(k, m), cOut * cIn * kH * kW, xSize(k, m)]);
-  const heap = ensure(e, end);
-  const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
-  copyZIn(heap, deltaZ, s, k, zAt);
-  // weights [cIn, kH, cOut, kW]
-  for (let o = 0; o < cOut; o++) {
-    for (let c = 0; c < cIn; c++) {
-      for (let u = 0; u < kH; u++) {
-        const src = ((o * cIn + c) * kH + u) * kW;
-        const dst = wAt + ((c * kH + u) * cOut + o) * kW;
-        for (let v = 0; v < kW; v++) heap[dst + v] = W[src + v];
-      }
-    }
-  }
+  const { m } = s;
+  const zIn = zInPlace(deltaZ, s, k);
+  const dxIn = xInPlace(out, s, k);
   const nX = xSize(k, m);
+  const { at, heap } = place([zSize(k, m), W.length, nX], [zIn, -1, dxIn]);
+  const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
+  if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
+  copyDeltaXWeights(heap, W, s, wAt);
   heap.fill(0, dxAt, dxAt + nX);
   kern.deltaX(at[0], at[1], at[2], m);
-  const { hp, wp } = k;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    out.set(heap.subarray(dxAt, dxAt + nX));
-  } else {
-    const planes = m * cIn;
-    for (let p = 0; p < planes; p++) {
-      const src = dxAt + p * hp * wp + padH * wp + padW;
-      copyRows(heap, src, wp, out, p * inH * inW, inW, inH, inW);
-    }
-  }
+  copyXOut(heap, dxAt, s, k, out, dxIn);
   return out;
 }
 
 /**
  * (3.6)(3.7) The whole delta step of a convolution in one call: dW and db (overwritten) and, when
  * `deltaX` is given, δx (overwritten) — δz and x are copied into the memory once for all three
- * instead of once per kernel. Stride 1; shapes are checked by the caller (conv2dBackward).
+ * (not at all when resident in the kernel's layout). Stride 1; shapes are checked by the caller.
  */
 export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Float32Array, s: ConvShape, dW: Float32Array, db: Float32Array, deltaX: Float32Array | null): void {
   const e = requireEngine('conv2dBackwardWasm');
   const kern = kernelsFor(e, s);
   const k = kern.shape;
-  const { m, cIn, cOut, kH, kW, inH, inW, padH, padW } = s;
+  const { m, cOut } = s;
   const nX = xSize(k, m);
-  const { at, end } = layout([nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX]);
-  const heap = ensure(e, end);
+  const xIn = xInPlace(x, s, k);
+  const zIn = zInPlace(deltaZ, s, k);
+  const dxIn = deltaX === null ? -1 : xInPlace(deltaX, s, k);
+  const { at, heap } = place(
+    [nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX],
+    [xIn, zIn, -1, -1, -1, dxIn],
+  );
   const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
-  copyXIn(heap, x, s, k, xAt);
-  copyZIn(heap, deltaZ, s, k, zAt);
+  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
   kern.gradW(at[0], at[1], at[2], m);
   kern.gradB(at[1], at[3], m);
   dW.set(heap.subarray(dwAt, dwAt + dW.length));
   db.set(heap.subarray(dbAt, dbAt + cOut));
   if (deltaX === null) return;
-  // weights [cIn, kH, cOut, kW]
-  for (let o = 0; o < cOut; o++) {
-    for (let c = 0; c < cIn; c++) {
-      for (let u = 0; u < kH; u++) {
-        const src = ((o * cIn + c) * kH + u) * kW;
-        const dst = wAt + ((c * kH + u) * cOut + o) * kW;
-        for (let v = 0; v < kW; v++) heap[dst + v] = W[src + v];
-      }
-    }
-  }
+  copyDeltaXWeights(heap, W, s, wAt);
   heap.fill(0, dxAt, dxAt + nX);
   kern.deltaX(at[1], at[4], at[5], m);
-  const { hp, wp } = k;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    deltaX.set(heap.subarray(dxAt, dxAt + nX));
-  } else {
-    const planes = m * cIn;
-    for (let p = 0; p < planes; p++) copyRows(heap, dxAt + p * hp * wp + padH * wp + padW, wp, deltaX, p * inH * inW, inW, inH, inW);
-  }
+  copyXOut(heap, dxAt, s, k, deltaX, dxIn);
 }

@@ -363,7 +363,7 @@ export function convWat(s: ConvKernelShape): string {
   if (s.wp % 4 !== 0 || s.wp < s.outWp + s.kW - 1) bad('wp must be a multiple of 4 and ≥ outWp + kW − 1');
   if (s.hp !== s.outH + s.kH - 1) bad('hp must be outH + kH − 1 (stride 1)');
   return `(module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
 ${forwardWat(s)}
 ${gradWat(s)}
 ${deltaXWat(s)}
