@@ -7,7 +7,10 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
+import { CsvError } from '../../src/streams/csvErrors.js';
+import { checkHeader } from '../../src/streams/csvSchema.js';
 import { CliError } from './args.js';
+import { DEFAULT_MAX_RECORD_SIZE } from './badRows.js';
 
 /** A CSV input: a file path, or stdin (`-`). */
 export interface CsvInput {
@@ -20,8 +23,10 @@ export interface CsvInput {
   readonly stream: Readable | null;
 }
 
-const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-
+/**
+ * The header's names, checked as fromCsv checks them (duplicates, empty names, a header that looks like
+ * data), so the first error a user sees about the header is the same whichever step meets it.
+ */
 function parseHeader(line: string, name: string): string[] {
   const text = line.replace(/\r$/, '');
   if (text.trim() === '') throw new CliError(`${name}: the first line is empty (expected a header of column names)`);
@@ -33,11 +38,21 @@ function parseHeader(line: string, name: string): string[] {
   }
   const first = Array.isArray(rows) ? (rows[0] as unknown) : undefined;
   if (!Array.isArray(first) || !first.every((s) => typeof s === 'string')) throw new CliError(`${name}:1: cannot read the header`);
-  return first.map((s: string) => s.trim());
+  return checkHeader(name, 1, first as string[]);
 }
 
-/** Read bytes from `source` until the first line break; returns the line and every chunk read (to replay). */
-async function readFirstLine(source: AsyncIterable<Buffer | string>, name: string): Promise<{ line: string; chunks: Buffer[]; rest: AsyncIterator<Buffer | string> }> {
+/** First index of a line break (LF or CR) in `b`, or -1. */
+function lineBreakIn(b: Buffer): number {
+  const lf = b.indexOf(10);
+  const cr = b.indexOf(13);
+  return lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+}
+
+/**
+ * Read bytes from `source` until the first line break; returns the line and every chunk read (to replay).
+ * A first line longer than `maxRecordSize` fails like fromCsv's CSV_MAX_RECORD_SIZE (a wrong delimiter, or not a CSV).
+ */
+async function readFirstLine(source: AsyncIterable<Buffer | string>, name: string, maxRecordSize: number): Promise<{ line: string; chunks: Buffer[]; rest: AsyncIterator<Buffer | string> }> {
   const chunks: Buffer[] = [];
   let size = 0;
   const it = source[Symbol.asyncIterator]();
@@ -47,19 +62,24 @@ async function readFirstLine(source: AsyncIterable<Buffer | string>, name: strin
     const chunk = typeof value === 'string' ? Buffer.from(value) : value;
     chunks.push(chunk);
     size += chunk.length;
-    if (chunk.includes(10)) break;
-    if (size > MAX_HEADER_BYTES) throw new CliError(`${name}: no line break in the first ${MAX_HEADER_BYTES} bytes (is this a CSV file?)`);
+    if (lineBreakIn(chunk) >= 0) break;
+    if (size > maxRecordSize) {
+      throw new CsvError(
+        { source: name, line: 1, column: 0, code: 'CSV_MAX_RECORD_SIZE' },
+        `${name}:1: record larger than ${maxRecordSize} bytes (max record size); is the delimiter a comma?`,
+      );
+    }
   }
   const all = Buffer.concat(chunks);
-  const end = all.indexOf(10);
+  const end = lineBreakIn(all);
   const line = all.subarray(0, end < 0 ? all.length : end).toString('utf8');
   return { line, chunks, rest: it };
 }
 
 /** Open `--data FILE` or `--data -` and read its header. */
-export async function openCsv(arg: string, option = '--data'): Promise<CsvInput> {
+export async function openCsv(arg: string, option = '--data', maxRecordSize = DEFAULT_MAX_RECORD_SIZE): Promise<CsvInput> {
   if (arg === '-') {
-    const { line, chunks, rest } = await readFirstLine(process.stdin, 'stdin');
+    const { line, chunks, rest } = await readFirstLine(process.stdin, 'stdin', maxRecordSize);
     if (chunks.length === 0) throw new CliError(`${option} -: stdin is empty (expected a CSV with a header line)`);
     async function* replay(): AsyncGenerator<Buffer | string> {
       yield* chunks;
@@ -85,7 +105,7 @@ export async function openCsv(arg: string, option = '--data'): Promise<CsvInput>
     throw e;
   }
   try {
-    const { line, chunks } = await readFirstLine(stream, arg);
+    const { line, chunks } = await readFirstLine(stream, arg, maxRecordSize);
     if (chunks.length === 0) throw new CliError(`${arg}: the file is empty (expected a CSV with a header line)`);
     return { name: arg, path: arg, header: parseHeader(line, arg), stream: null };
   } finally {
@@ -109,7 +129,13 @@ export function labelColumns(input: CsvInput, label: readonly string[] | undefin
       throw new CliError(`--label ${item}: ${input.name} has ${header.length} columns (indices 0..${header.length - 1})`);
     }
     const shown = header.length > 8 ? `${header.slice(0, 8).join(', ')}, … (${header.length} columns)` : header.join(', ');
-    const hint = label === undefined ? '; pass --label NAME or --label INDEX' : '';
+    const delimiter = header.length === 1 ? [';', '\t', '|'].find((d) => header[0].includes(d)) : undefined;
+    const hint =
+      delimiter !== undefined
+        ? `; the header is one column holding ${JSON.stringify(delimiter)}: is the delimiter a comma?`
+        : label === undefined
+          ? '; pass --label NAME or --label INDEX'
+          : '';
     throw new CliError(`${input.name}: no column named "${item}" (columns: ${shown})${hint}`);
   });
 }
@@ -135,12 +161,23 @@ export const MAX_INFERRED_CLASSES = 1000;
  * The distinct values of column `column` in a first pass over `path`, in a stable order: numerically
  * when every value is a non-negative integer, otherwise by string. Fails beyond MAX_INFERRED_CLASSES.
  */
-export async function scanLabelValues(path: string, column: number): Promise<string[]> {
+export async function scanLabelValues(path: string, column: number, nColumns = column + 1, maxRecordSize = DEFAULT_MAX_RECORD_SIZE): Promise<string[]> {
   const seen = new Set<string>();
-  const parser = createReadStream(path).pipe(parse({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true }));
-  for await (const record of parser as AsyncIterable<string[]>) {
+  const parser = createReadStream(path).pipe(
+    parse({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordSize }),
+  );
+  // A row of the wrong length is not read (its label position means nothing); a structural error ends the
+  // scan quietly — the training pass meets it at the same place and reports it in fromCsv's words.
+  const records = (async function* (): AsyncGenerator<string[]> {
+    try {
+      yield* parser as AsyncIterable<string[]>;
+    } catch {
+      return;
+    }
+  })();
+  for await (const record of records) {
     const v = record[column];
-    if (v === undefined) continue;
+    if (v === undefined || record.length !== nColumns) continue;
     seen.add(v.trim());
     if (seen.size > MAX_INFERRED_CLASSES) {
       parser.destroy();

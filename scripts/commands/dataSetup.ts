@@ -8,7 +8,8 @@
  * line on stderr says what was found; on stdin `--classes` is required.
  */
 import { Command, Option } from 'commander';
-import { featureStats } from '../../src/streams/fromCsv.js';
+import { featureStats, type CsvSourceOptions } from '../../src/streams/fromCsv.js';
+import { noDataError } from '../../src/streams/csvErrors.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
@@ -30,6 +31,8 @@ export interface DataRequest {
   readonly loss?: LossName;
   /** Print what a first pass found (classes) on stderr. */
   readonly isVerbose: boolean;
+  /** Reading options of every pass (bad-row policy, max record size; badRows.ts). */
+  readonly csv?: Partial<CsvSourceOptions>;
 }
 
 export interface DataSetup {
@@ -55,7 +58,8 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
   if (input.path === null) {
     throw new CliError('--classes is required with --data - (stdin cannot be read twice to find the label values); pass --classes N or --classes a,b,c');
   }
-  const values = await scanLabelValues(input.path, labelCol);
+  const values = await scanLabelValues(input.path, labelCol, input.header.length, req.csv?.maxRecordSize);
+  if (values.length === 0) throw noDataError(input.name);
   if (values.length < 2) {
     throw new CliError(`${input.name}: the "${input.header[labelCol]}" column has ${values.length} distinct value(s); classification needs at least 2 (pass --classes, or --task regress)`);
   }
@@ -71,7 +75,7 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
 
 /** Build the data description for `req`, reading the header (and, when needed, first passes over the file). */
 export async function setupData(req: DataRequest, fromModel: DataMeta | null): Promise<DataSetup> {
-  const input = await openCsv(req.data);
+  const input = await openCsv(req.data, '--data', req.csv?.maxRecordSize);
   const task: Task = req.task ?? fromModel?.task ?? 'classify';
   const labelNames = req.label ?? (fromModel !== null ? fromModel.label : undefined);
   const labelCols = labelColumns(input, labelNames);
@@ -110,7 +114,8 @@ export async function setupData(req: DataRequest, fromModel: DataMeta | null): P
     if (input.path === null) {
       throw new CliError(`--normalize ${choice} needs a file: its statistics come from a first pass over --data, which stdin cannot give (save the data to a file, or use --scale)`);
     }
-    const stats = await featureStats(input.path, csvOptions(meta, input.name));
+    const { onSkip: _reportedByTheTrainingPass, ...policy } = req.csv ?? {};
+    const stats = await featureStats(input.path, { ...csvOptions(meta, input.name), ...policy });
     const safe = (d: number): number => (Number.isFinite(d) && d > 1e-12 ? d : 1);
     const normalize: Normalization =
       choice === 'zscore' ? { kind: 'zscore', a: stats.mean, b: stats.std.map(safe) } : { kind: 'minmax', a: stats.min, b: stats.max.map((mx, i) => safe(mx - stats.min[i])) };
@@ -146,10 +151,10 @@ export function addDataOptions(command: Command): Command {
 }
 
 /** A model file and the data description to read `data` with (the file's meta completed by the options), checked to fit. */
-export async function modelForData(modelPath: string, data: string, options: DataOptions, isVerbose: boolean): Promise<{ choice: ModelChoice; setup: DataSetup }> {
+export async function modelForData(modelPath: string, data: string, options: DataOptions, isVerbose: boolean, csv?: Partial<CsvSourceOptions>): Promise<{ choice: ModelChoice; setup: DataSetup }> {
   const choice = await loadModelFile(modelPath, 0);
   const fromModel = metaFromJson(choice.meta, choice.name);
-  const setup = await setupData({ ...options, data, isVerbose }, fromModel);
+  const setup = await setupData({ ...options, data, isVerbose, ...(csv === undefined ? {} : { csv }) }, fromModel);
   checkModelFits(choice, setup.meta.features.length, outputCount(setup.meta), setup.input.name);
   return { choice, setup };
 }

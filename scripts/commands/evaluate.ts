@@ -8,14 +8,16 @@ import { Command } from 'commander';
 import { lastValueFrom } from 'rxjs';
 import { initKernels } from '../../src/ops/kernels.js';
 import { evaluate, type EvalResult } from '../../src/streams/evaluate.js';
-import { fromCsv } from '../../src/streams/fromCsv.js';
+import { createCounters, fromCsv } from '../../src/streams/fromCsv.js';
 import { ensureMnistCsv } from '../prepareData.js';
 import { positiveInt } from './args.js';
+import { addBadRowOptions, badRowCsvOptions, checkBadRowOptions, type BadRowOptions } from './badRows.js';
+import { describeRowCounts, rowCountsOf } from './summary.js';
 import { addDataOptions, modelForData, type DataOptions } from './dataSetup.js';
 import { table } from './inspect.js';
 import { csvOptions, losses, type DataMeta } from './meta.js';
 
-interface EvaluateOptions extends DataOptions {
+interface EvaluateOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data?: string;
   readonly batch: number;
@@ -75,17 +77,25 @@ function report(meta: DataMeta, result: EvalResult, source: string): string {
 
 async function runEvaluate(options: EvaluateOptions): Promise<void> {
   const data = options.data ?? (await ensureMnistCsv()).test;
-  const { choice, setup } = await modelForData(options.model, data, options, !options.json);
+  checkBadRowOptions(options);
+  const policy = badRowCsvOptions(options);
+  const { choice, setup } = await modelForData(options.model, data, options, !options.json, policy);
   const { meta } = setup;
   const { model } = choice;
   await initKernels();
-  const source = setup.input.stream !== null ? fromCsv(setup.input.stream, csvOptions(meta, 'stdin')) : fromCsv(data, csvOptions(meta));
+  const counters = createCounters();
+  const csv = { ...policy, counters };
+  const source = setup.input.stream !== null ? fromCsv(setup.input.stream, { ...csvOptions(meta, 'stdin'), ...csv }) : fromCsv(data, { ...csvOptions(meta), ...csv });
   const result = await lastValueFrom(source.pipe(evaluate(model, { loss: losses[meta.loss](), batchSize: options.batch })));
+  const isSkipping = options.onBadRow === 'skip';
+  const rows = rowCountsOf(counters);
   if (options.json) {
     const names = meta.classes ?? [];
+    const { rowsTrained: _evaluatedBelow, ...skipped } = rows;
     const doc = {
       data: setup.input.name,
       count: result.count,
+      ...(isSkipping ? skipped : {}),
       loss: result.loss,
       accuracy: result.accuracy,
       ...(meta.task === 'regress'
@@ -96,6 +106,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
     return;
   }
   process.stdout.write(report(meta, result, setup.input.name));
+  if (isSkipping) process.stdout.write(`rows: ${describeRowCounts(rows).replace(' trained', ' evaluated')}\n`);
 }
 
 export function evaluateCommand(): Command {
@@ -105,5 +116,5 @@ export function evaluateCommand(): Command {
     .option('--data <file|->', 'labelled CSV, or - for stdin (default: data/mnist-test.csv)')
     .option('--batch <n>', 'rows per forward batch (does not change the result)', positiveInt, 256)
     .option('--json', 'print one JSON object instead of tables', false);
-  return addDataOptions(command).action(runEvaluate);
+  return addBadRowOptions(addDataOptions(command), 'counted in the report').action(runEvaluate);
 }

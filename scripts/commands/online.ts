@@ -8,18 +8,21 @@ import { Command, Option } from 'commander';
 import { initKernels } from '../../src/ops/kernels.js';
 import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { saveModel } from '../../src/layers/modelFile.js';
-import { fromCsv } from '../../src/streams/fromCsv.js';
+import { createCounters, fromCsv } from '../../src/streams/fromCsv.js';
 import { prequential, type PrequentialMetrics } from '../../src/streams/prequential.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
 import * as parse from './args.js';
 import { CliError } from './args.js';
+import { addBadRowOptions, badRowCsvOptions, checkBadRowOptions, type BadRowOptions } from './badRows.js';
+import { probeOutputFile } from './outputDir.js';
+import { describeRowCounts, rowCountsOf } from './summary.js';
 import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
 import { csvOptions, losses, metaFromJson, metaToJson, outputCount } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 
-interface OnlineOptions extends DataOptions {
+interface OnlineOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data: string;
   readonly window: number;
@@ -43,11 +46,15 @@ function line(m: PrequentialMetrics, window: number): string {
 }
 
 async function runOnline(options: OnlineOptions): Promise<void> {
+  checkBadRowOptions(options);
+  // --save is checked before the stream is read, so an unwritable path does not lose the run at its end.
+  if (options.save !== undefined) await probeOutputFile(options.save, '--save');
+  const policy = badRowCsvOptions(options);
   const fileChoice = isPresetName(options.model) ? null : await loadModelFile(options.model, options.seed);
   const fromModel = fileChoice === null ? null : metaFromJson(fileChoice.meta, fileChoice.name);
   const isLenet = options.model === 'lenet';
   const shape = options.shape ?? (isLenet && fromModel === null ? defaultPresetInput('lenet') : undefined);
-  const setup = await setupData({ ...options, shape, data: options.data, isVerbose: !options.json }, fromModel);
+  const setup = await setupData({ ...options, shape, data: options.data, isVerbose: !options.json, csv: policy }, fromModel);
   const { meta } = setup;
   let choice: ModelChoice;
   if (fileChoice !== null) {
@@ -73,7 +80,8 @@ async function runOnline(options: OnlineOptions): Promise<void> {
   const optimizer = make[options.optimizer]();
   await initKernels();
 
-  const csv = csvOptions(meta, setup.input.name);
+  const counters = createCounters();
+  const csv = { ...csvOptions(meta, setup.input.name), ...policy, counters };
   const source = setup.input.stream !== null ? fromCsv(setup.input.stream, csv) : fromCsv(options.data, csv);
   let printedAt = 0;
   let last: PrequentialMetrics | null = null;
@@ -97,6 +105,7 @@ async function runOnline(options: OnlineOptions): Promise<void> {
   const final = last as PrequentialMetrics | null;
   if (final === null) throw new CliError(`${setup.input.name}: no data rows`);
   report(final, 'done');
+  if (options.onBadRow === 'skip' && !options.json) process.stdout.write(`rows: ${describeRowCounts(rowCountsOf(counters)).replace(' trained', ' learned from')}\n`);
   if (options.save !== undefined) {
     await saveModel(options.save, choice.model, metaToJson(meta, { training: { online: true, data: setup.input.name, rows: final.seen, optimizer: optimizer.kind, lr } }));
     if (!options.json) process.stdout.write(`wrote ${options.save}\n`);
@@ -117,5 +126,5 @@ export function onlineCommand(): Command {
     .option('--seed <n>', 'seed of a preset\'s initialization', parse.integer, 1)
     .option('--save <file>', 'write the learned model (with its data description) at the end')
     .option('--json', 'JSON lines on stdout instead of text', false);
-  return addDataOptions(command).action(runOnline);
+  return addBadRowOptions(addDataOptions(command), 'counted').action(runOnline);
 }

@@ -7,22 +7,23 @@
  *   regression:     `value` (one target) or `value_<target>,…` (several).
  *
  * Only the model's feature columns are read (by name, in any order); the label column may be absent,
- * and other columns are ignored. Memory stays flat on any input: rows are parsed as they arrive (csv-parse,
- * array mode, values checked with the same grammar and transform as training: csvSchema's parseValue and
- * `x = (v · scale − a) / b`), run through the model `--batch` rows at a time, and written with backpressure:
- * when stdout's buffer is full, reading waits for it to drain.
+ * and other columns are ignored. The rows are read by fromCsv in its features-only mode (`task:
+ * 'predict'`), so they get exactly the checks, messages and fast reader of training: a bad value fails
+ * with `file:line:column (column "name")`, structural problems are fatal, `--max-record-size` bounds a
+ * record. (There is no skip policy here: every input row gets its output line, in order.) Memory stays
+ * flat on any input: rows run through the model `--batch` rows at a time and are written with
+ * backpressure — a gate stops reading while stdout's buffer is full.
  */
-import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { Command } from 'commander';
-import { parse } from 'csv-parse';
+import type { Subscription } from 'rxjs';
 import { forwardAll } from '../../src/layers/sequential.js';
 import { initKernels } from '../../src/ops/kernels.js';
 import { Workspace, sizeOf } from '../../src/ops/tensor.js';
-import { fieldCountError, valueError } from '../../src/streams/csvErrors.js';
-import { parseValue } from '../../src/streams/csvSchema.js';
+import { fromCsv } from '../../src/streams/fromCsv.js';
+import { createGate } from '../../src/streams/gate.js';
 import { CliError, positiveInt } from './args.js';
+import { addRecordSizeOption, DEFAULT_MAX_RECORD_SIZE } from './badRows.js';
 import { labelColumns, openCsv } from './columns.js';
 import { addDataOptions, type DataOptions } from './dataSetup.js';
 import { metaFromJson, outputCount, type DataMeta } from './meta.js';
@@ -32,6 +33,7 @@ interface PredictOptions extends DataOptions {
   readonly model: string;
   readonly data: string;
   readonly batch: number;
+  readonly maxRecordSize?: number;
 }
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */
@@ -106,61 +108,89 @@ async function write(text: string): Promise<void> {
 
 async function runPredict(options: PredictOptions): Promise<void> {
   const choice = await loadModelFile(options.model, 0);
-  const input = await openCsv(options.data);
+  const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
+  const input = await openCsv(options.data, '--data', maxRecordSize);
   const meta = predictMeta(metaFromJson(choice.meta, choice.name), options, input.header, input.name);
-  const cols = meta.features.map((f) => input.header.indexOf(f));
-  const missing = meta.features.filter((_, i) => cols[i] < 0);
+  const missing = meta.features.filter((f) => !input.header.includes(f));
   if (missing.length > 0) {
     const shown = missing.length > 8 ? `${missing.slice(0, 8).join(', ')}, … (${missing.length})` : missing.join(', ');
     throw new CliError(`${input.name}: the model's feature column(s) ${shown} are missing from the header`);
   }
-  checkModelFits(choice, cols.length, outputCount(meta), input.name);
+  checkModelFits(choice, meta.features.length, outputCount(meta), input.name);
   const { model } = choice;
   await initKernels();
 
-  const n = cols.length;
+  const n = meta.features.length;
   const k = outputCount(meta);
-  const { scale, normalize } = meta;
   const wss = model.layers.map(() => new Workspace());
   const x = new Float32Array(options.batch * n);
   let m = 0;
-  const flush = async (): Promise<void> => {
-    if (m === 0) return;
+  /** The output lines of the rows gathered so far (computed now, so `x` can be refilled at once). */
+  const predictBatch = (): string => {
     const y = forwardAll(model, { data: x.subarray(0, m * n), shape: [m, ...model.input] }, wss);
     if (sizeOf(y.shape) !== m * k) throw new CliError(`${choice.name}: expected ${k} outputs per row, got shape [${y.shape.join(', ')}]`);
-    await write(predictLines(meta, y.data, m, k));
+    const text = predictLines(meta, y.data, m, k);
     m = 0;
+    return text;
   };
 
-  const bytes: Readable = input.stream ?? createReadStream(options.data);
-  const parser = bytes.pipe(parse({ bom: true, info: true, max_record_size: 1 << 20, record_delimiter: ['\r\n', '\n'], relax_column_count: true }));
-  bytes.on('error', (e) => parser.destroy(e));
+  // At most two batches read ahead of what stdout has taken.
+  const gate = createGate(2 * options.batch);
+  const shape = meta.shape.length === 3 ? ([meta.shape[0], meta.shape[1], meta.shape[2]] as const) : undefined;
+  const csv = {
+    name: input.name,
+    task: 'predict' as const,
+    features: meta.features,
+    scale: meta.scale,
+    ...(meta.normalize === null ? {} : { normalize: meta.normalize }),
+    ...(shape === undefined ? {} : { shape }),
+    maxRecordSize,
+    gate,
+  };
+  const rows = input.stream !== null ? fromCsv(input.stream, csv) : fromCsv(options.data, csv);
   await write(`${predictHeader(meta)}\n`);
-  let isHeader = true;
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (isHeader) {
-        isHeader = false;
-        continue;
-      }
-      const { record, info } = item;
-      if (record.length !== input.header.length) throw fieldCountError(input.name, info.lines, input.header.length, record.length);
-      const row = m * n;
-      for (let i = 0; i < n; i++) {
-        const text = record[cols[i]];
-        const v = parseValue(text);
-        if (typeof v !== 'number') throw valueError(input.name, info.lines, cols[i] + 1, input.header[cols[i]], v.code, text, v.detail);
-        // The transform of training (csvSchema's storeFeature), in float64 then stored as float32.
-        x[row + i] = normalize === null ? v * scale : (v * scale - normalize.a[i]) / normalize.b[i];
-      }
-      m++;
-      if (m === options.batch) await flush();
-    }
-  } catch (e) {
-    if (e instanceof Error && e.name === 'CsvError' && !('source' in e)) throw new CliError(`${input.name}: ${e.message}`);
-    throw e;
-  }
-  await flush();
+  await new Promise<void>((resolve, reject) => {
+    let written: Promise<void> = Promise.resolve();
+    let isFailed = false;
+    let subscription: Subscription | undefined;
+    const fail = (e: unknown): void => {
+      if (isFailed) return;
+      isFailed = true;
+      subscription?.unsubscribe();
+      reject(e);
+    };
+    const send = (text: string, count: number): void => {
+      written = written.then(async () => {
+        await write(text);
+        gate.release(count);
+      });
+      written.catch(fail);
+    };
+    subscription = rows.subscribe({
+      next: (sample) => {
+        x.set(sample.x, m * n);
+        m++;
+        if (m === options.batch) {
+          try {
+            send(predictBatch(), options.batch);
+          } catch (e) {
+            fail(e);
+          }
+        }
+      },
+      // The batches completed before a bad row are written first, then the error ends the run.
+      error: (e: unknown) => void written.then(() => fail(e), fail),
+      complete: () => {
+        try {
+          if (m > 0) send(predictBatch(), m);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        written.then(resolve, fail);
+      },
+    });
+  });
 }
 
 export function predictCommand(): Command {
@@ -169,5 +199,5 @@ export function predictCommand(): Command {
     .requiredOption('--model <file>', 'a model file written by deltaflow train')
     .option('--data <file|->', 'CSV with the model\'s feature columns (the label column may be absent), or - for stdin', '-')
     .option('--batch <n>', 'rows per forward batch', positiveInt, 256);
-  return addDataOptions(command).action(runPredict);
+  return addRecordSizeOption(addDataOptions(command)).action(runPredict);
 }

@@ -12,13 +12,16 @@
  * transform is applied but `--scale`/`--normalize` (or the model file's own meta).
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { type Observable } from 'rxjs';
 import type { JsonObject } from '../../src/layers/modelFile.js';
-import { paramCount } from '../../src/layers/sequential.js';
+import { cloneModel, paramCount, type Model } from '../../src/layers/sequential.js';
 import { initKernels } from '../../src/ops/kernels.js';
 import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { constantLr, cosineLr, stepLr, type LrSchedule } from '../../src/ops/schedules.js';
+import { createTrainingState } from '../../src/streams/applyOptimizer.js';
+import type { SourcePosition } from '../../src/streams/checkpoint.js';
 import { fit, type EpochEvent, type FitEvent } from '../../src/streams/fit.js';
 import { fromCsv } from '../../src/streams/fromCsv.js';
 import type { Sample } from '../../src/streams/types.js';
@@ -26,8 +29,9 @@ import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
-import { addBadRowOptions, type BadRowOptions } from './badRows.js';
+import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
 import { startTrainGuard } from './trainGuard.js';
+import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
@@ -37,7 +41,9 @@ import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags {
+  /** With --json: one line per step too (what the kill test counts). */
+  readonly jsonSteps: boolean;
   readonly clipNorm?: number;
   readonly checkNumerics?: boolean;
   readonly data?: string;
@@ -122,7 +128,7 @@ interface Plan {
 /** Where the data comes from, and the data defaults: MNIST when --data is absent. */
 async function planData(options: TrainOptions): Promise<Plan> {
   const isVerbose = !options.quiet;
-  const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, isVerbose };
+  const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, isVerbose, csv: badRowCsvOptions(options) };
   if (options.data !== undefined) {
     return { data: options.data, test: options.test, isDefaultData: false, request: { ...common, data: options.data, classes: options.classes, shape: options.shape, scale: options.scale } };
   }
@@ -163,7 +169,8 @@ async function runTrain(given: TrainOptions): Promise<void> {
     throw new CliError('--hidden applies to --model mlp');
   }
   // The run folder is created and probe-written before any work, so an unwritable --out fails at once.
-  const guard = await startTrainGuard(options, options.out ?? defaultRunDir());
+  const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-', defaultRunDir: () => defaultRunDir() });
+  const guard = await startTrainGuard(options, dirs.runDir);
   const plan = await planData(options);
   if (plan.data === '-' && options.epochs > 1) {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
@@ -182,13 +189,13 @@ async function runTrain(given: TrainOptions): Promise<void> {
   await initKernels();
   const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
   let isStdinUsed = false;
-  const trainSource = (): Observable<Sample> => {
+  const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
     if (setup.input.stream !== null) {
       if (isStdinUsed) throw new CliError('stdin can be read once');
       isStdinUsed = true;
       return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' }));
     }
-    return fromCsv(plan.data, guard.trainPass(csv));
+    return fromCsv(plan.data, session.pass(guard.trainPass(csv), start));
   };
   const testPath = plan.test;
   const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv));
@@ -200,7 +207,23 @@ async function runTrain(given: TrainOptions): Promise<void> {
   const lrSchedule = scheduleOf(scheduleName, totalSteps);
   const loss = losses[meta.loss]();
 
-  const run = await openRunFolder(guard.runDir);
+  const state = createTrainingState(model, optimizer);
+  const session = await openCheckpointSession(dirs, options, {
+    model,
+    state,
+    config: checkpointConfig({
+      model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
+      shuffle: options.shuffle, seed: options.seed, workers: options.workers,
+      more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
+    }),
+    data: setup.input.stream === null ? plan.data : null,
+    seed: options.seed,
+    metricsPath: join(dirs.runDir, 'metrics.csv'),
+    warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
+  });
+  // A resume inside an epoch whose source had ended reads nothing; its pass still needs its counters.
+  if (session.resume?.within?.position === null) session.pass(guard.trainPass(csv));
+  const run = await openRunFolder(guard.runDir, { keepRows: session.keepRows });
   const training: JsonObject = {
     data: plan.data,
     test: plan.test ?? null,
@@ -226,11 +249,11 @@ async function runTrain(given: TrainOptions): Promise<void> {
   let epochStartSamples = 0;
   let epochLossSum = 0;
   let epochCorrect = 0;
-  let lastSamples = 0;
+  let lastSamples = state.samples;
   let currentEpoch = 0;
   let lastEpoch: EpochEvent | null = null;
-  let lastLr: number | null = null;
-  let lastStep = 0;
+  let lastLr: number | null = session.lastLr;
+  let lastStep = state.optimizer.t;
   const epochRows = (epoch: number): number | null => (epoch === 1 ? setup.rows : (lastEpoch?.samples ?? setup.rows));
 
   const onStep = (e: Extract<FitEvent, { type: 'step' }>): void => {
@@ -251,9 +274,14 @@ async function runTrain(given: TrainOptions): Promise<void> {
     const done = e.samples - epochStartSamples;
     progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
     run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000 });
+    if (options.json && options.jsonSteps) process.stdout.write(`${JSON.stringify({ type: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss })}\n`);
   };
 
-  const onEpoch = async (e: EpochEvent): Promise<void> => {
+  /**
+   * At the epoch event: its row, counters and weights are taken NOW (the next epoch starts training
+   * right after, while the files are still being written); returns the writing of its files.
+   */
+  const onEpoch = (e: EpochEvent): (() => Promise<void>) => {
     progress.endEpoch();
     lastEpoch = e;
     guard.epochDone();
@@ -261,8 +289,13 @@ async function runTrain(given: TrainOptions): Promise<void> {
       kind: 'epoch', epoch: e.epoch, step: lastStep, samples: lastSamples, loss: e.trainLoss, accuracy: e.trainAccuracy,
       testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, lr: lastLr, seconds: (performance.now() - start) / 1000,
     });
+    const weights = cloneModel(model);
+    return () => writeEpochFiles(e, weights);
+  };
+
+  const writeEpochFiles = async (e: EpochEvent, weights: Model): Promise<void> => {
     // The model file is rewritten after every epoch, so a run that fails later keeps the last good weights.
-    await run.saveModel(model, metaToJson(meta, { training: { ...training, epochsDone: e.epoch } }));
+    await run.saveModel(weights, metaToJson(meta, { training: { ...training, epochsDone: e.epoch } }));
     await run.writePlot(title);
     if (options.json) {
       const line = { type: 'epoch', epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, samples: e.samples, seconds: e.seconds };
@@ -285,6 +318,10 @@ async function runTrain(given: TrainOptions): Promise<void> {
       ...(totalSteps === null ? {} : { totalSteps }),
       workers: options.workers,
       ...guard.fitOptions,
+      state,
+      resume: session.resume,
+      onBoundary: session.onBoundary,
+      stop: session.stop,
     });
     // Epoch ends write files: process events in order, awaiting those writes before the next event.
     let pending: Promise<void> = Promise.resolve();
@@ -292,22 +329,36 @@ async function runTrain(given: TrainOptions): Promise<void> {
       events.subscribe({
         next: (e) => {
           if (e.type === 'step') onStep(e);
-          else pending = pending.then(() => onEpoch(e));
+          else {
+            // Saved now, before the next epoch changes the weights (the files are written in the background).
+            if (e.epoch < options.epochs) session.onEpochEnd(e.epoch, state.optimizer.t);
+            pending = pending.then(onEpoch(e));
+          }
         },
         error: reject,
         complete: () => resolve(),
       });
     });
     await pending;
+    await session.flush();
   } catch (e) {
+    // The checkpoints saved before the failure are written first: a resume starts from the last good one.
+    await session.flush().catch(() => undefined);
     const end = lastEpoch as EpochEvent | null;
     await guard.fail(e, { steps: lastStep, epochsDone: end?.epoch ?? 0, modelPath: run.modelPath, trainLoss: end?.trainLoss ?? null, testLoss: end?.test?.loss ?? null, testAccuracy: end?.test?.accuracy ?? null });
     throw e;
   } finally {
+    session.dispose();
     progress.endEpoch();
     await run.close();
     // A failed run still gets the plot of what it measured (its model.json is the last completed epoch's).
     await run.writePlot(title).catch(() => undefined);
+  }
+  const stoppedBy = session.stoppedBy();
+  if (stoppedBy !== null && (lastEpoch as EpochEvent | null)?.epoch !== options.epochs) {
+    process.stderr.write(`${stopMessage(stoppedBy, lastStep, await session.flush(), dirs.runDir)}\n`);
+    process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
+    return;
   }
   const seconds = (performance.now() - start) / 1000;
   const final = lastEpoch as EpochEvent | null;
@@ -365,7 +416,8 @@ export function trainCommand(): Command {
     .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)
     .option('--check-numerics', 'debug: scan every layer\'s output and delta at every step, so a non-finite value names the layer it appeared in', false)
     .option('--json', 'JSON lines on stdout (one per epoch, then a summary) instead of the progress display', false)
+    .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addBadRowOptions(command);
+  return addCheckpointOptions(addBadRowOptions(command));
 }

@@ -15,7 +15,7 @@
  * Loading trusts nothing: JSON.parse only, every field checked with its path in the document
  * (`layers[3].params.W.shape`), sizes capped before anything is allocated, nothing ignored.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ShapeError, formatShape, sizeOf } from '../ops/tensor.js';
 import type { LayerShapes, LayerSpec } from './layer.js';
@@ -123,6 +123,13 @@ function writeJson(v: JsonValue): string {
  */
 export function modelToJson(model: Model, meta?: JsonObject): string {
   const checkedMeta = meta === undefined ? undefined : checkJsonObject(meta, 'meta');
+  // A NaN or ±Infinity weight is never written (it is not JSON, and it would poison every later run).
+  model.layers.forEach((layer, i) =>
+    layer.params.forEach((p) => {
+      const bad = p.value.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new ModelFileError(`layers[${i}].params.${p.name}.data[${bad}]`, `cannot save a non-finite weight (${p.value[bad]}); the model was not written`);
+    }),
+  );
   const layerLines = model.layers.map((layer) => {
     // The spec object is the one description of a layer's fields; its key order is fixed by readSpec.
     const fields = Object.entries(layer.spec).map(([k, v]) => `${JSON.stringify(k)}: ${writeJson(checkJson(v, k))}`);
@@ -344,14 +351,44 @@ export function modelFromJson(text: string, options: LoadOptions = {}): LoadedMo
 }
 
 /**
+ * A model file's text, read into one buffer of the size checked first: only a regular file (a FIFO or
+ * `/dev/zero` would never end), at most MAX_MODEL_BYTES, not growing while read, valid UTF-8 (a fatal
+ * decoder: no U+FFFD slips into names).
+ */
+async function readModelText(path: string): Promise<string> {
+  // Checked before opening too: opening a FIFO for reading blocks until a writer comes.
+  if (!(await stat(path)).isFile()) throw new ModelFileError('', 'not a regular file', path);
+  const fh = await open(path, 'r');
+  try {
+    const info = await fh.stat();
+    if (!info.isFile()) throw new ModelFileError('', 'not a regular file', path);
+    if (info.size > MAX_MODEL_BYTES) throw new ModelFileError('', `the file has ${info.size} bytes, more than the limit of ${MAX_MODEL_BYTES}`, path);
+    // One byte more than the file's size: filling it means the file grew while being read.
+    const buf = Buffer.allocUnsafe(info.size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) throw new ModelFileError('', `the file grew while being read (past ${info.size} bytes)`, path);
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
+    } catch {
+      throw new ModelFileError('', 'not valid UTF-8 text', path);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Read a model file. Errors name the file and the place in the document.
  *
  * @example const { model, meta } = await loadModel('lenet.json');
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const { size } = await stat(path);
-  if (size > MAX_MODEL_BYTES) throw new ModelFileError('', `the file has ${size} bytes, more than the limit of ${MAX_MODEL_BYTES}`, path);
-  const text = await readFile(path, 'utf8');
+  const text = await readModelText(path);
   try {
     return modelFromJson(text, options);
   } catch (e) {
