@@ -82,6 +82,21 @@ function addInto(acc: readonly Float64Array[], grads: readonly Float32Array[]): 
   return total;
 }
 
+/** averages[j] = float32(grads[j] / count) (a single micro-batch); returns ‖averages‖² (float64). */
+function divideDirect(averages: readonly Float32Array[], grads: readonly Float32Array[], count: number): number {
+  let sq = 0;
+  for (let j = 0; j < grads.length; j++) {
+    const g = grads[j];
+    const avg = averages[j];
+    for (let i = 0; i < g.length; i++) {
+      const v = Math.fround(g[i] / count); // the float32 stored, without reading it back
+      avg[i] = v;
+      sq += v * v;
+    }
+  }
+  return sq;
+}
+
 /** averages[j] = float32(sums[j] / count), then sums[j] = 0; returns ‖averages‖² (float64). */
 function divideInto(averages: readonly Float32Array[], sums: readonly Float64Array[], count: number): number {
   let sq = 0;
@@ -119,6 +134,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
       let last: RowOrigin | null = null;
       let batchOrigins: (readonly RowOrigin[])[] = [];
       let nonFinite: NonFiniteLocation | null = null;
+      let directSq = 0;
 
       function accumulate(b: Backward): void {
         const grads = flatGrads(b);
@@ -132,7 +148,9 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
           throw new ShapeError('averageGradients', sizes.join(', '), grads.map((g) => g.length).join(', '), 'gradient sizes changed between batches');
         }
         // Σ of all elements is non-finite exactly when some element is (float32 values cannot overflow a float64 sum).
-        const total = addInto(acc, grads);
+        // With k = 1 the average is written at once: float32(g / m) is the same number as float32((0 + g) / m),
+        // and ‖g/m‖² is non-finite exactly when some element is, so one pass replaces three.
+        const total = k === 1 ? (directSq = divideDirect(averages, grads, b.batch.m)) : addInto(acc, grads);
         if (nonFinite === null && !(Number.isFinite(total) && Number.isFinite(b.lossSum))) {
           nonFinite = locateNonFinite(b) ?? { where: 'loss', layer: null, kind: null };
         } else if (nonFinite === null && isChecking) {
@@ -150,7 +168,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
 
       function emit(): void {
         if (sums === null || first === null || last === null) return;
-        const sq = divideInto(averages, sums, count);
+        const sq = k === 1 ? directSq : divideInto(averages, sums, count);
         const out: AveragedGradients = {
           grads: averages,
           count,
