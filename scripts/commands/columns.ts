@@ -38,7 +38,15 @@ function parseHeader(line: string, name: string): string[] {
   }
   const first = Array.isArray(rows) ? (rows[0] as unknown) : undefined;
   if (!Array.isArray(first) || !first.every((s) => typeof s === 'string')) throw new CliError(`${name}:1: cannot read the header`);
-  return checkHeader(name, 1, first as string[]);
+  try {
+    return checkHeader(name, 1, first as string[]);
+  } catch (e) {
+    // The library's hint names its option; the CLI reads files with a header only.
+    if (e instanceof CsvError && e.code === 'CSV_NUMERIC_HEADER') {
+      throw new CsvError(e, e.message.replace(/; if the file has no header, pass hasHeader: false$/, '; the first line must be a header of column names'));
+    }
+    throw e;
+  }
 }
 
 /** First index of a line break (LF or CR) in `b`, or -1. */
