@@ -6,6 +6,8 @@ import { maxPool2dDelta, maxPool2dDeltaNaive, maxPool2dForward, maxPool2dForward
 import { createRng, type Rng } from '../../src/ops/random.js';
 import { Workspace } from '../../src/ops/tensor.js';
 import { elementwiseWasmReady, pool2x2WasmSupports } from '../../src/ops/wasm/elementwiseWasm.js';
+import { convKernelShape } from '../../src/ops/wasm/convWasm.js';
+import { convWat } from '../../src/ops/wasm/convWat.js';
 import { residentAddress, residentF32 } from '../../src/ops/wasm/kernelMemory.js';
 
 /** Floats whose comparisons are the tricky ones: ±0, the smallest subnormals, ±Infinity, ±max. */
@@ -179,6 +181,14 @@ describe('conv kernels on resident operands (in place) give the copy path’s bi
     };
   }
   const cases = [convShape(8, 1, 28, 28, 6, 5, 0), convShape(8, 6, 12, 12, 16, 5, 0), convShape(3, 2, 9, 9, 4, 3, 1)];
+
+  it('gradW runs the last, narrower tap block with its own channel block (gbTail), which must divide cOut', () => {
+    const k1 = convKernelShape(cases[0]);
+    const k2 = convKernelShape(cases[1]);
+    expect([k1.gb, k1.gvb, k1.gbTail]).toEqual([2, 4, 6]);
+    expect([k2.gb, k2.gvb, k2.gbTail]).toEqual([2, 4, 4]);
+    expect(() => convWat({ ...k2, gbTail: 3 })).toThrow(/must divide cOut/);
+  });
 
   it('forward and backward (dW, db, δx)', () => {
     const rng = createRng(35);

@@ -3,12 +3,14 @@
  * contracts of conv2dForward / conv2dDeltaX / conv2dGradW / conv2dGradB in src/ops/conv.ts (which
  * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts.
  *
- * How it runs: `initConvWasm()` loads wabt (async) and creates one WebAssembly.Memory. The first
- * call for a new layer shape generates that shape's WAT, assembles it with wabt and compiles it
- * synchronously (a few ms, once per shape); every module imports the same memory. Each call copies
- * its operands into the memory in the padded layouts of convWat.ts (the copy is the im2col-free
- * equivalent of a padding step: O(data), against O(data · cOut · kH · kW) for the products), runs
- * the kernel, and copies the result out.
+ * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: wabt and one
+ * shared WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT,
+ * assembles it with wabt and compiles it synchronously (a few ms, once per shape); every module
+ * imports the same memory. An operand that is resident in that memory (Workspace.residentF32) and
+ * already in the kernel's layout (no padding, rows not widened) is read or written in place; the
+ * others are copied through scratch in the padded layouts of convWat.ts (the copy is the
+ * im2col-free equivalent of a padding step: O(data), against O(data · cOut · kH · kW) for the
+ * products). Weights are always re-laid out (small).
  *
  * NOTE: module state (the memory and the compiled kernels) is deliberate, the same exception to
  * "no module state" (STYLE.md §3) as gemmWasm.ts: compiling per call would cost more than the
@@ -99,6 +101,18 @@ function kernelShape(s: ConvShape): ConvKernelShape {
       if (score > g.score) g = { score, gb, gvb };
     }
   }
+  // the last, narrower block of kW % gvb taps gets its own channel block: the most accumulators that fit
+  // (with gb it would run on as few as gb, e.g. 2, add-latency-bound); the sums are the same, in the same order
+  const nvTail = s.kW > g.gvb ? s.kW % g.gvb : 0;
+  let gbTail = g.gb;
+  if (nvTail > 0) {
+    for (let d = Math.min(8, s.cOut); d >= 1; d--) {
+      if (s.cOut % d === 0 && fits(d, nvTail)) {
+        gbTail = Math.max(gbTail, d);
+        break;
+      }
+    }
+  }
   let d = { score: -1, dj: 1, dvb: 1 };
   for (let dj = 4; dj >= 1; dj--) {
     for (let dvb = Math.min(8, s.kW); dvb >= 1; dvb--) {
@@ -120,6 +134,7 @@ function kernelShape(s: ConvShape): ConvKernelShape {
     jb,
     gb: g.gb,
     gvb: g.gvb,
+    gbTail,
     dvb: d.dvb,
     dj: d.dj,
   };

@@ -19,7 +19,8 @@
  *
  * Vectorisation: f32x4 along an output row (j). Register blocks (chosen in convWasm.ts so that
  * accumulators + loaded vectors + 1 ≤ 15 xmm registers): forward ob channels × jb vectors of
- * accumulators; gradW gb channels × gvb taps, reduced across lanes at the end; deltaX dvb taps × dj
+ * accumulators; gradW gb channels × gvb taps (the last kW % gvb taps: gbTail channels), reduced across
+ * lanes at the end; deltaX dvb taps × dj
  * vectors, added into the δx row at the tap shifts. Each loop body is one step of a reduction (taps
  * are not unrolled: TurboFan hoists every load of an unrolled block and spills). All sums run in
  * one fixed order, so results are bit-for-bit deterministic.
@@ -45,6 +46,8 @@ export interface ConvKernelShape {
   /** gradW register block: output channels (divides cOut) × taps of one kernel row. */
   readonly gb: number;
   readonly gvb: number;
+  /** gradW channel block of the last, narrower block of taps (kW % gvb taps; divides cOut); default gb. */
+  readonly gbTail?: number;
   /** deltaX register block: taps of one kernel row × f32x4 vectors along a row (dj divides outWp/4). */
   readonly dvb: number;
   readonly dj: number;
@@ -171,25 +174,30 @@ function blocks(n: number, size: number): [number, number][] {
 function gradWat(s: ConvKernelShape): string {
   const { cIn, cOut, kH, kW, hp, wp, outH, outWp, gb, gvb } = s;
   const nVec = outWp / 4;
+  // the last, narrower block of taps (kW % gvb of them) runs with its own channel block gbTail
+  const taps = blocks(kW, gvb);
+  const tail = taps.length > 1 && taps[taps.length - 1][1] < gvb ? taps.pop() : undefined;
+  const gbTail = s.gbTail ?? gb;
+  const gMax = Math.max(gb, tail === undefined ? 0 : gbTail);
   const acc = (r: number, v: number): string => `$g${r}_${v}`;
   const locals = [
-    ...range(gb).flatMap((r) => range(gvb).map((v) => `(local ${acc(r, v)} v128)`)),
-    ...range(gb).map((r) => `(local $d${r} v128)`),
+    ...range(gMax).flatMap((r) => range(gvb).map((v) => `(local ${acc(r, v)} v128)`)),
+    ...range(gMax).map((r) => `(local $d${r} v128)`),
     ...range(gvb).map((v) => `(local $x${v} v128)`),
   ].join(' ');
   const lane = (a: string, l: number): string => `(f32x4.extract_lane ${l} (local.get ${a}))`;
-  const pass = ([v0, nv]: [number, number]): string => {
-    const zero = range(gb)
+  const pass = (g: number, [v0, nv]: [number, number]): string => {
+    const zero = range(g)
       .flatMap((r) => range(nv).map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
       .join('\n      ');
     const body = [
-      ...range(gb).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4} (local.get $pz)))`),
+      ...range(g).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4} (local.get $pz)))`),
       ...range(nv).map((v) => `(local.set $x${v} (v128.load offset=${4 * (v0 + v)} (local.get $px)))`),
-      ...range(gb).flatMap((r) =>
+      ...range(g).flatMap((r) =>
         range(nv).map((v) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $d${r}) (local.get $x${v}))))`),
       ),
     ].join('\n            ');
-    const stores = range(gb)
+    const stores = range(g)
       .flatMap((r) =>
         range(nv).map((v) => {
           const a = acc(r, v);
@@ -202,7 +210,7 @@ function gradWat(s: ConvKernelShape): string {
       (local.set $n (i32.const 0))
       (block $done (loop $samples
         (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
-        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${gb}))) (i32.const ${outH * outWp * 4}))))
+        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${g}))) (i32.const ${outH * outWp * 4}))))
         (local.set $px (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp * wp * 4})) (i32.mul (local.get $u) (i32.const ${wp * 4})))))
         ${loop(
           '$rows',
@@ -222,14 +230,12 @@ function gradWat(s: ConvKernelShape): string {
         (br $samples)))
       ${stores}`;
   };
-  return `
-  (func (export "gradW") (param $x i32) (param $dz i32) (param $dw i32) (param $m i32)
-    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32) (local $q i32)
-    (local $px i32) (local $pz i32) (local $pd i32) ${locals}
-    ${loop(
+  // one loop nest over (channel block, input channel, kernel row) running the given tap blocks
+  const nest = (g: number, tapBlocks: [number, number][]): string =>
+    loop(
       '$chans',
       '$o',
-      cOut / gb,
+      cOut / g,
       loop(
         '$inChans',
         '$c',
@@ -238,11 +244,17 @@ function gradWat(s: ConvKernelShape): string {
           '$kRows',
           '$u',
           kH,
-          `(local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${gb})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
-      ${blocks(kW, gvb).map(pass).join('\n      ')}`,
+          `(local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${g})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
+      ${tapBlocks.map((t) => pass(g, t)).join('\n      ')}`,
         ),
       ),
-    )})
+    );
+  return `
+  (func (export "gradW") (param $x i32) (param $dz i32) (param $dw i32) (param $m i32)
+    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32) (local $q i32)
+    (local $px i32) (local $pz i32) (local $pd i32) ${locals}
+    ${nest(gb, taps)}
+    ${tail === undefined ? '' : nest(gbTail, [tail])})
 
   (func (export "gradB") (param $dz i32) (param $db i32) (param $m i32)
     (local $o i32) (local $n i32) (local $p i32) (local $end i32) (local $s v128)
@@ -357,7 +369,7 @@ export function convWat(s: ConvKernelShape): string {
   const bad = (why: string): never => {
     throw new Error(`convWat: ${why} (${JSON.stringify(s)})`);
   };
-  if (s.cOut % s.ob !== 0 || s.cOut % s.gb !== 0) bad('ob and gb must divide cOut');
+  if (s.cOut % s.ob !== 0 || s.cOut % s.gb !== 0 || s.cOut % (s.gbTail ?? s.gb) !== 0) bad('ob and gb must divide cOut');
   if (s.outWp % (4 * s.jb) !== 0 || s.outWp % (4 * s.dj) !== 0) bad('outWp must be a multiple of 4·jb and 4·dj');
   if (s.gvb < 1 || s.dvb < 1) bad('gvb and dvb must be ≥ 1');
   if (s.wp % 4 !== 0 || s.wp < s.outWp + s.kW - 1) bad('wp must be a multiple of 4 and ≥ outWp + kW − 1');

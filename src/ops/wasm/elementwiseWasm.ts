@@ -186,8 +186,8 @@ export function initElementwiseWasm(): Promise<boolean> {
     const mod = a.wabt.parseWat('elementwise.wat', WAT, { simd: true, threads: true });
     let binary: Uint8Array;
     try {
-    // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
+      // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
+      (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
       binary = mod.toBinary({}).buffer;
     } finally {
       mod.destroy();
