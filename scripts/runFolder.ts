@@ -8,7 +8,8 @@
  * - a step row has the batch's loss and accuracy; an epoch row has the epoch's mean training loss and
  *   accuracy and, when there is test data, the test loss and accuracy. Missing values are empty.
  * Rows are appended as they happen, so an interrupted run keeps what it measured; the model file is
- * rewritten (atomically) after every epoch.
+ * rewritten (atomically) after every epoch. A resumed run (`keepRows`) appends to the rows its
+ * checkpoint covers (see scripts/commands/checkpointing.ts, which truncates the file to them first).
  */
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -62,24 +63,58 @@ function csvLine(r: MetricsRow): string {
   return `${values.join(',')}\n`;
 }
 
+const cellValue = (text: string): number | null => (text === '' ? null : Number(text));
+
 /**
- * Create (or reuse) the folder and open metrics.csv with its header.
+ * The rows of a metrics.csv text (its header first), each with its line; null when the header is not
+ * METRICS_COLUMNS. A line that does not parse (a torn last line) ends the list.
+ */
+export function parseMetricsCsv(text: string): { row: MetricsRow; line: string }[] | null {
+  const lines = text.split('\n');
+  if (lines[0] !== METRICS_COLUMNS.join(',')) return null;
+  const out: { row: MetricsRow; line: string }[] = [];
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    if (f.length !== METRICS_COLUMNS.length || (f[0] !== 'step' && f[0] !== 'epoch')) break;
+    const [epoch, step, samples, loss, seconds] = [f[1], f[2], f[3], f[4], f[9]].map(Number);
+    if (![epoch, step, samples, seconds].every(Number.isFinite)) break;
+    out.push({
+      line,
+      row: { kind: f[0], epoch, step, samples, loss: f[4] === '' ? NaN : loss, accuracy: cellValue(f[5]), testLoss: cellValue(f[6]), testAccuracy: cellValue(f[7]), lr: cellValue(f[8]), seconds },
+    });
+  }
+  return out;
+}
+
+export interface OpenRunFolderOptions {
+  /** Resume: append to metrics.csv (which holds exactly these rows already) instead of starting it anew. */
+  readonly keepRows?: readonly MetricsRow[];
+}
+
+/**
+ * Create (or reuse) the folder and open metrics.csv with its header (or, with `keepRows`, for appending).
  *
  * @example const run = await openRunFolder(options.out ?? defaultRunDir());
  */
-export async function openRunFolder(dir: string): Promise<RunFolder> {
+export async function openRunFolder(dir: string, options: OpenRunFolderOptions = {}): Promise<RunFolder> {
   await mkdir(dir, { recursive: true });
   const modelPath = join(dir, 'model.json');
   const metricsPath = join(dir, 'metrics.csv');
   const plotPath = join(dir, 'plot.svg');
-  const stream: WriteStream = createWriteStream(metricsPath);
+  const isAppending = options.keepRows !== undefined;
+  const stream: WriteStream = createWriteStream(metricsPath, { flags: isAppending ? 'a' : 'w' });
   let streamError: Error | null = null;
   stream.on('error', (e) => {
     streamError = e;
   });
-  stream.write(`${METRICS_COLUMNS.join(',')}\n`);
+  if (!isAppending) stream.write(`${METRICS_COLUMNS.join(',')}\n`);
   const steps: StepPoint[] = [];
   const epochs: EpochPoint[] = [];
+  const remember = (row: MetricsRow): void => {
+    if (row.kind === 'step') steps.push({ step: row.step, loss: row.loss, accuracy: row.accuracy });
+    else epochs.push({ epoch: row.epoch, step: row.step, trainLoss: row.loss, trainAccuracy: row.accuracy, testLoss: row.testLoss, testAccuracy: row.testAccuracy });
+  };
+  options.keepRows?.forEach(remember);
 
   return {
     dir,
@@ -89,8 +124,7 @@ export async function openRunFolder(dir: string): Promise<RunFolder> {
     addMetrics(row) {
       if (streamError !== null) throw streamError;
       stream.write(csvLine(row));
-      if (row.kind === 'step') steps.push({ step: row.step, loss: row.loss, accuracy: row.accuracy });
-      else epochs.push({ epoch: row.epoch, step: row.step, trainLoss: row.loss, trainAccuracy: row.accuracy, testLoss: row.testLoss, testAccuracy: row.testAccuracy });
+      remember(row);
     },
     async saveModel(model, meta) {
       await saveModel(modelPath, model, meta);

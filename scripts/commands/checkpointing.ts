@@ -1,0 +1,490 @@
+/**
+ * Checkpoints for `deltaflow train`: `--checkpoint-every N`, `--checkpoint-dir DIR`, `--resume DIR`,
+ * `--allow-input-change`, and a clean stop on SIGINT/SIGTERM (docs/checkpoints.md, "The CLI").
+ *
+ * At a step boundary (fit's `onBoundary`, right after an update) a checkpoint holds the weights, the
+ * optimizer state, the shuffle window and generator, the position just past the last row read, the
+ * epoch's running sums and the training pass's CSV counters — all in one file under one checksum, so
+ * the position is stored atomically with the state it produced (RELIABILITY.md §5). At an epoch's
+ * end it holds the next epoch, an empty window and offset 0.
+ *
+ * A resume reads the newest intact checkpoint (damaged ones are set aside with a warning), refuses
+ * one written for another config or input file, restores everything, truncates metrics.csv back to
+ * the checkpoint's step (a killed run may have logged steps after it), and continues; the run ends
+ * with the same model.json, bit for bit, as a run never stopped.
+ *
+ * Test-only fault injection (the kill test's negative controls, RELIABILITY.md #44), from the
+ * environment: DELTAFLOW_CKPT_FAULT=omit-rng (the shuffle generator is not saved; a resume reseeds
+ * it) or =position-file (the position goes to a separate, non-atomic position.json, written before
+ * the checkpoint lands, and a resume reads it from there); DELTAFLOW_CKPT_PAUSE_MS sleeps between
+ * the fsynced temp file and its rename (a window to kill the process during a write).
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Model } from '../../src/layers/sequential.js';
+import type { OptimizerConfig, OptimizerKind } from '../../src/ops/optimizers.js';
+import { restoreOptimizerState } from '../../src/ops/optimizers.js';
+import { createRng } from '../../src/ops/random.js';
+import type { TrainingState } from '../../src/streams/applyOptimizer.js';
+import {
+  CHECKPOINT_PAUSE_ENV,
+  CheckpointError,
+  createCheckpoint,
+  createCheckpointWriter,
+  inputFingerprint,
+  readLatestCheckpoint,
+  restoreParams,
+  snapshotParams,
+  type Checkpoint,
+  type CheckpointWriter,
+  type InputFingerprint,
+  type JsonValue,
+  type LoadedCheckpoint,
+  type SourcePosition,
+  type StateValue,
+  type WrittenCheckpoint,
+} from '../../src/streams/checkpoint.js';
+import type { EpochProgress, FitBoundary, FitResume } from '../../src/streams/fit.js';
+import type { Gate } from '../../src/streams/gate.js';
+import { createCounters, type CsvCounters, type CsvSourceOptions } from '../../src/streams/fromCsv.js';
+import { METRICS_COLUMNS, parseMetricsCsv, type MetricsRow } from '../runFolder.js';
+import type { Command } from 'commander';
+import * as parse from './args.js';
+import { CliError } from './args.js';
+import { writeFileAtomic } from './summary.js';
+
+export const CHECKPOINT_FAULT_ENV = 'DELTAFLOW_CKPT_FAULT';
+type Fault = 'omit-rng' | 'position-file' | null;
+const POSITION_FILE = 'position.json';
+
+/** The command-line options of this module. */
+export interface CheckpointFlags {
+  readonly checkpointEvery?: number;
+  readonly checkpointDir?: string;
+  readonly resume?: string;
+  readonly allowInputChange: boolean;
+}
+
+const hasCheckpointFiles = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((n) => /^ckpt-\d+\.bin(\.corrupt)?$/.test(n));
+
+function faultOf(): Fault {
+  const v = process.env[CHECKPOINT_FAULT_ENV];
+  if (v === undefined || v === '') return null;
+  if (v === 'omit-rng' || v === 'position-file') return v;
+  throw new CliError(`${CHECKPOINT_FAULT_ENV}=${v}: expected omit-rng or position-file (test-only fault injection)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where: run folder and checkpoint directory
+
+export interface CheckpointDirs {
+  /** The run folder to write (for a resume, the run's own). */
+  readonly runDir: string;
+  /** The checkpoint directory; null when the input is stdin (it cannot be read again). */
+  readonly dir: string | null;
+  readonly isResume: boolean;
+}
+
+/**
+ * The run folder and checkpoint directory of the flags, decided before anything is written. `--resume`
+ * takes a run folder (its checkpoints are in `checkpoints/`, or in --checkpoint-dir) or a directory of
+ * checkpoint files named `checkpoints` (its parent is the run folder).
+ */
+export function resolveCheckpointDirs(flags: CheckpointFlags, io: { readonly out: string | undefined; readonly isStdin: boolean; readonly defaultRunDir: () => string }): CheckpointDirs {
+  if (io.isStdin && (flags.resume !== undefined || flags.checkpointEvery !== undefined || flags.checkpointDir !== undefined)) {
+    throw new CliError('--checkpoint-every, --checkpoint-dir and --resume need a --data file: stdin cannot be read again from a checkpoint position');
+  }
+  if (flags.resume === undefined) {
+    const runDir = io.out ?? io.defaultRunDir();
+    const dir = io.isStdin ? null : (flags.checkpointDir ?? join(runDir, 'checkpoints'));
+    if (dir !== null && hasCheckpointFiles(dir)) {
+      throw new CliError(`${dir} already holds checkpoints of an earlier run: continue it with --resume ${runDir}, or choose another --out or --checkpoint-dir`);
+    }
+    return { runDir, dir, isResume: false };
+  }
+  const given = flags.resume;
+  if (!existsSync(given) || !statSync(given).isDirectory()) throw new CliError(`--resume ${given}: no such directory (give the run folder)`);
+  const isCheckpointDir = flags.checkpointDir === undefined && hasCheckpointFiles(given);
+  if (isCheckpointDir && basename(resolve(given)) !== 'checkpoints' && io.out === undefined) {
+    throw new CliError(`--resume ${given}: this is a checkpoint directory; give the run folder instead (with --checkpoint-dir ${given})`);
+  }
+  const runDir = isCheckpointDir ? (io.out ?? dirname(resolve(given))) : given;
+  if (io.out !== undefined && resolve(io.out) !== resolve(runDir)) {
+    throw new CliError(`--out ${io.out}: a resumed run writes to its own run folder ${runDir}; omit --out`);
+  }
+  return { runDir, dir: isCheckpointDir ? given : (flags.checkpointDir ?? join(runDir, 'checkpoints')), isResume: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The config a checkpoint must match
+
+/** What must be equal for a resume to continue bit for bit (no paths, no checkpoint flags). */
+export function checkpointConfig(parts: {
+  readonly model: Model;
+  readonly data: JsonValue;
+  readonly optimizer: OptimizerConfig;
+  readonly lrSchedule: string;
+  readonly totalSteps: number | null;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly shuffle: number;
+  readonly seed: number;
+  readonly workers: number;
+  /** Further options that change what is trained (clip norm, bad-row policy, …); undefined ones are left out. */
+  readonly more?: Readonly<Record<string, JsonValue | undefined>>;
+}): JsonValue {
+  const { model } = parts;
+  return {
+    model: { input: [...model.input], layers: model.layers.map((l) => JSON.parse(JSON.stringify(l.spec)) as JsonValue), seed: model.seed },
+    data: parts.data,
+    optimizer: { ...parts.optimizer },
+    lrSchedule: parts.lrSchedule,
+    totalSteps: parts.totalSteps,
+    batch: parts.batch,
+    epochs: parts.epochs,
+    shuffle: parts.shuffle,
+    seed: parts.seed,
+    workers: parts.workers,
+    ...(parts.more ?? {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+const num = (v: unknown, what: string, file: string): number => {
+  if (typeof v !== 'number') throw new CheckpointError('INVALID', file, `checkpoint ${file}: ${what} is missing`);
+  return v;
+};
+
+/** The CSV counters of the epoch's pass, as saved. */
+type PassCounts = Pick<CsvCounters, 'dataRows' | 'rowsEmitted' | 'rowsSkipped' | 'skippedByCode'>;
+
+interface Restored {
+  readonly resume: FitResume;
+  /** The saved pass counters; null for a checkpoint at an epoch's start (the pass starts from zero). */
+  readonly pass: PassCounts | null;
+}
+
+/** Load a checkpoint into the model and training state; returns fit's `resume` and the pass counters. */
+function restoreCheckpoint(loaded: LoadedCheckpoint, model: Model, state: TrainingState, shuffleSeed: number, fault: Fault): Restored {
+  const { checkpoint: ckpt, file } = loaded;
+  restoreParams(model.params, ckpt.weights, file);
+  const opt = ckpt.optimizer;
+  if (!isRecord(opt) || !Array.isArray(opt.slots)) throw new CheckpointError('INVALID', file, `checkpoint ${file}: the optimizer state is missing`);
+  restoreOptimizerState(state.optimizer, { kind: opt.kind as OptimizerKind, t: num(opt.t, 'optimizer.t', file), slots: opt.slots as Float32Array[][] });
+  state.samples = ckpt.counters.samples;
+
+  const epoch = ckpt.counters.epoch;
+  const { extra } = ckpt;
+  if (extra.isEpochStart === true) return { resume: { epoch }, pass: null };
+  const progress = extra.epochProgress;
+  if (!isRecord(progress)) throw new CheckpointError('INVALID', file, `checkpoint ${file}: the epoch progress is missing`);
+  const p: EpochProgress = {
+    lossSum: num(progress.lossSum, 'epochProgress.lossSum', file),
+    correct: progress.correct === null ? null : num(progress.correct, 'epochProgress.correct', file),
+    steps: num(progress.steps, 'epochProgress.steps', file),
+    startSamples: num(progress.startSamples, 'epochProgress.startSamples', file),
+  };
+  const hasShuffle = extra.hasShuffle === true;
+  let rng = ckpt.rng.shuffle;
+  if (hasShuffle && rng === undefined) {
+    // NOTE: only the omit-rng fault gets here; a real checkpoint always holds the generator.
+    if (fault !== 'omit-rng') throw new CheckpointError('INVALID', file, `checkpoint ${file}: the shuffle generator's state is missing`);
+    rng = createRng(shuffleSeed + epoch - 1).state();
+  }
+  let position: SourcePosition | null = extra.isSourceDone === true ? null : ckpt.position;
+  if (fault === 'position-file' && position !== null) position = readPositionFile(dirname(file)) ?? position;
+  const c = ckpt.counters;
+  const n = (k: string): number => (typeof c[k] === 'number' ? (c[k] as number) : 0);
+  return {
+    resume: {
+      epoch,
+      within: { shuffle: hasShuffle && rng !== undefined ? { window: ckpt.window, rng, isFlushing: extra.isFlushing === true } : null, position, progress: p },
+    },
+    pass: { dataRows: n('dataRows'), rowsEmitted: n('rowsEmitted'), rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode } },
+  };
+}
+
+function readPositionFile(dir: string): SourcePosition | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, POSITION_FILE), 'utf8')) as SourcePosition;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.csv on resume
+
+/**
+ * Truncate `metricsPath` to the rows a checkpoint covers — step rows up to its step, epoch rows of
+ * the epochs before the one it resumes in — so the resumed run's appended rows give the file an
+ * uninterrupted run writes (timing columns aside). Returns the kept rows, and a warning when rows
+ * the checkpoint covers are missing (lost with the kill before they reached the file).
+ */
+export async function truncateMetrics(metricsPath: string, step: number, epoch: number): Promise<{ rows: MetricsRow[]; warning: string | null }> {
+  let text: string;
+  try {
+    text = await readFile(metricsPath, 'utf8');
+  } catch {
+    text = '';
+  }
+  const parsed = text === '' ? [] : parseMetricsCsv(text);
+  if (parsed === null) throw new CliError(`${metricsPath}: not a deltaflow metrics file (unexpected header); cannot resume into this run folder`);
+  const kept = parsed.filter(({ row }) => (row.kind === 'step' ? row.step <= step : row.epoch < epoch));
+  const steps = kept.filter(({ row }) => row.kind === 'step').length;
+  const epochs = kept.filter(({ row }) => row.kind === 'epoch').length;
+  await writeFileAtomic(metricsPath, `${[METRICS_COLUMNS.join(','), ...kept.map((k) => k.line)].join('\n')}\n`);
+  const warning =
+    steps === step && epochs === epoch - 1
+      ? null
+      : `${metricsPath} holds ${steps} of the ${step} step rows and ${epochs} of the ${epoch - 1} epoch rows the checkpoint covers (the others were lost with the interrupted run)`;
+  return { rows: kept.map((k) => k.row), warning };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The session: resume, then save during training
+
+export interface CheckpointSession {
+  /** fit's `resume` (undefined for a fresh run). */
+  readonly resume: FitResume | undefined;
+  /** The checkpoint resumed from (null for a fresh run). */
+  readonly loadedFrom: string | null;
+  /** For openRunFolder: the metrics rows the checkpoint covers (undefined for a fresh run). */
+  readonly keepRows: readonly MetricsRow[] | undefined;
+  /** The learning rate of the checkpoint's last step (an epoch row repeats it), from those rows; null for a fresh run. */
+  readonly lastLr: number | null;
+  /**
+   * The fromCsv options of one pass over the training data. Call it for every pass: the counters of
+   * the latest one go into the checkpoints. The first pass of a run resumed inside an epoch continues
+   * the saved counters and reads on from `start` (fit's start position). When that epoch's source had
+   * already ended (`resume.within.position` null) fit reads nothing: call it once anyway, without
+   * `start`, so the pass's counters exist.
+   */
+  pass(options: CsvSourceOptions, start?: SourcePosition): CsvSourceOptions;
+  /** fit's onBoundary: saves every `every` steps, and at the boundary a stop was requested at. */
+  onBoundary(b: FitBoundary): void;
+  /** At an epoch's end (its steps done, the next epoch not started): saves the next epoch's start. */
+  onEpochEnd(epoch: number, step: number): void;
+  /** fit's stop: a SIGINT or SIGTERM was received. */
+  stop(): boolean;
+  /** Wait until every saved checkpoint is written: the last one (or null). Throws the first write failure. */
+  flush(): Promise<WrittenCheckpoint | null>;
+  /** The signal that stopped the run, or null. */
+  stoppedBy(): NodeJS.Signals | null;
+  dispose(): void;
+}
+
+export interface SessionParts {
+  readonly model: Model;
+  readonly state: TrainingState;
+  /** checkpointConfig(…) of this run. */
+  readonly config: JsonValue;
+  /** The training data file (null for stdin). */
+  readonly data: string | null;
+  readonly seed: number;
+  readonly metricsPath: string;
+  readonly warn: (line: string) => void;
+}
+
+/**
+ * Start checkpointing a run: for a resume, read the newest intact checkpoint (warning about damaged
+ * ones), refuse one of another config or input, restore the model and state, and truncate
+ * metrics.csv to it; then watch SIGINT/SIGTERM and save at boundaries.
+ */
+export async function openCheckpointSession(dirs: CheckpointDirs, flags: CheckpointFlags, parts: SessionParts): Promise<CheckpointSession> {
+  const fault = faultOf();
+  const { model, state } = parts;
+  const { dir } = dirs;
+  let loaded: LoadedCheckpoint | null = null;
+  let restored: Restored | null = null;
+  let keepRows: MetricsRow[] | undefined;
+  if (dirs.isResume && dir !== null && parts.data !== null) {
+    loaded = await readLatestCheckpoint(dir, { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? 'allow' : 'refuse' } });
+    if (loaded === null) throw new CliError(`--resume ${flags.resume}: no checkpoint in ${dir}`);
+    for (const w of loaded.warnings) parts.warn(w);
+    for (const t of loaded.removedTempFiles) parts.warn(`removed ${t}, left by an interrupted checkpoint write`);
+    restored = restoreCheckpoint(loaded, model, state, parts.seed, fault);
+    const metrics = await truncateMetrics(parts.metricsPath, loaded.checkpoint.counters.steps, loaded.checkpoint.counters.epoch);
+    if (metrics.warning !== null) parts.warn(metrics.warning);
+    keepRows = metrics.rows;
+  } else if (dir !== null) {
+    await removeStaleTemp(dir, parts.warn);
+  }
+  // The fingerprint stays the one of the run's start: the input must not change over the whole run.
+  const fingerprint: InputFingerprint | null = loaded !== null ? loaded.checkpoint.input : parts.data === null ? null : await inputFingerprint(parts.data);
+
+  const every = flags.checkpointEvery ?? null;
+  const pause = Number(process.env[CHECKPOINT_PAUSE_ENV] ?? 0);
+  let writer: CheckpointWriter | null = null;
+  const writerOf = (d: string): CheckpointWriter => (writer ??= createCheckpointWriter(d, { pauseBeforeRenameMs: Number.isFinite(pause) ? pause : 0 }));
+  let current: CsvCounters | null = null;
+  let isPassRestored = false;
+  // At most one checkpoint in flight: a save while the previous write is still running makes the
+  // source wait (before its next row) until both are written. NOTE: training runs synchronously
+  // between reads, so without this a write advances only at read turns and may lag many steps.
+  let isWriting = false;
+  let mustWait = false;
+  const gate: Gate = {
+    acquire: () => {
+      if (!mustWait || writer === null) return undefined;
+      mustWait = false;
+      return writer.flush().then(() => undefined);
+    },
+    release: () => undefined,
+    inFlight: 0,
+  };
+  const signals = watchStopSignals((signal) => parts.warn(`${signal} received: stopping at the next step with a checkpoint (send it again to exit at once)`));
+  const isStopRequested = (): boolean => signals.received() !== null;
+
+  function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null }): void {
+    if (dir === null) return;
+    const { pass } = b;
+    const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };
+    const w = writerOf(dir);
+    if (isWriting) mustWait = true;
+    isWriting = true;
+    w.save(
+      createCheckpoint({
+        weights: snapshotParams(model.params),
+        optimizer,
+        rng: fault === 'omit-rng' ? {} : b.rng,
+        window: b.window,
+        position: b.position,
+        counters: {
+          steps: b.step,
+          epoch: b.epoch,
+          samples: state.samples,
+          rowsTrained: pass?.rowsEmitted ?? 0,
+          rowsSkipped: pass?.rowsSkipped ?? 0,
+          skippedByCode: { ...(pass?.skippedByCode ?? {}) },
+          dataRows: pass?.dataRows ?? 0,
+          rowsEmitted: pass?.rowsEmitted ?? 0,
+        },
+        input: fingerprint,
+        config: parts.config,
+        extra: { ...b.extra, runDir: dirs.runDir },
+      }),
+    );
+    void w.flush().then(
+      () => (isWriting = false),
+      () => (isWriting = false),
+    );
+    // The negative control of RELIABILITY.md #44: the position outside the checkpoint, written at once.
+    if (fault === 'position-file') writeFileSync(join(dir, POSITION_FILE), JSON.stringify(b.position));
+  }
+
+  return {
+    resume: restored?.resume,
+    loadedFrom: loaded?.file ?? null,
+    keepRows,
+    lastLr: keepRows?.filter((r) => r.kind === 'step').at(-1)?.lr ?? null,
+    pass(options, start) {
+      const counters = options.counters ?? createCounters();
+      current = counters;
+      const saved = restored?.pass ?? null;
+      if (dir !== null && every !== null) options = { ...options, gate };
+      if (isPassRestored || saved === null) return { ...options, counters };
+      // The first pass of a run resumed inside an epoch continues the saved counters (and reads on from `start`).
+      isPassRestored = true;
+      Object.assign(counters, { dataRows: saved.dataRows, rowsEmitted: saved.rowsEmitted, rowsSkipped: saved.rowsSkipped, skippedByCode: { ...saved.skippedByCode } });
+      if (start === undefined) return { ...options, counters };
+      return { ...options, counters, startOffset: start.offset, startRecord: start.nextRecord, ...(start.nextLine === undefined ? {} : { startLine: start.nextLine }) };
+    },
+    onBoundary(b) {
+      const isDue = every !== null && b.step % every === 0;
+      // NOTE: a boundary always has a position (a step needs a sample read); a flush's is past the last row.
+      if ((!isDue && !isStopRequested()) || b.position === null) return;
+      save({
+        epoch: b.epoch,
+        step: b.step,
+        position: b.position,
+        window: b.shuffle?.window ?? [],
+        rng: b.shuffle === null ? {} : { shuffle: [...b.shuffle.rng] },
+        extra: {
+          epochProgress: { lossSum: b.progress.lossSum, correct: b.progress.correct, steps: b.progress.steps, startSamples: b.progress.startSamples },
+          hasShuffle: b.shuffle !== null,
+          isFlushing: b.shuffle?.isFlushing ?? false,
+          isSourceDone: b.isSourceDone,
+        },
+        pass: current,
+      });
+    },
+    onEpochEnd(epoch, step) {
+      if (every === null && !isStopRequested()) return;
+      current = null;
+      save({ epoch: epoch + 1, step, position: { source: parts.data ?? '', offset: 0, nextRecord: 0 }, window: [], rng: {}, extra: { isEpochStart: true }, pass: null });
+    },
+    stop: isStopRequested,
+    async flush() {
+      return writer === null ? null : (writer as CheckpointWriter).flush();
+    },
+    stoppedBy: () => signals.received(),
+    dispose: () => signals.dispose(),
+  };
+}
+
+/** Remove `ckpt-*.tmp` files left by a write that was killed (a fresh run into an existing directory). */
+async function removeStaleTemp(dir: string, warn: (line: string) => void): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (/^ckpt-\d+\.tmp$/.test(name) && (await unlink(path).then(() => true, () => false))) warn(`removed ${path}, left by an interrupted checkpoint write`);
+  }
+}
+
+/** The lines a run stopped by a signal prints: where its checkpoint is and how to continue. */
+export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string): string {
+  if (written === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
+  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${written.file}\ndeltaflow: continue with the same options plus --resume ${runDir}`;
+}
+
+/** `--checkpoint-every`, `--checkpoint-dir`, `--resume`, `--allow-input-change`. */
+export function addCheckpointOptions(command: Command): Command {
+  return command
+    .option('--checkpoint-every <steps>', 'save a checkpoint every this many steps and at each epoch\'s end (without it: only when stopped by SIGINT/SIGTERM)', parse.positiveInt)
+    .option('--checkpoint-dir <dir>', 'where checkpoints go (default: the run folder\'s checkpoints/)')
+    .option('--resume <run folder>', 'continue the run of this folder from its newest intact checkpoint (same options; writes to the same run folder)')
+    .option('--allow-input-change', 'with --resume: accept a --data file that changed since the checkpoint (the result is no longer that of an uninterrupted run)', false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+
+export interface StopSignals {
+  /** The first SIGINT or SIGTERM received, or null. */
+  readonly received: () => NodeJS.Signals | null;
+  /** Remove the handlers. */
+  dispose(): void;
+}
+
+/** 128 + the signal number: the exit code a shell reports for it. */
+export const signalExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
+
+/**
+ * First SIGINT/SIGTERM: remember it (training stops at the next step boundary with a checkpoint).
+ * A second one exits at once with 130/143.
+ */
+export function watchStopSignals(onFirst: (signal: NodeJS.Signals) => void): StopSignals {
+  let received: NodeJS.Signals | null = null;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (received !== null) {
+      process.stderr.write(`deltaflow: second ${signal}: exiting now, without a checkpoint\n`);
+      process.exit(signalExitCode(signal));
+    }
+    received = signal;
+    onFirst(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    received: () => received,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
