@@ -383,8 +383,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify({ ...summary, ...done.json, type: 'done', model: run.modelPath, epochs: options.epochs })}\n`);
   } else if (!options.quiet) {
     const acc = summary.testAccuracy === null ? '' : `test accuracy ${pct(summary.testAccuracy)} on ${summary.testCount} rows, `;
-    process.stdout.write(`${done.text}\n`);
-    process.stdout.write(`done: ${acc}${seconds.toFixed(1)} s; wrote ${run.modelPath}, ${run.metricsPath}, ${run.plotPath}\n`);
+    process.stdout.write(`done: ${acc}${done.text}; ${seconds.toFixed(1)} s; wrote ${run.modelPath}, ${run.metricsPath}, ${run.plotPath}\n`);
   }
 }
 

@@ -45,7 +45,7 @@ export interface TrainGuard {
   epochDone(): void;
   /** The counts reported: those of the last complete pass, else of the pass under way. */
   rows(): RowCounts;
-  /** Finishes a successful run: summary.json written; returns the fields for the JSON line and the text line. */
+  /** Finishes a successful run: summary.json written; returns the fields for the JSON line and the row counts in words. */
   finish(end: RunEnd): Promise<{ json: Record<string, unknown>; text: string }>;
   /** A failed run: summary.json with status failed (best effort), and the error made to say which model.json was kept. */
   fail(error: unknown, end: RunEnd): Promise<void>;
@@ -106,7 +106,7 @@ export async function startTrainGuard(options: GuardOptions, runDir: string): Pr
       const counts = rows();
       const { status: _s, ...fields } = summary;
       const rejected = rejects !== null && counts.rowsSkipped > 0 ? `; rejected rows in ${rejects.path}` : '';
-      return { json: { ...fields, summary: path }, text: `rows: ${describeRowCounts(counts)}${rejected}` };
+      return { json: { ...fields, summary: path }, text: `${describeRowCounts(counts)}${rejected}` };
     },
     async fail(error, end) {
       rejects?.close();
