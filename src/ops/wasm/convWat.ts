@@ -289,28 +289,49 @@ function gradWat(s: ConvKernelShape): string {
  */
 function deltaXWat(s: ConvKernelShape): string {
   const { cIn, cOut, kH, kW, hp, wp, outH, outWp, dj, dvb } = s;
-  const t = (v: number, q: number): string => `$t${v}_${q}`;
+  const nBlocks = outWp / (4 * dj);
+  const vBlocks = blocks(kW, dvb);
+  // The last, narrower block of taps (kW % dvb of them) would run on as few as dj accumulators per
+  // kernel row u (add-latency-bound); with one vector block per row (nBlocks = 1) it instead runs
+  // once per output row i for groups of kernel rows, after every row's main passes. Each δx element
+  // still receives its contributions in the same order (for one i, only one u reaches a given δx row).
+  const nvTail = vBlocks.length > 1 && vBlocks[vBlocks.length - 1][1] < dvb ? vBlocks[vBlocks.length - 1][1] : 0;
+  const maxTaps = Math.floor((14 - dj) / (dj + 1));
+  const isTailMerged = nBlocks === 1 && nvTail > 0 && nvTail <= maxTaps && kH > 1;
+  const mainBlocks = isTailMerged ? vBlocks.slice(0, -1) : vBlocks;
+  const tailV0 = kW - nvTail;
+  // kernel rows per tail group, as even as possible
+  const nGroups = isTailMerged ? Math.ceil(kH / Math.floor(maxTaps / nvTail)) : 0;
+  const groups: [number, number][] = [];
+  for (let g = 0, u0 = 0; g < nGroups; g++) {
+    const ub = Math.ceil((kH - u0) / (nGroups - g));
+    groups.push([u0, ub]);
+    u0 += ub;
+  }
+  const maxK = Math.max(dvb, ...groups.map(([, ub]) => ub * nvTail));
+  const t = (k: number, q: number): string => `$t${k}_${q}`;
   const locals = [
-    ...range(dvb).flatMap((v) => range(dj).map((q) => `(local ${t(v, q)} v128)`)),
+    ...range(maxK).flatMap((k) => range(dj).map((q) => `(local ${t(k, q)} v128)`)),
     ...range(dj).map((q) => `(local $d${q} v128)`),
-    ...range(dvb).map((v) => `(local $w${v} v128)`),
+    ...range(maxK).map((k) => `(local $w${k} v128)`),
   ].join(' ');
-  const pass = ([v0, nv]: [number, number]): string => {
-    const zero = range(nv)
-      .flatMap((v) => range(dj).map((q) => `(local.set ${t(v, q)} (v128.const i32x4 0 0 0 0))`))
+  /** One pass over the output channels for taps [du, v] (du: kernel row relative to $pw0/$px's row). */
+  const pass = (taps: [number, number][]): string => {
+    const zero = taps
+      .flatMap((_, k) => range(dj).map((q) => `(local.set ${t(k, q)} (v128.const i32x4 0 0 0 0))`))
       .join('\n          ');
     const body = [
       ...range(dj).map((q) => `(local.set $d${q} (v128.load offset=${16 * q} (local.get $pz)))`),
-      ...range(nv).map((v) => `(local.set $w${v} (v128.load32_splat offset=${4 * (v0 + v)} (local.get $pw)))`),
-      ...range(nv).flatMap((v) =>
-        range(dj).map((q) => `(local.set ${t(v, q)} (f32x4.add (local.get ${t(v, q)}) (f32x4.mul (local.get $w${v}) (local.get $d${q}))))`),
+      ...taps.map(([du, v], k) => `(local.set $w${k} (v128.load32_splat offset=${du * cOut * kW * 4 + 4 * v} (local.get $pw)))`),
+      ...taps.flatMap((_, k) =>
+        range(dj).map((q) => `(local.set ${t(k, q)} (f32x4.add (local.get ${t(k, q)}) (f32x4.mul (local.get $w${k}) (local.get $d${q}))))`),
       ),
     ].join('\n            ');
-    const scatter = range(nv)
-      .flatMap((v) =>
+    const scatter = taps
+      .flatMap(([du, v], k) =>
         range(dj).map((q) => {
-          const off = 16 * q + 4 * (v0 + v);
-          return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(v, q)})))`;
+          const off = du * wp * 4 + 16 * q + 4 * v;
+          return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(k, q)})))`;
         }),
       )
       .join('\n          ');
@@ -327,7 +348,23 @@ function deltaXWat(s: ConvKernelShape): string {
           )}
           ${scatter}`;
   };
-  const nBlocks = outWp / (4 * dj);
+  const tapsOf = ([v0, nv]: [number, number]): [number, number][] => range(nv).map((v) => [0, v0 + v]);
+  // $pz0, $pw0, $px for kernel row `u` (an i32 expression) and vector block $q
+  const pointers = (u: string): string => `(local.set $pz0 (i32.add (local.get $dz) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut * outH})) (local.get $i)) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))
+          (local.set $pw0 (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $c) (i32.const ${kH})) ${u}) (i32.const ${cOut * kW * 4}))))
+          (local.set $px (i32.add (local.get $dx) (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp})) (i32.add (local.get $i) ${u})) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))`;
+  const main = loop(
+    '$kRows',
+    '$u',
+    kH,
+    loop('$blocks', '$q', nBlocks, `${pointers('(local.get $u)')}
+          ${mainBlocks.map((b) => pass(tapsOf(b))).join('\n          ')}`),
+  );
+  // nBlocks = 1 here, so $q stays 0
+  const tail = groups
+    .map(([u0, ub]) => `${pointers(`(i32.const ${u0})`)}
+          ${pass(range(ub).flatMap((du) => range(nvTail).map((v): [number, number] => [du, tailV0 + v])))}`)
+    .join('\n          ');
   return `
   (func (export "deltaX") (param $dz i32) (param $w i32) (param $dx i32) (param $m i32)
     (local $n i32) (local $c i32) (local $i i32) (local $u i32) (local $q i32) (local $o i32)
@@ -343,20 +380,9 @@ function deltaXWat(s: ConvKernelShape): string {
           '$rows',
           '$i',
           outH,
-          loop(
-            '$kRows',
-            '$u',
-            kH,
-            loop(
-              '$blocks',
-              '$q',
-              nBlocks,
-              `(local.set $pz0 (i32.add (local.get $dz) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut * outH})) (local.get $i)) (i32.const ${outWp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))
-          (local.set $pw0 (i32.add (local.get $w) (i32.mul (i32.add (i32.mul (local.get $c) (i32.const ${kH})) (local.get $u)) (i32.const ${cOut * kW * 4}))))
-          (local.set $px (i32.add (local.get $dx) (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp})) (i32.add (local.get $i) (local.get $u))) (i32.const ${wp * 4})) (i32.mul (local.get $q) (i32.const ${16 * dj})))))
-          ${blocks(kW, dvb).map(pass).join('\n          ')}`,
-            ),
-          ),
+          `${main}
+          ${isTailMerged ? '(local.set $q (i32.const 0))' : ''}
+          ${tail}`,
         ),
       )}
       (local.set $n (i32.add (local.get $n) (i32.const 1)))

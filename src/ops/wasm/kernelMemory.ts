@@ -39,8 +39,11 @@ const PAGE = 65536;
 /** Pages reserved up front (V8 reserves a shared memory's maximum as address space, not RAM). */
 const MAX_PAGES = 65536;
 const INITIAL_PAGES = 256;
-/** Resident buffers beyond this many bytes fall back to ordinary arrays. */
-const MAX_ARENA_BYTES = 1 << 30;
+/**
+ * Resident buffers beyond this many bytes fall back to ordinary arrays. Bounds the memory a caller
+ * can pin by dropping Workspaces faster than the garbage collector finalises their views.
+ */
+const MAX_ARENA_BYTES = 512 << 20;
 const ALIGN = 64;
 
 interface Arena {
