@@ -2,11 +2,12 @@
  * A training run's folder: `model.json` (the model file, with meta), `metrics.csv` (one row per step
  * and per epoch) and `plot.svg` (loss and accuracy against the step).
  *
- * metrics.csv columns: kind,epoch,step,samples,loss,accuracy,test_loss,test_accuracy,lr,seconds
+ * metrics.csv columns: kind,epoch,step,samples,loss,accuracy,test_loss,test_accuracy,lr,seconds,grad_norm
  * - `kind` is `step` or `epoch`; `step` counts updates from 1 over the whole run; `samples` counts the
  *   training samples seen so far; `seconds` is the wall time since training started.
  * - a step row has the batch's loss and accuracy; an epoch row has the epoch's mean training loss and
  *   accuracy and, when there is test data, the test loss and accuracy. Missing values are empty.
+ * - `grad_norm` (step rows) is the global L2 norm of the step's averaged gradients BEFORE any `--clip-norm`.
  * Rows are appended as they happen, so an interrupted run keeps what it measured; the model file is
  * rewritten (atomically) after every epoch. A resumed run (`keepRows`) appends to the rows its
  * checkpoint covers (see scripts/commands/checkpointing.ts, which truncates the file to them first).
@@ -18,7 +19,7 @@ import { saveModel, type JsonObject } from '../src/layers/modelFile.js';
 import type { Model } from '../src/layers/sequential.js';
 import { renderPlot, type EpochPoint, type PlotData, type StepPoint } from './plot.js';
 
-export const METRICS_COLUMNS = ['kind', 'epoch', 'step', 'samples', 'loss', 'accuracy', 'test_loss', 'test_accuracy', 'lr', 'seconds'] as const;
+export const METRICS_COLUMNS = ['kind', 'epoch', 'step', 'samples', 'loss', 'accuracy', 'test_loss', 'test_accuracy', 'lr', 'seconds', 'grad_norm'] as const;
 
 export interface MetricsRow {
   readonly kind: 'step' | 'epoch';
@@ -31,6 +32,8 @@ export interface MetricsRow {
   readonly testAccuracy: number | null;
   readonly lr: number | null;
   readonly seconds: number;
+  /** The step's gradient norm before clipping (step rows). */
+  readonly gradNorm?: number | null;
 }
 
 export interface RunFolder {
@@ -59,7 +62,7 @@ export function defaultRunDir(now = new Date(), root = 'runs'): string {
 const cell = (v: number | null): string => (v === null || !Number.isFinite(v) ? '' : String(v));
 
 function csvLine(r: MetricsRow): string {
-  const values = [r.kind, String(r.epoch), String(r.step), String(r.samples), cell(r.loss), cell(r.accuracy), cell(r.testLoss), cell(r.testAccuracy), cell(r.lr), r.seconds.toFixed(3)];
+  const values = [r.kind, String(r.epoch), String(r.step), String(r.samples), cell(r.loss), cell(r.accuracy), cell(r.testLoss), cell(r.testAccuracy), cell(r.lr), r.seconds.toFixed(3), cell(r.gradNorm ?? null)];
   return `${values.join(',')}\n`;
 }
 
@@ -80,7 +83,7 @@ export function parseMetricsCsv(text: string): { row: MetricsRow; line: string }
     if (![epoch, step, samples, seconds].every(Number.isFinite)) break;
     out.push({
       line,
-      row: { kind: f[0], epoch, step, samples, loss: f[4] === '' ? NaN : loss, accuracy: cellValue(f[5]), testLoss: cellValue(f[6]), testAccuracy: cellValue(f[7]), lr: cellValue(f[8]), seconds },
+      row: { kind: f[0], epoch, step, samples, loss: f[4] === '' ? NaN : loss, accuracy: cellValue(f[5]), testLoss: cellValue(f[6]), testAccuracy: cellValue(f[7]), lr: cellValue(f[8]), seconds, gradNorm: cellValue(f[10]) },
     });
   }
   return out;

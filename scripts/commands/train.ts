@@ -273,7 +273,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
     if (e.accuracy !== null) epochCorrect += e.accuracy * n;
     const done = e.samples - epochStartSamples;
     progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
-    run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000 });
+    run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000, gradNorm: e.gradNorm });
     if (options.json && options.jsonSteps) process.stdout.write(`${JSON.stringify({ type: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss })}\n`);
   };
 

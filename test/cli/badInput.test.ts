@@ -348,6 +348,13 @@ describe('D. numerics', () => {
     const model = readFileSync(join(dir, 'clipped', 'model.json'), 'utf8');
     expect(model).not.toMatch(/NaN|Infinity/);
     expect(summaryOf('clipped').steps).toBe(30);
+    // metrics.csv keeps each step's norm BEFORE clipping: finite, and above the clip norm where clipping acted.
+    const [head, ...rows] = readFileSync(join(dir, 'clipped', 'metrics.csv'), 'utf8').trim().split('\n');
+    const col = head.split(',').indexOf('grad_norm');
+    const norms = rows.filter((l) => l.startsWith('step,')).map((l) => Number(l.split(',')[col]));
+    expect(norms).toHaveLength(30);
+    expect(norms.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...norms)).toBeGreaterThan(1);
   });
 
   it('an input that overflows float32 (1e300) stops at the step with its line; --check-numerics names the layer of a hidden overflow', async () => {

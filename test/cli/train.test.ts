@@ -46,7 +46,7 @@ describe('deltaflow train', () => {
     expect(model.meta.label).toEqual(['species']);
     expect(model.meta.features).toEqual(['x', 'y']);
     const metrics = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-    expect(metrics[0]).toBe('kind,epoch,step,samples,loss,accuracy,test_loss,test_accuracy,lr,seconds');
+    expect(metrics[0]).toBe('kind,epoch,step,samples,loss,accuracy,test_loss,test_accuracy,lr,seconds,grad_norm');
     // 600 rows in batches of 32: 19 steps per epoch, plus one epoch row each.
     expect(metrics.filter((l) => l.startsWith('step,')).length).toBe(57);
     expect(metrics.filter((l) => l.startsWith('epoch,')).length).toBe(3);
