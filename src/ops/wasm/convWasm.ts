@@ -18,6 +18,7 @@
  */
 import type { ConvShape } from '../conv.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
+import { initElementwiseWasm } from './elementwiseWasm.js';
 import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -44,8 +45,9 @@ let engine: Engine | undefined;
 let pending: Promise<boolean> | undefined;
 
 /**
- * Set up this thread's kernel memory (kernelMemory.ts, which loads wabt); resolves true when the WASM
- * convolution is usable, false when WebAssembly SIMD is missing. Safe to call again.
+ * Set up this thread's kernel memory (kernelMemory.ts, which loads wabt) and the ReLU / pooling
+ * kernels on it (elementwiseWasm.ts); resolves true when the WASM convolution is usable, false when
+ * WebAssembly SIMD is missing. Safe to call again.
  *
  * @example if (await initConvWasm()) conv2dForward(x, W, b, shape); // now runs the SIMD kernel
  */
@@ -55,6 +57,9 @@ export function initConvWasm(): Promise<boolean> {
     const a = kernelArena();
     if (a === undefined) return false;
     engine = { wabt: a.wabt, memory: a.memory, kernels: new Map() };
+    // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
+    // thread that turns the conv kernels on (a gradient worker) gets them too.
+    await initElementwiseWasm();
     return true;
   })();
   return pending;
