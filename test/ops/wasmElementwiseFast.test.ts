@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activations, reluNaive, reluPrimeTimesNaive } from '../../src/ops/activations.js';
-import { conv2dBackward, conv2dForward, convOutSize, type ConvShape } from '../../src/ops/conv.js';
+import { conv2dBackward, conv2dForward, conv2dGradW, conv2dGradWNaive, convOutSize, type ConvShape } from '../../src/ops/conv.js';
 import { initKernels } from '../../src/ops/kernels.js';
 import { maxPool2dDelta, maxPool2dDeltaNaive, maxPool2dForward, maxPool2dForwardNaive, poolOutSize, type PoolShape } from '../../src/ops/pool.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
@@ -188,6 +188,23 @@ describe('conv kernels on resident operands (in place) give the copy path’s bi
     expect([k1.gb, k1.gvb, k1.gbTail]).toEqual([2, 4, 6]);
     expect([k2.gb, k2.gvb, k2.gbTail]).toEqual([2, 4, 4]);
     expect(() => convWat({ ...k2, gbTail: 3 })).toThrow(/must divide cOut/);
+  });
+
+  it('gradW of large batches (run sample by sample, partial sums in memory) matches the oracle and repeats bit for bit', () => {
+    const rng = createRng(36);
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => 2 * rng.next() - 1);
+    for (const base of [cases[0], cases[1]]) {
+      const s = { ...base, m: 64 };
+      const x = rand(s.m * s.cIn * s.inH * s.inW);
+      const dz = rand(s.m * s.cOut * s.outH * s.outW);
+      const got = conv2dGradW(x, dz, s);
+      const want = conv2dGradWNaive(x, dz, s);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+      // float32 sums of up to 64·576 random terms against the float64 oracle
+      expect(worst).toBeLessThan(1e-3);
+      expect(Array.from(conv2dGradW(x, dz, s))).toEqual(Array.from(got));
+    }
   });
 
   it('forward and backward (dW, db, δx)', () => {

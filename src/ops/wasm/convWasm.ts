@@ -31,6 +31,7 @@ interface ConvKernels {
   readonly shape: ConvKernelShape;
   readonly forward: (x: number, w: number, b: number, z: number, m: number) => void;
   readonly gradW: (x: number, dz: number, dw: number, m: number) => void;
+  readonly gradWSampleOuter: (x: number, dz: number, dw: number, m: number, part: number) => void;
   readonly gradB: (dz: number, db: number, m: number) => void;
   readonly deltaX: (dz: number, w: number, dx: number, m: number) => void;
 }
@@ -169,7 +170,7 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
     if (typeof ex[name] !== 'function') throw new Error(`convWasm: the assembled module does not export ${name}`);
     return ex[name] as F;
   };
-  k = { shape, forward: fn('forward'), gradW: fn('gradW'), gradB: fn('gradB'), deltaX: fn('deltaX') };
+  k = { shape, forward: fn('forward'), gradW: fn('gradW'), gradWSampleOuter: fn('gradWSampleOuter'), gradB: fn('gradB'), deltaX: fn('deltaX') };
   e.kernels.set(key, k);
   return k;
 }
@@ -306,6 +307,25 @@ function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelS
 }
 
 /**
+ * Batches whose x and δz take more than this many bytes run gradW sample by sample (convWat.ts
+ * gradWSampleOuter: partial sums in memory between samples, each sample's data reused from L1 by
+ * every pass) instead of every pass streaming the whole batch from L2/L3. Same bits either way.
+ */
+const SAMPLE_OUTER_BYTES = 256 * 1024;
+
+/** Run gradW on operands already placed; `partAt` is a byte address with room for dW.length f32x4 vectors. */
+function runGradW(kern: ConvKernels, s: ConvShape, heap: Float32Array, xAt: number, zAt: number, dwAt: number, partAt: number): void {
+  const k = kern.shape;
+  if ((xSize(k, s.m) + zSize(k, s.m)) * 4 > SAMPLE_OUTER_BYTES) {
+    const nW = s.cOut * s.cIn * s.kH * s.kW;
+    heap.fill(0, partAt >>> 2, (partAt >>> 2) + 4 * nW);
+    kern.gradWSampleOuter(xAt, zAt, dwAt, s.m, partAt);
+  } else {
+    kern.gradW(xAt, zAt, dwAt, s.m);
+  }
+}
+
+/**
  * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
  * checked by the caller (conv2dForward). Resident x / out (kernelMemory.ts) are used in place when
  * their layout is the kernel's.
@@ -338,11 +358,11 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   const { m, cOut } = s;
   const xIn = xInPlace(x, s, k);
   const zIn = zInPlace(deltaZ, s, k);
-  const { at, heap } = place([xSize(k, m), zSize(k, m), dW.length, cOut], [xIn, zIn, -1, -1]);
+  const { at, heap } = place([xSize(k, m), zSize(k, m), dW.length, cOut, 4 * dW.length], [xIn, zIn, -1, -1, -1]);
   const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
   if (xIn < 0) copyXIn(heap, x, s, k, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  kern.gradW(at[0], at[1], at[2], m);
+  runGradW(kern, s, heap, at[0], at[1], at[2], at[4]);
   dW.set(heap.subarray(dwAt, dwAt + dW.length));
   if (db !== undefined) {
     kern.gradB(at[1], at[3], m);
@@ -401,13 +421,13 @@ export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Flo
   const zIn = zInPlace(deltaZ, s, k);
   const dxIn = deltaX === null ? -1 : xInPlace(deltaX, s, k);
   const { at, heap } = place(
-    [nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX],
-    [xIn, zIn, -1, -1, -1, dxIn],
+    [nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX, 4 * dW.length],
+    [xIn, zIn, -1, -1, -1, dxIn, -1],
   );
   const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
   if (xIn < 0) copyXIn(heap, x, s, k, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  kern.gradW(at[0], at[1], at[2], m);
+  runGradW(kern, s, heap, at[0], at[1], at[2], at[6]);
   kern.gradB(at[1], at[3], m);
   dW.set(heap.subarray(dwAt, dwAt + dW.length));
   db.set(heap.subarray(dbAt, dbAt + cOut));

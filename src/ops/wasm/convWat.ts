@@ -169,6 +169,8 @@ function blocks(n: number, size: number): [number, number][] {
  * gradW(x, dz, dw, m): dW[o,c,u,v] = Σ_n Σ_{i,j} δz[n,o,i,j] · x[n,c,i+u,j+v] for a block of gb
  * channels × gvb taps v of one kernel row u: gb·gvb vector sums over (n, i, vector q), one vector q
  * per loop iteration, each reduced across its lanes as ((l0 + l1) + (l2 + l3)) at the end.
+ * gradWSampleOuter(x, dz, dw, m, part): the same sums, with samples as the outer loop: the vector sums
+ * wait in `part` (cOut·cIn·kH·kW f32x4, zeroed by the host) between samples, then are reduced into dw.
  * gradB(dz, db, m): db[o] = Σ_n Σ_{i,j} δz[n,o,i,j] (the zero columns of δz add nothing).
  */
 function gradWat(s: ConvKernelShape): string {
@@ -186,9 +188,20 @@ function gradWat(s: ConvKernelShape): string {
     ...range(gvb).map((v) => `(local $x${v} v128)`),
   ].join(' ');
   const lane = (a: string, l: number): string => `(f32x4.extract_lane ${l} (local.get ${a}))`;
-  const pass = (g: number, [v0, nv]: [number, number]): string => {
+  // sampleOuter: the accumulators live in the partial-sum vectors at $pd between samples (loaded
+  // before and stored after each sample's rows), so each sample's x and δz are reused from L1 by
+  // every pass instead of every pass streaming the whole batch; each lane sums the same terms in the
+  // same order either way.
+  const pass = (g: number, [v0, nv]: [number, number], sampleOuter: boolean): string => {
+    const partOff = (r: number, v: number): number => (r * cIn * kH * kW + v0 + v) * 16;
     const zero = range(g)
-      .flatMap((r) => range(nv).map((v) => `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`))
+      .flatMap((r) =>
+        range(nv).map((v) =>
+          sampleOuter
+            ? `(local.set ${acc(r, v)} (v128.load offset=${partOff(r, v)} (local.get $pd)))`
+            : `(local.set ${acc(r, v)} (v128.const i32x4 0 0 0 0))`,
+        ),
+      )
       .join('\n      ');
     const body = [
       ...range(g).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4} (local.get $pz)))`),
@@ -201,16 +214,13 @@ function gradWat(s: ConvKernelShape): string {
       .flatMap((r) =>
         range(nv).map((v) => {
           const a = acc(r, v);
+          if (sampleOuter) return `(v128.store offset=${partOff(r, v)} (local.get $pd) (local.get ${a}))`;
           const sum = `(f32.add (f32.add ${lane(a, 0)} ${lane(a, 1)}) (f32.add ${lane(a, 2)} ${lane(a, 3)}))`;
           return `(f32.store offset=${(r * cIn * kH * kW + v0 + v) * 4} (local.get $pd) ${sum})`;
         }),
       )
       .join('\n      ');
-    return `${zero}
-      (local.set $n (i32.const 0))
-      (block $done (loop $samples
-        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
-        (local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${g}))) (i32.const ${outH * outWp * 4}))))
+    const rows = `(local.set $pz (i32.add (local.get $dz) (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cOut})) (i32.mul (local.get $o) (i32.const ${g}))) (i32.const ${outH * outWp * 4}))))
         (local.set $px (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const ${cIn})) (local.get $c)) (i32.const ${hp * wp * 4})) (i32.mul (local.get $u) (i32.const ${wp * 4})))))
         ${loop(
           '$rows',
@@ -225,13 +235,19 @@ function gradWat(s: ConvKernelShape): string {
             ${add('$px', 16)}`,
           )}
           ${add('$px', (wp - outWp) * 4)}`,
-        )}
+        )}`;
+    if (sampleOuter) return `${zero}\n        ${rows}\n      ${stores}`;
+    return `${zero}
+      (local.set $n (i32.const 0))
+      (block $done (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+        ${rows}
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $samples)))
       ${stores}`;
   };
   // one loop nest over (channel block, input channel, kernel row) running the given tap blocks
-  const nest = (g: number, tapBlocks: [number, number][]): string =>
+  const nest = (g: number, tapBlocks: [number, number][], sampleOuter = false): string =>
     loop(
       '$chans',
       '$o',
@@ -244,8 +260,8 @@ function gradWat(s: ConvKernelShape): string {
           '$kRows',
           '$u',
           kH,
-          `(local.set $pd (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${g})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const 2))))
-      ${tapBlocks.map((t) => pass(g, t)).join('\n      ')}`,
+          `(local.set $pd (i32.add (local.get ${sampleOuter ? '$part' : '$dw'}) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.mul (local.get $o) (i32.const ${g})) (i32.const ${cIn})) (local.get $c)) (i32.const ${kH * kW})) (i32.mul (local.get $u) (i32.const ${kW}))) (i32.const ${sampleOuter ? 4 : 2}))))
+      ${tapBlocks.map((t) => pass(g, t, sampleOuter)).join('\n      ')}`,
         ),
       ),
     );
@@ -255,6 +271,25 @@ function gradWat(s: ConvKernelShape): string {
     (local $px i32) (local $pz i32) (local $pd i32) ${locals}
     ${nest(gb, taps)}
     ${tail === undefined ? '' : nest(gbTail, [tail])})
+
+  (func (export "gradWSampleOuter") (param $x i32) (param $dz i32) (param $dw i32) (param $m i32) (param $part i32)
+    (local $o i32) (local $c i32) (local $u i32) (local $n i32) (local $i i32) (local $q i32)
+    (local $px i32) (local $pz i32) (local $pd i32) (local $e i32) ${locals}
+    (local.set $n (i32.const 0))
+    (block $done (loop $samples
+      (br_if $done (i32.ge_u (local.get $n) (local.get $m)))
+      ${nest(gb, taps, true)}
+      ${tail === undefined ? '' : nest(gbTail, [tail], true)}
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samples)))
+    ${loop(
+      '$reduce',
+      '$e',
+      cOut * cIn * kH * kW,
+      `(local.set $g0_0 (v128.load (i32.add (local.get $part) (i32.shl (local.get $e) (i32.const 4)))))
+      (f32.store (i32.add (local.get $dw) (i32.shl (local.get $e) (i32.const 2)))
+        (f32.add (f32.add ${lane('$g0_0', 0)} ${lane('$g0_0', 1)}) (f32.add ${lane('$g0_0', 2)} ${lane('$g0_0', 3)})))`,
+    )})
 
   (func (export "gradB") (param $dz i32) (param $db i32) (param $m i32)
     (local $o i32) (local $n i32) (local $p i32) (local $end i32) (local $s v128)
@@ -390,7 +425,7 @@ function deltaXWat(s: ConvKernelShape): string {
 `;
 }
 
-/** The module for one shape: imports `env.memory`, exports forward, gradW, gradB and deltaX. */
+/** The module for one shape: imports `env.memory`, exports forward, gradW, gradWSampleOuter, gradB and deltaX. */
 export function convWat(s: ConvKernelShape): string {
   const bad = (why: string): never => {
     throw new Error(`convWat: ${why} (${JSON.stringify(s)})`);
