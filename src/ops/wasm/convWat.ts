@@ -349,6 +349,7 @@ function deltaXWat(s: ConvKernelShape): string {
     ...range(maxK).flatMap((k) => range(dj).map((q) => `(local ${t(k, q)} v128)`)),
     ...range(dj).map((q) => `(local $d${q} v128)`),
     ...range(maxK).map((k) => `(local $w${k} v128)`),
+    ...range(dj + 2).map((p) => `(local $s${p} v128)`),
   ].join(' ');
   /** One pass over the output channels for taps [du, v] (du: kernel row relative to $pw0/$px's row). */
   const pass = (taps: [number, number][]): string => {
@@ -362,13 +363,50 @@ function deltaXWat(s: ConvKernelShape): string {
         range(dj).map((q) => `(local.set ${t(k, q)} (f32x4.add (local.get ${t(k, q)}) (f32x4.mul (local.get $w${k}) (local.get $d${q}))))`),
       ),
     ].join('\n            ');
-    const scatter = taps
-      .flatMap(([du, v], k) =>
-        range(dj).map((q) => {
-          const off = du * wp * 4 + 16 * q + 4 * v;
-          return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(k, q)})))`;
-        }),
-      )
+    // The shifted tap sums of one kernel row overlap in δx, so adding them there one by one would load
+    // vectors that partly overlap stores still in flight (store-forwarding stalls). Instead the row's
+    // δx vectors are loaded once, each tap's sums added in lane-shifted (zero-filled) — in the same
+    // order as one-by-one, per element — and stored once. Adding +0 to a lane a tap does not reach
+    // leaves it unchanged: δx starts at +0, so it never holds −0.
+    const scatter = [...new Set(taps.map(([du]) => du))]
+      .map((du) => {
+        const row = taps.map((tap, k): [number, number] => [tap[1], k]).filter((_, k) => taps[k][0] === du);
+        const vMin = Math.min(...row.map(([v]) => v));
+        const vMax = Math.max(...row.map(([v]) => v));
+        const nOut = dj + Math.ceil((vMax - vMin) / 4);
+        const base = du * wp * 4 + 4 * vMin;
+        // the last vector may reach up to 3 columns past the taps' extent: only while that stays in the row
+        if (4 * dj * (nBlocks - 1) + vMin + 4 * nOut > wp) {
+          return row
+            .flatMap(([v, k]) =>
+              range(dj).map((q) => {
+                const off = du * wp * 4 + 16 * q + 4 * v;
+                return `(v128.store offset=${off} (local.get $px) (f32x4.add (v128.load offset=${off} (local.get $px)) (local.get ${t(k, q)})))`;
+              }),
+            )
+            .join('\n          ');
+        }
+        const lines = range(nOut).map((p) => `(local.set $s${p} (v128.load offset=${base + 16 * p} (local.get $px)))`);
+        for (const [v, k] of row) {
+          const sh = v - vMin;
+          const r = sh % 4;
+          for (let q = 0; q < dj; q++) {
+            const p = q + Math.floor(sh / 4);
+            const tk = `(local.get ${t(k, q)})`;
+            if (r === 0) {
+              lines.push(`(local.set $s${p} (f32x4.add (local.get $s${p}) ${tk}))`);
+              continue;
+            }
+            // lanes 0..3−r of the sum go to lanes r..3 of output p, lanes 4−r..3 to lanes 0..r−1 of output p+1
+            const up = range(4).flatMap((l) => (l < r ? [0, 1, 2, 3] : range(4).map((b) => 16 + 4 * (l - r) + b)));
+            const down = range(4).flatMap((l) => (l < r ? range(4).map((b) => 4 * (4 - r + l) + b) : [16, 17, 18, 19]));
+            lines.push(`(local.set $s${p} (f32x4.add (local.get $s${p}) (i8x16.shuffle ${up.join(' ')} (v128.const i32x4 0 0 0 0) ${tk})))`);
+            lines.push(`(local.set $s${p + 1} (f32x4.add (local.get $s${p + 1}) (i8x16.shuffle ${down.join(' ')} ${tk} (v128.const i32x4 0 0 0 0))))`);
+          }
+        }
+        lines.push(...range(nOut).map((p) => `(v128.store offset=${base + 16 * p} (local.get $px) (local.get $s${p}))`));
+        return lines.join('\n          ');
+      })
       .join('\n          ');
     return `${zero}
           (local.set $pz (local.get $pz0))
