@@ -16,15 +16,20 @@
  * epoch progress} is the complete state of the run at that instant, and `resume` restarts from it:
  * the source reads on from the position, the window and generator are restored, and the epoch's
  * running sums continue, giving the same steps and events bit for bit as a run never stopped.
+ *
+ * Workers: with `workers` > 1 (and no `pool` given), fit creates ONE gradient pool
+ * (createGradientPool, parallelBackprop.ts) when it is subscribed and closes it when the run
+ * completes, errors or is unsubscribed, so the worker threads start once for all epochs instead of
+ * once per epoch; every epoch's train subscribes the same pool. A given `pool` is used and left open.
  */
-import { concat, concatMap, defer, EMPTY, map, of, range, takeWhile, tap, type Observable } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, finalize, map, of, range, takeWhile, tap, type Observable } from 'rxjs';
 import type { Model } from '../layers/sequential.js';
 import { createTrainingState, type StepMetrics, type TrainingState } from './applyOptimizer.js';
 import { batch } from './batch.js';
 import type { SourcePosition } from './checkpointFormat.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { shuffle, ShuffleState, type ShuffleSnapshot } from './shuffle.js';
-import { train, type TrainOptions } from './train.js';
+import { createGradientPool, train, type TrainOptions } from './train.js';
 import type { Sample } from './types.js';
 
 /** The running sums of the epoch in progress, so a resumed epoch ends with the same EpochEvent. */
@@ -127,12 +132,19 @@ export function fit(model: Model, options: FitOptions): Observable<FitEvent> {
   const first = options.resume?.epoch ?? 1;
   if (!(Number.isInteger(first) && first >= 1)) throw new RangeError(`fit: resume.epoch must be a positive integer, got ${first}`);
   const { stop } = options;
+  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`fit: workers must be a positive integer, got ${options.workers}`);
+  const count = Math.max(0, epochs - first + 1);
+  const { workers, internals } = options;
   return defer(() => {
     const state: TrainingState = options.state ?? createTrainingState(model, options.optimizer);
-    const events = range(first, Math.max(0, epochs - first + 1)).pipe(
-      concatMap((epoch) => runEpoch(model, options, state, epoch, epoch === first ? options.resume?.within : undefined)),
+    // The run's own worker threads, for all its epochs (see the file comment).
+    const ownPool = options.pool === undefined && workers !== undefined && workers > 1 && count > 0 ? createGradientPool(model, { loss: options.loss, internals, workers }) : null;
+    const trainOptions: FitOptions = ownPool === null ? options : { ...options, pool: ownPool };
+    const events = range(first, count).pipe(
+      concatMap((epoch) => runEpoch(model, trainOptions, state, epoch, epoch === first ? options.resume?.within : undefined)),
     );
-    return stop === undefined ? events : events.pipe(takeWhile(() => !stop(), true));
+    const stopped = stop === undefined ? events : events.pipe(takeWhile(() => !stop(), true));
+    return ownPool === null ? stopped : stopped.pipe(finalize(() => ownPool.close()));
   });
 }
 

@@ -1,9 +1,11 @@
 /**
- * A gradient worker (worker_threads entry, started by parallelBackprop.ts): it rebuilds the model from
+ * A gradient worker (worker_threads entry, started by a gradient pool, parallelBackprop.ts): it rebuilds the model from
  * its specs, keeps ONE `backprop` subscription alive (its workspaces persist from step to step), and
  * then loops synchronously: wait on the control block's `seq`, copy the current parameters into its
  * model, push its slice of the batch through backprop, write the slice's Σ-gradients, lossSum, correct
  * and output to shared memory, store `done = seq`, notify. Layout and handshake: sharedBatch.ts.
+ * It lives as long as its pool — across all the subscriptions (fit: epochs) the pool serves — and
+ * keeps nothing between steps but its buffers, so a kept worker computes what a new one would.
  *
  * The loop never returns to the event loop (Atomics.wait blocks), so everything it says goes through
  * shared memory; an error's text goes on the MessagePort, which the main thread reads synchronously

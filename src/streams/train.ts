@@ -10,7 +10,9 @@
  * `workers: N` it is replaced by `parallelBackprop` (parallelBackprop.ts), where each gradient worker keeps
  * one subscription of it alive (its workspaces persist), pushes its slice of each batch through a
  * Subject and writes the Σ-gradients to shared memory; the main thread adds the slices in a fixed
- * order and emits one Backward for the whole batch, so the rest of the chain is unchanged.
+ * order and emits one Backward for the whole batch, so the rest of the chain is unchanged. With
+ * `workers` alone the threads live as long as this operator's subscription; with `pool` (a
+ * createGradientPool, as fit keeps for all its epochs) they are the pool's and outlive it.
  *
  * Everything on one step runs synchronously inside `next`; all state is per subscription (one
  * Workspace per layer per operator), except the optional shared TrainingState.
@@ -25,8 +27,10 @@ import { deltaModel } from './delta.js';
 import { forwardModel } from './forward.js';
 import type { Internals } from './internals.js';
 import { lossHead, type Backward, type Loss } from './lossHead.js';
-import { parallelBackprop } from './parallelBackprop.js';
+import { parallelBackprop, type GradientPool } from './parallelBackprop.js';
 import type { Batch } from './types.js';
+
+export { createGradientPool, type GradientPool, type GradientPoolOptions, type GradientPoolStats } from './parallelBackprop.js';
 
 export interface BackpropOptions {
   readonly loss: Loss;
@@ -50,6 +54,12 @@ export interface TrainOptions extends BackpropOptions {
   readonly epoch?: number;
   /** Threads computing each batch's gradients (parallelBackprop.ts); default 1, this thread only. */
   readonly workers?: number;
+  /**
+   * Compute the gradients on this pool's threads (createGradientPool) instead of starting threads
+   * per subscription; the caller closes it. Its model, loss and internals must be this call's, and
+   * `workers`, if given, its size.
+   */
+  readonly pool?: GradientPool;
 }
 
 /**
@@ -69,9 +79,10 @@ export function backprop(model: Model, options: BackpropOptions): OperatorFuncti
  * source.pipe(shuffle({ window: 1000, seed: 1 }), batch(32), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.05 }) }))
  */
 export function train(model: Model, options: TrainOptions): OperatorFunction<Batch, StepMetrics> {
-  const { internals, workers } = options;
+  const { internals, workers, pool } = options;
+  if (pool !== undefined) checkPool(model, options, pool);
   return pipe(
-    workers === undefined ? backprop(model, options) : parallelBackprop(model, { loss: options.loss, internals, workers }),
+    pool !== undefined ? pool.backprop : workers === undefined ? backprop(model, options) : parallelBackprop(model, { loss: options.loss, internals, workers }),
     averageGradients({ microBatches: options.microBatches, checkNumerics: options.checkNumerics }),
     applyOptimizer(model, options.optimizer, {
       clipNorm: options.clipNorm,
@@ -81,4 +92,12 @@ export function train(model: Model, options: TrainOptions): OperatorFunction<Bat
       epoch: options.epoch,
     }),
   );
+}
+
+/** A given pool must compute what this train call would: same model object, loss, probe and size. */
+function checkPool(model: Model, options: TrainOptions, pool: GradientPool): void {
+  if (pool.model !== model) throw new Error('train: the gradient pool was created for another model');
+  if (options.workers !== undefined && options.workers !== pool.workers) throw new Error(`train: workers is ${options.workers}, but the gradient pool has ${pool.workers} threads`);
+  if (pool.loss.name !== options.loss.name) throw new Error(`train: the loss is ${options.loss.name}, but the gradient pool computes ${pool.loss.name}`);
+  if (pool.internals !== options.internals) throw new Error('train: the internals probe differs from the gradient pool\'s (pass it to createGradientPool)');
 }

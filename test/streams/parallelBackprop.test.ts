@@ -14,11 +14,13 @@ import { sequential, type Model } from '../../src/layers/sequential.js';
 import { initKernels } from '../../src/ops/kernels.js';
 import { sgd } from '../../src/ops/optimizers.js';
 import { createRng } from '../../src/ops/random.js';
+import { createTrainingState } from '../../src/streams/applyOptimizer.js';
 import { batch } from '../../src/streams/batch.js';
 import { fit } from '../../src/streams/fit.js';
+import { internals } from '../../src/streams/internals.js';
 import { meanSquaredError, softmaxCrossEntropy, type Backward } from '../../src/streams/lossHead.js';
 import { NonFiniteError } from '../../src/streams/numerics.js';
-import { GradientWorkerError, parallelBackprop, type ParallelBackpropOptions, type WorkerFault } from '../../src/streams/parallelBackprop.js';
+import { createGradientPool, GradientWorkerError, parallelBackprop, type ParallelBackpropOptions, type WorkerFault } from '../../src/streams/parallelBackprop.js';
 import { batchRows } from '../../src/streams/sharedBatch.js';
 import { backprop, train } from '../../src/streams/train.js';
 import type { Batch, Sample } from '../../src/streams/types.js';
@@ -277,12 +279,103 @@ describe('parallelBackprop', () => {
     expect(() => train(mlp(), { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }), workers: 1.5 })).toThrow('parallelBackprop: workers must be a positive integer, got 1.5');
   });
 
-  // Last: turns on this file's WASM kernels for good.
+  it('fit with workers but a given pool uses that pool and leaves it open', async () => {
+    const model = mlp();
+    const loss = softmaxCrossEntropy();
+    const pool = createGradientPool(model, { loss, workers: 2 });
+    const events = await lastValueFrom(fit(model, { trainSource: () => from(data(24, 8, 4)), epochs: 3, batchSize: 6, loss, optimizer: sgd({ lr: 0.1 }), workers: 2, pool }).pipe(toArray()));
+    expect(events.filter((e) => e.type === 'epoch')).toHaveLength(3);
+    expect(pool.stats()).toEqual({ started: 1, subscriptions: 3, isClosed: false });
+    pool.close();
+    expect(pool.stats().isClosed).toBe(true);
+  });
+
+  // Last of the parallelBackprop tests: turns on this file's WASM kernels for good (the createGradientPool tests below run with them, as the CLI does).
   it('with WASM kernels on, the workers use them too: still bitwise the slice sums', async () => {
     if (!(await initKernels())) return;
     const model = convNet();
     const [b] = await batches(data(32, 9, 64), 32);
     const [parallel] = await collectGrads(from([b]).pipe(parallelBackprop(model, { loss: softmaxCrossEntropy(), workers: 2 })));
     expect(bits(parallel.grads)).toEqual(bits(await sliceSums(model, b, 2)));
+  });
+});
+
+describe('createGradientPool', () => {
+  const loss = softmaxCrossEntropy();
+  const optimizer = () => sgd({ lr: 0.2, momentum: 0.9 });
+
+  /** Train `epochs` passes of 40 samples in batches of 8 with `train(model, trainWith)`. */
+  async function epochs(model: Model, count: number, trainWith: { workers?: number; pool?: ReturnType<typeof createGradientPool> }) {
+    const opt = optimizer();
+    const state = createTrainingState(model, opt);
+    for (let e = 0; e < count; e++) {
+      await lastValueFrom(from(data(40, 5 + e, 4)).pipe(batch(8), train(model, { loss, optimizer: opt, state, ...trainWith }), toArray()));
+    }
+    return bits(model.params.map((p) => p.value));
+  }
+
+  it('serves several subscriptions with threads started once, bitwise as threads started per subscription', async () => {
+    const model = mlp(11);
+    const { options, allExited } = watchExits({ loss, workers: 3 });
+    const pool = createGradientPool(model, options);
+    expect(pool.stats()).toEqual({ started: 2, subscriptions: 0, isClosed: false });
+    const kept = await epochs(model, 3, { pool });
+    expect(pool.stats()).toEqual({ started: 2, subscriptions: 3, isClosed: false });
+    const fresh = await epochs(mlp(11), 3, { workers: 3 });
+    expect(kept).toEqual(fresh);
+    pool.close();
+    expect((await allExited).sort()).toEqual([1, 2]);
+  });
+
+  it('one subscription at a time; after close() a subscription errors', async () => {
+    const model = mlp();
+    const { options, allExited } = watchExits({ loss, workers: 2 });
+    const pool = createGradientPool(model, options);
+    const input = new Subject<Batch>();
+    const first = input.pipe(pool.backprop).subscribe();
+    const [b] = await batches(data(4, 1, 4), 4);
+    await expect(lastValueFrom(from([b]).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: a gradient pool serves one subscription at a time, and another one is active');
+    first.unsubscribe();
+    await expect(lastValueFrom(from([b]).pipe(pool.backprop))).resolves.toMatchObject({ lossSum: expect.any(Number) });
+    pool.close();
+    pool.close();
+    await expect(lastValueFrom(from([b]).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: the gradient pool is closed (close() was called)');
+    expect(await allExited).toEqual([1]);
+  });
+
+  it('a worker failure closes the pool, saying why to later subscriptions', async () => {
+    const { options, allExited } = watchExits({ loss, workers: 2 }, { worker: 1, step: 2, kind: 'throw', message: 'injected fault' });
+    const pool = createGradientPool(mlp(), options);
+    const bs = await batches(data(12, 3, 4), 4);
+    await expect(lastValueFrom(from(bs).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: gradient worker 1 failed on its slice of step 2: injected fault');
+    expect(pool.stats().isClosed).toBe(true);
+    await expect(lastValueFrom(from(bs).pipe(pool.backprop))).rejects.toThrow(
+      'parallelBackprop: the gradient pool is closed (a gradient worker failed: parallelBackprop: gradient worker 1 failed on its slice of step 2: injected fault)',
+    );
+    expect(await allExited).toEqual([1]);
+  });
+
+  it('an error on this thread (a bad batch) leaves the pool usable', async () => {
+    const model = mlp();
+    const pool = createGradientPool(model, { loss, workers: 2 });
+    const [b] = await batches(data(6, 3, 4), 6);
+    const bad: Batch = { ...b, x: { data: b.x.data.subarray(0, 20), shape: [6, 4] } };
+    await expect(lastValueFrom(from([bad]).pipe(pool.backprop))).rejects.toThrow('forwardModel: expected shape [6, 4], got [6, 4] (batch of 6 samples)');
+    const [viaPool] = await collectGrads(from([b]).pipe(pool.backprop));
+    expect(bits(viaPool.grads)).toEqual(bits(await sliceSums(model, b, 2)));
+    expect(pool.stats()).toEqual({ started: 1, subscriptions: 2, isClosed: false });
+    pool.close();
+  });
+
+  it('train refuses a pool made for another model, loss, probe or size', () => {
+    const model = mlp();
+    const pool = createGradientPool(model, { loss, workers: 2 });
+    const opt = sgd({ lr: 0.1 });
+    expect(() => train(mlp(), { loss, optimizer: opt, pool })).toThrow('train: the gradient pool was created for another model');
+    expect(() => train(model, { loss: meanSquaredError(), optimizer: opt, pool })).toThrow('train: the loss is meanSquaredError, but the gradient pool computes softmaxCrossEntropy');
+    expect(() => train(model, { loss, optimizer: opt, pool, workers: 3 })).toThrow('train: workers is 3, but the gradient pool has 2 threads');
+    expect(() => train(model, { loss, optimizer: opt, pool, internals: internals(model) })).toThrow("train: the internals probe differs from the gradient pool's (pass it to createGradientPool)");
+    expect(() => createGradientPool(model, { loss, workers: -1 })).toThrow('createGradientPool: workers must be a positive integer, got -1');
+    pool.close();
   });
 });
