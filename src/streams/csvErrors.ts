@@ -180,8 +180,15 @@ export function headerError(
   return new CsvError({ source, line, column, code, value }, `${place(source, line)}: ${detail}`);
 }
 
-/** Skip budget exceeded: the run ends, naming the row that went over and why it was bad. */
-export function budgetError(source: string, last: CsvError, detail: string): CsvError {
+/**
+ * Skip budget exceeded: the run ends, naming the row that went over and why it was bad. `last` is null
+ * when this read skipped nothing itself (its counters came from earlier reads, e.g. a resume from a
+ * checkpoint): `where` then says where those skips were counted, and the message has no line.
+ */
+export function budgetError(source: string, last: CsvError | null, detail: string, where = 'before this read'): CsvError {
+  if (last === null) {
+    return new CsvError({ source, line: 0, column: 0, code: 'CSV_TOO_MANY_BAD_ROWS' }, `${source}: too many bad rows: ${detail} (every skip counted ${where})`);
+  }
   return new CsvError(
     { source, line: last.line, column: 0, code: 'CSV_TOO_MANY_BAD_ROWS' },
     `${place(source, last.line)}: too many bad rows: ${detail} (last: ${last.message})`,

@@ -418,7 +418,7 @@ export class Run {
       this.destroy();
     }
     if (this.signal.aborted) return;
-    this.checkEnd(startOffset > 0);
+    this.checkEnd(startOffset);
   }
 
   /** Header (or first row) of a resumed file, from the file start, to resolve the columns. */
@@ -445,18 +445,21 @@ export class Run {
     if (cursor !== null) await readWithCsvParse(src, cursor, this, false);
   }
 
-  private checkEnd(resumed: boolean): void {
+  private checkEnd(startOffset: number): void {
     const o = this.options;
-    if (this.emitted === 0 && !resumed && o.allowEmpty !== true) {
+    if (this.emitted === 0 && startOffset === 0 && o.allowEmpty !== true) {
       throw noDataError(this.name, this.skipped > 0 ? ` (all ${this.skipped} rows were skipped)` : '');
     }
+    // NOTE: on the counters, not on this read's own skips: a read resumed from a checkpoint starts with
+    // the pass's counters, and the rows it skipped before the checkpoint count against the budget too.
     const c = this.counters;
-    if (o.maxBadFraction !== undefined && this.lastSkip !== null && c.rowsSkipped > o.maxBadFraction * c.dataRows) {
+    if (o.maxBadFraction !== undefined && c.rowsSkipped > o.maxBadFraction * c.dataRows) {
       const pct = ((100 * c.rowsSkipped) / c.dataRows).toFixed(1);
       throw budgetError(
         this.name,
         this.lastSkip,
         `${c.rowsSkipped} of ${c.dataRows} rows skipped (${pct}%), more than maxBadFraction ${o.maxBadFraction}`,
+        startOffset > 0 ? `before byte offset ${startOffset}, where this read resumed` : 'before this read',
       );
     }
   }

@@ -225,6 +225,24 @@ describe('fromCsv resume', () => {
     }
   });
 
+  it.each(['fast', 'csv-parse'] as const)('%s: maxBadFraction counts the skips restored into the counters, even when the resumed read skips none', async (engine) => {
+    const path = tempCsv(`label,a\n1,x\n\n${'1,2\n'.repeat(8)}`);
+    const counters = createCounters();
+    const options: CsvSourceOptions = { classes: 10, onBadRow: 'skip', engine };
+    const first = await firstValueFrom(fromCsv(path, { ...options, counters }));
+    // The checkpoint's counters: 2 rows skipped, 1 emitted; the resumed read meets only the 7 good rows left.
+    const saved = { dataRows: 3, rowsEmitted: 1, rowsSkipped: 2, skippedByCode: { CSV_NOT_A_NUMBER: 1, CSV_EMPTY_LINE: 1 } };
+    expect(counters).toMatchObject(saved);
+    const resumed = (maxBadFraction: number): Promise<Sample[]> =>
+      all(path, { ...options, maxBadFraction, counters: { ...saved, skippedByCode: { ...saved.skippedByCode }, bytesRead: 0 }, startOffset: first.origin.endOffset, startRecord: first.origin.record + 1 });
+    const err = await resumed(0.1).catch((e: unknown) => e);
+    expect((err as CsvError).code).toBe('CSV_TOO_MANY_BAD_ROWS');
+    expect((err as CsvError).message).toBe(
+      `${path}: too many bad rows: 2 of 10 rows skipped (20.0%), more than maxBadFraction 0.1 (every skip counted before byte offset ${first.origin.endOffset}, where this read resumed)`,
+    );
+    await expect(resumed(0.2)).resolves.toHaveLength(7);
+  });
+
   it('resuming a headerless file reads its first row only to size the columns', async () => {
     const path = tempCsv('1,2\n3,4\n5,6\n');
     const first = await all(path, { classes: 10, hasHeader: false });
