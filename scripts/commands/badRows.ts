@@ -12,14 +12,17 @@
  *
  * rejected.csv: `file,line,code,message,raw` — one row per skipped input row, in input order, `raw` the row's
  * text exactly as in the input without its line ending; fields are quoted (RFC 4180) when they hold a comma, a
- * quote or a line break. A row met again in a later epoch is written once.
+ * quote or a line break. A row met again in a later epoch is written once. A run resumed from a checkpoint
+ * keeps the rows the checkpoint covers and appends (resumeRejects), so the file equals an uninterrupted run's.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { SkipReport } from '../../src/streams/csvErrors.js';
 import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
 import { CliError } from './args.js';
+import { writeFileAtomic } from './summary.js';
 
 export const REJECTED_FILE = 'rejected.csv';
 export const REJECTED_COLUMNS = ['file', 'line', 'code', 'message', 'raw'] as const;
@@ -116,19 +119,26 @@ export interface RejectsFile {
 /** Creates `rejected.csv` (with its header) in `dir`. */
 export function openRejects(dir: string): RejectsFile {
   const path = join(dir, REJECTED_FILE);
-  let fd: number | null = openSync(path, 'w');
+  const fd = openSync(path, 'w');
   writeSync(fd, `${REJECTED_COLUMNS.join(',')}\n`);
-  const seen = new Set<string>();
-  let n = 0;
+  return rejectsWriter(path, fd, [], 0);
+}
+
+const rejectKey = (source: string, line: string): string => `${source}\u0000${line}`;
+
+/** Appends to an open rejects file; `seen` are the rows it holds already (by source and line), `n` their count. */
+function rejectsWriter(path: string, opened: number, seen: readonly string[], n: number): RejectsFile {
+  let fd: number | null = opened;
+  const keys = new Set(seen);
   return {
     path,
     get count() {
       return n;
     },
     onSkip(r) {
-      const key = `${r.source}\u0000${r.line}`;
-      if (fd === null || seen.has(key)) return;
-      seen.add(key);
+      const key = rejectKey(r.source, String(r.line));
+      if (fd === null || keys.has(key)) return;
+      keys.add(key);
       writeSync(fd, `${[r.source, String(r.line), r.code, r.message, r.raw].map(csvCell).join(',')}\n`);
       n++;
     },
@@ -137,4 +147,73 @@ export function openRejects(dir: string): RejectsFile {
       fd = null;
     },
   };
+}
+
+/**
+ * The complete records of a rejects file (header first): each record's text without its line ending,
+ * and its fields unquoted. A torn last record (no line ending: the write was cut) is left out.
+ */
+export function rejectsRecords(text: string): { text: string; fields: string[] }[] {
+  const out: { text: string; fields: string[] }[] = [];
+  let start = 0;
+  let isQuoted = false;
+  let fields: string[] = [];
+  let field = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (isQuoted) {
+      if (ch !== '"') field += ch;
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else isQuoted = false;
+    } else if (ch === '"') isQuoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      fields.push(field);
+      out.push({ text: text.slice(start, i), fields });
+      fields = [];
+      field = '';
+      start = i + 1;
+    } else field += ch;
+  }
+  return out;
+}
+
+/**
+ * `rejected.csv` of a run resumed from a checkpoint: truncated to the rows the checkpoint covers, then
+ * opened for appending — the same way metrics.csv is truncated. A killed run may have written rows
+ * past its last checkpoint (they are read, and written, again by the resume). `keep` is how many rows
+ * the checkpoint covers: the skips counted up to its position in the first epoch (rows are written in
+ * input order, each once), or `'all'` from the second epoch on (the first pass wrote every row, and
+ * later passes write none). The rows kept are not written again when the resumed run meets them.
+ * Returns the file and a warning when rows the checkpoint covers are missing.
+ */
+export async function resumeRejects(dir: string, keep: number | 'all'): Promise<{ file: RejectsFile; warning: string | null }> {
+  const path = join(dir, REJECTED_FILE);
+  const header = REJECTED_COLUMNS.join(',');
+  let text = '';
+  let isMissing = false;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    isMissing = true;
+  }
+  const records = rejectsRecords(text);
+  if (text !== '' && records[0]?.text !== header) {
+    throw new CliError(`${path}: not a deltaflow rejects file (its first line is not "${header}"); cannot resume into this run folder`);
+  }
+  const rows = records.slice(1);
+  const kept = keep === 'all' ? rows : rows.slice(0, keep);
+  await writeFileAtomic(path, [header, ...kept.map((r) => r.text)].map((l) => `${l}\n`).join(''));
+  const warning = isMissing
+    ? `${path} was missing: the rows rejected before the checkpoint are not in it`
+    : keep !== 'all' && kept.length < keep
+      ? `${path} holds ${kept.length} of the ${keep} rejected rows the checkpoint covers (the others were lost with the interrupted run)`
+      : null;
+  const seen = kept.map((r) => rejectKey(r.fields[0] ?? '', r.fields[1] ?? ''));
+  return { file: rejectsWriter(path, openSync(path, 'a'), seen, kept.length), warning };
 }

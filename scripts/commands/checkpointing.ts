@@ -258,6 +258,12 @@ export interface CheckpointSession {
   /** The learning rate of the checkpoint's last step (an epoch row repeats it), from those rows; null for a fresh run. */
   readonly lastLr: number | null;
   /**
+   * For rejected.csv (resumeRejects): how many of its rows the checkpoint covers — the skips of the
+   * first epoch's pass up to the checkpoint's position, or 'all' from the second epoch on (the first
+   * pass wrote every rejected row); null for a fresh run.
+   */
+  readonly rejectsKeep: number | 'all' | null;
+  /**
    * The fromCsv options of one pass over the training data. Call it for every pass: the counters of
    * the latest one go into the checkpoints. The first pass of a run resumed inside an epoch continues
    * the saved counters and reads on from `start` (fit's start position). When that epoch's source had
@@ -382,6 +388,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
     loadedFrom: loaded?.file ?? null,
     keepRows,
     lastLr: keepRows?.filter((r) => r.kind === 'step').at(-1)?.lr ?? null,
+    rejectsKeep: restored === null ? null : restored.resume.epoch === 1 && restored.pass !== null ? restored.pass.rowsSkipped : 'all',
     pass(options, start) {
       const counters = options.counters ?? createCounters();
       current = counters;

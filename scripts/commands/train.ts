@@ -170,7 +170,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
   }
   // The run folder is created and probe-written before any work, so an unwritable --out fails at once.
   const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-', defaultRunDir: () => defaultRunDir() });
-  const guard = await startTrainGuard(options, dirs.runDir);
+  const guard = await startTrainGuard(options, dirs.runDir, dirs.isResume);
   const plan = await planData(options);
   if (plan.data === '-' && options.epochs > 1) {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
@@ -221,6 +221,11 @@ async function runTrain(given: TrainOptions): Promise<void> {
     metricsPath: join(dirs.runDir, 'metrics.csv'),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
   });
+  // rejected.csv keeps the rows the checkpoint covers (a killed run may have written more), like metrics.csv.
+  if (session.rejectsKeep !== null) {
+    const warning = await guard.resumeRejects(session.rejectsKeep);
+    if (warning !== null) process.stderr.write(`deltaflow: ${warning}\n`);
+  }
   // A resume inside an epoch whose source had ended reads nothing; its pass still needs its counters.
   if (session.resume?.within?.position === null) session.pass(guard.trainPass(csv));
   const run = await openRunFolder(guard.runDir, { keepRows: session.keepRows });

@@ -4,7 +4,8 @@
  * - before any work: the bad-row options are checked and the run folder is created and probe-written
  *   (an unwritable `--out` is an error before the first pass over the data);
  * - every pass over the training data gets fresh counters; with `--on-bad-row skip` skipped rows go to
- *   rejected.csv (once, even when later epochs meet them again);
+ *   rejected.csv (once, even when later epochs meet them again); a resumed run keeps the rows its
+ *   checkpoint covers (`resumeRejects`) instead of starting the file anew;
  * - at the end: `rowsTrained + rowsSkipped == dataRows` is printed, added to the `--json` summary line and
  *   written to summary.json (summary.ts), also when the run fails;
  * - a NonFiniteError says which model.json the run kept: the one of the last completed epoch (weights are
@@ -14,7 +15,8 @@ import { existsSync } from 'node:fs';
 import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
 import { createCounters, type CsvCounters } from '../../src/streams/fromCsv.js';
 import { NonFiniteError } from '../../src/streams/numerics.js';
-import { badRowCsvOptions, checkBadRowOptions, openRejects, type BadRowOptions, type RejectsFile } from './badRows.js';
+import type { SkipReport } from '../../src/streams/csvErrors.js';
+import { badRowCsvOptions, checkBadRowOptions, openRejects, resumeRejects, type BadRowOptions, type RejectsFile } from './badRows.js';
 import { probeOutputDir } from './outputDir.js';
 import { describeRowCounts, emptyRowCounts, rowCountsOf, writeSummary, type RowCounts, type RunSummary } from './summary.js';
 
@@ -41,6 +43,11 @@ export interface TrainGuard {
   trainPass(base: CsvSourceOptions): CsvSourceOptions;
   /** fromCsv options of one pass over the test data. */
   testPass(base: CsvSourceOptions): CsvSourceOptions;
+  /**
+   * A run resumed from a checkpoint (`isResume`): truncate rejected.csv to the `keep` rows the checkpoint
+   * covers and append to it (see resumeRejects). Call before the first pass. Returns a warning or null.
+   */
+  resumeRejects(keep: number | 'all'): Promise<string | null>;
   /** At an epoch's end: its pass is complete, its counts become the reported ones. */
   epochDone(): void;
   /** The counts reported: those of the last complete pass, else of the pass under way. */
@@ -52,18 +59,26 @@ export interface TrainGuard {
 }
 
 /**
- * Checks the options and the run folder; call first, before any pass over the data.
+ * Checks the options and the run folder; call first, before any pass over the data. A fresh run starts
+ * rejected.csv anew; a resumed one (`isResume`) leaves it alone until `resumeRejects`, so a resume that
+ * is refused (another config, a changed input) does not touch it.
  *
  * @example const guard = await startTrainGuard(options, options.out ?? defaultRunDir());
  */
-export async function startTrainGuard(options: GuardOptions, runDir: string): Promise<TrainGuard> {
+export async function startTrainGuard(options: GuardOptions, runDir: string, isResume = false): Promise<TrainGuard> {
   checkBadRowOptions(options);
   await probeOutputDir(runDir);
-  const rejects: RejectsFile | null = options.onBadRow === 'skip' ? openRejects(runDir) : null;
+  const isSkip = options.onBadRow === 'skip';
+  let rejects: RejectsFile | null = isSkip && !isResume ? openRejects(runDir) : null;
   let current: CsvCounters | null = null;
   let completed: RowCounts | null = null;
   let test: CsvCounters | null = null;
-  const onSkip = rejects === null ? undefined : rejects.onSkip;
+  const onSkip = !isSkip
+    ? undefined
+    : (r: SkipReport): void => {
+        if (rejects === null) throw new Error('internal: a row was skipped before rejected.csv was reopened for the resumed run');
+        rejects.onSkip(r);
+      };
   const policy = (): Partial<CsvSourceOptions> => badRowCsvOptions(options, onSkip);
 
   const rows = (): RowCounts => completed ?? (current === null ? emptyRowCounts() : rowCountsOf(current));
@@ -86,6 +101,12 @@ export async function startTrainGuard(options: GuardOptions, runDir: string): Pr
     fitOptions: {
       ...(options.clipNorm === undefined ? {} : { clipNorm: options.clipNorm }),
       ...(options.checkNumerics === true ? { checkNumerics: true } : {}),
+    },
+    async resumeRejects(keep) {
+      if (!isSkip || !isResume || rejects !== null) return null;
+      const resumed = await resumeRejects(runDir, keep);
+      rejects = resumed.file;
+      return resumed.warning;
     },
     trainPass(base) {
       current = createCounters();
