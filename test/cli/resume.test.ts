@@ -51,6 +51,7 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
     const resumed = readRun(join(cwd, dir));
     expect(resumed.model.equals(full.model)).toBe(true);
     expect(resumed.metrics).toBe(full.metrics);
+    expect(resumed.rejected).toBe(full.rejected);
     expect(resumed.summary).toEqual(full.summary);
   });
 
@@ -74,6 +75,7 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
       const resumed = readRun(join(cwd, dir));
       expect(resumed.model.equals(full.model)).toBe(true);
       expect(resumed.metrics).toBe(full.metrics);
+      expect(resumed.rejected).toBe(full.rejected);
       expect(resumed.summary).toEqual(full.summary);
     });
   }
@@ -109,6 +111,35 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
     const fresh = await runCli([...args, '--out', dir], { cwd });
     expect(fresh.code).toBe(1);
     expect(fresh.stderr).toBe(`deltaflow: ${dir}/checkpoints already holds checkpoints of an earlier run: continue it with --resume ${dir}, or choose another --out or --checkpoint-dir\n`);
+  });
+
+  it('--max-bad-fraction: a resumed pass counts the rows skipped before its checkpoint, though it skips none itself', async () => {
+    // 30 bad rows at the top of 4,000: every checkpoint lies past them (the window of 64 is filled before step 1).
+    const lines = ['a,b,c,label'];
+    for (let i = 0; i < 30; i++) lines.push(`${i},abc,1,0`);
+    for (let i = 0; i < 4000; i++) lines.push(`${(i % 7) / 7},${(i % 5) / 5},${(i % 3) / 3},${i % 3}`);
+    writeFileSync(join(cwd, 'top-bad.csv'), `${lines.join('\n')}\n`);
+    const budget = ['train', '--data', 'top-bad.csv', '--classes', '3', '--model', 'mlp', '--hidden', '8', '--epochs', '1', '--batch', '16', '--shuffle', '64',
+      '--seed', '1', '--optimizer', 'sgd', '--on-bad-row', 'skip', '--max-bad-fraction', '0.005', '--checkpoint-every', '7', '--json', '--json-steps', '--workers', '1'];
+    const detail = 'too many bad rows: 30 of 4030 rows skipped (0.7%), more than maxBadFraction 0.005';
+    const whole = await runCli([...budget, '--out', 'budget-full'], { cwd });
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toContain(`deltaflow: top-bad.csv:31: ${detail} (last: `);
+    const stop = await runKillable([...budget, '--out', 'budget'], { cwd, kill: { afterSteps: 1, signal: 'SIGTERM' } });
+    expect(stop.code, stop.stderr).toBe(143);
+    const resumed = await runCli([...budget, '--resume', 'budget'], { cwd });
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(new RegExp(`^deltaflow: top-bad\\.csv: ${detail.replace(/[().]/g, '\\$&')} \\(every skip counted before byte offset \\d+, where this read resumed\\)`));
+    // The failed runs report the same counters, and rejected.csv kept the 30 rows skipped before the checkpoint.
+    const summary = (dir: string): unknown => {
+      const { status, rowsTrained, rowsSkipped, dataRows, skippedByCode } = JSON.parse(readFileSync(join(cwd, dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+      return { status, rowsTrained, rowsSkipped, dataRows, skippedByCode };
+    };
+    expect(summary('budget')).toEqual(summary('budget-full'));
+    expect(summary('budget')).toMatchObject({ status: 'failed', rowsSkipped: 30, dataRows: 4030 });
+    const rejected = readFileSync(join(cwd, 'budget', 'rejected.csv'), 'utf8');
+    expect(rejected).toBe(readFileSync(join(cwd, 'budget-full', 'rejected.csv'), 'utf8'));
+    expect(rejected.trimEnd().split('\n')).toHaveLength(1 + 30);
   });
 
   it('a checkpoint directory that cannot be written stops the run with one line', async () => {

@@ -1,7 +1,7 @@
 /**
  * Helpers for the checkpoint/resume tests of the CLI: a data set with a few bad rows, a training run
  * that can be killed at a chosen step line or while a checkpoint is being written, and comparisons of
- * two run folders (model.json bytes, metrics.csv without its timing column, summary.json counters).
+ * two run folders (model.json bytes, metrics.csv without its timing column, rejected.csv, summary.json counters).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,20 +42,25 @@ export interface RunOutcome {
   readonly stderr: string;
   /** Step lines seen before the run ended. */
   readonly steps: number;
-  /** Killed while a `ckpt-*.tmp` existed (a checkpoint write in progress). */
+  /** Killed by `onTempIn`: SIGKILL sent while a `ckpt-*.tmp` of this run existed (see `tempFiles` for what it left). */
   readonly isKilledDuringWrite: boolean;
 }
 
 export interface KillPlan {
   /** SIGKILL after this many step lines. */
   readonly afterSteps?: number;
-  /** SIGKILL as soon as a temp checkpoint file appears in this directory. */
+  /**
+   * SIGKILL as soon as a temp checkpoint file of THIS run appears in this directory: looked for once
+   * the run has printed a step line (a run removes stale temp files before its first step, so a temp
+   * file left by the previous kill never triggers this one).
+   */
   readonly onTempIn?: string;
   /** Send this signal (once) after `afterSteps` instead of SIGKILL. */
   readonly signal?: NodeJS.Signals;
 }
 
-const hasTemp = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((n) => /^ckpt-\d+\.tmp$/.test(n));
+/** The `ckpt-*.tmp` files in `dir` (writes in progress, or interrupted by a kill), sorted. */
+export const tempFiles = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => /^ckpt-\d+\.tmp$/.test(n)).sort() : []);
 
 /** Run `deltaflow …args`, killing it as `kill` says; resolves when it has exited. */
 export function runKillable(args: readonly string[], options: { cwd: string; env?: Record<string, string>; kill?: KillPlan }): Promise<RunOutcome> {
@@ -77,14 +82,19 @@ export function runKillable(args: readonly string[], options: { cwd: string; env
       tempDir === undefined
         ? undefined
         : setInterval(() => {
-            if (!isSent && hasTemp(tempDir)) {
+            if (!isSent && steps > 0 && tempFiles(tempDir).length > 0) {
               send();
               isKilledDuringWrite = true;
             }
           }, 1);
+    // Step lines are counted as they complete (not by re-splitting all of stdout per chunk: a loaded
+    // machine must not slow the reader, or the child runs further past the kill point).
+    let partial = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       stdout += s;
-      steps = stdout.split('\n').filter((l) => l.startsWith('{"type":"step"')).length;
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith('{"type":"step"')) steps++;
       if (kill?.afterSteps !== undefined && steps >= kill.afterSteps) send();
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -103,6 +113,8 @@ export interface RunResult {
   readonly metrics: string;
   /** Samples trained over the whole run (every epoch): metrics.csv's last `samples`. */
   readonly samplesTrained: number;
+  /** rejected.csv as written (null when the run folder has none). */
+  readonly rejected: string | null;
   readonly summary: { rowsTrained: number; rowsSkipped: number; dataRows: number; skippedByCode: Record<string, number>; steps: number; epochs: number; trainLoss: number | null };
 }
 
@@ -118,13 +130,14 @@ export function readRun(dir: string): RunResult {
     model: readFileSync(join(dir, 'model.json')),
     metrics,
     samplesTrained: Number(last.split(',')[3]),
+    rejected: existsSync(join(dir, 'rejected.csv')) ? readFileSync(join(dir, 'rejected.csv'), 'utf8') : null,
     summary: { rowsTrained: s.rowsTrained, rowsSkipped: s.rowsSkipped, dataRows: s.dataRows, skippedByCode: s.skippedByCode, steps: s.steps, epochs: s.epochs, trainLoss: s.trainLoss },
   };
 }
 
-/** Whether two runs ended the same: model.json byte for byte, metrics.csv (no timing) and the summary counters. */
+/** Whether two runs ended the same: model.json byte for byte, metrics.csv (no timing), rejected.csv and the summary counters. */
 export function sameResult(a: RunResult, b: RunResult): boolean {
-  return a.model.equals(b.model) && a.metrics === b.metrics && JSON.stringify(a.summary) === JSON.stringify(b.summary);
+  return a.model.equals(b.model) && a.metrics === b.metrics && a.rejected === b.rejected && JSON.stringify(a.summary) === JSON.stringify(b.summary);
 }
 
 export const hasCheckpoint = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((n) => /^ckpt-\d+\.bin$/.test(n));
