@@ -2,7 +2,7 @@
  * The fast CSV reader: a byte scanner that turns unquoted ASCII records straight into Samples,
  * without csv-parse and without a string per field.
  *
- * It handles the simple case only, and hands over to csv-parse (fromCsv.ts) at the first record that
+ * It handles the simple case only, and hands over to csv-parse (csvParseReader.ts) at the first record that
  * is not simple — a `"` or a byte ≥ 0x80 anywhere in it, or a record longer than the max record size —
  * so quoting, UTF-8 validation and size errors are always csv-parse's path with our own placing.
  * Within the simple case it must agree exactly with `convertRecord` (csvSchema.ts) on csv-parse's
@@ -44,7 +44,7 @@ export interface Cursor {
 /** Receives each record's outcome; returns a promise when the reader must wait (gate credit). */
 export type RowSink = (result: Sample | CsvError, record: number, raw: () => string) => void | Promise<void>;
 
-/** Where the fast reader gets its chunks, and gives back bytes when it hands over (fromCsv's ByteSource). */
+/** Where the fast reader gets its chunks, and gives back bytes when it hands over (byteSource.ts). */
 export interface ChunkSource {
   next(): Promise<Buffer | null>;
   unshift(bytes: Buffer): void;

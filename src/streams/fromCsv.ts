@@ -2,9 +2,10 @@
  * `fromCsv`: the CSV source. Reads a file or a byte stream, pull-driven, and emits one validated
  * Sample per data row, or a CsvError naming `file:line:column` (RELIABILITY.md cases 1–30).
  *
- * How a run reads (each step below is one function of this file):
+ * How a run reads (`Run`, at the end of this file, drives the steps; the readers live in their own files):
  *
  *   ByteSource ── chunks ──▶ strip one UTF-8 BOM ──▶ header (csv-parse) ──▶ data rows: fast scanner
+ *   (byteSource.ts)          (skipBom)               (csvParseReader.ts)    (fastCsv.ts)
  *                                                                         └─ or csv-parse, which also
  *                                                                            takes over from the fast
  *                                                                            scanner at the first row
@@ -15,31 +16,19 @@
  *   chunk. Unsubscribing aborts the loop and destroys the stream. An asynchronous pipeline adds a
  *   `Gate` (gate.ts): the source takes a credit before each row.
  * - csv-parse 7.0.3 (array mode, never `cast`) splits records and unquotes fields. Everything it is
- *   weak at is done here on the bytes: line numbers (its own count a `\r\n` inside quotes twice),
- *   byte offsets for resume, UTF-8 validation (it would decode to U+FFFD), empty lines, and locating
- *   quote errors (it reports an unclosed quote at the end of the input, not where it opened).
+ *   weak at is done by the readers on the bytes: line numbers (its own count a `\r\n` inside quotes
+ *   twice), byte offsets for resume, UTF-8 validation (it would decode to U+FFFD), empty lines, and
+ *   locating quote errors (it reports an unclosed quote at the end of the input, not where it opened).
  * - Errors are raised in input order: every row before the bad one has been emitted first, whatever
  *   the chunking and whichever reader met the error.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Parser } from 'csv-parse';
 import { Observable, type Subscriber } from 'rxjs';
-import {
-  CsvError,
-  type SkipReport,
-  budgetError,
-  countLineBreaks,
-  emptyLineError,
-  findInvalidUtf8,
-  noDataError,
-  place,
-  readError,
-  scanStructure,
-  showLiteral,
-  utf8Error,
-} from './csvErrors.js';
-import { type ColumnPlan, type SchemaOptions, checkHeader, checkSchemaOptions, convertRecord, resolvePlan } from './csvSchema.js';
+import { ByteSource, lineAt, skipBom } from './byteSource.js';
+import { CsvError, type SkipReport, budgetError, noDataError } from './csvErrors.js';
+import { readWithCsvParse } from './csvParseReader.js';
+import { type ColumnPlan, type SchemaOptions, checkSchemaOptions } from './csvSchema.js';
 import { type Cursor, readFast } from './fastCsv.js';
 import type { Gate } from './gate.js';
 import type { Sample } from './types.js';
@@ -237,121 +226,6 @@ export function featureStats(input: string | NodeJS.ReadableStream, options: Csv
   });
 }
 
-// ───────────────────────────── bytes in ─────────────────────────────
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`expected bytes or strings from the input stream, got ${typeof chunk}`);
-}
-
-/** The input's chunks as Buffers, with bytes given back (`unshift`) when a reader hands over. */
-export class ByteSource {
-  private readonly it: AsyncIterator<unknown>;
-  private readonly pushed: Buffer[] = [];
-
-  constructor(
-    stream: AsyncIterable<unknown>,
-    private readonly name: string,
-    /** Absolute offset of the next byte from the stream. */
-    private offset: number,
-    private readonly counters: CsvCounters,
-  ) {
-    this.it = stream[Symbol.asyncIterator]();
-  }
-
-  /** The next chunk, or null at the end. Stream failures become `CSV_READ_ERROR` at the offset reached. */
-  async next(): Promise<Buffer | null> {
-    const back = this.pushed.pop();
-    if (back !== undefined) return back;
-    let step: IteratorResult<unknown>;
-    try {
-      step = await this.it.next();
-      if (step.done === true) return null;
-      const buf = toBuffer(step.value);
-      this.offset += buf.length;
-      this.counters.bytesRead += buf.length;
-      return buf;
-    } catch (err) {
-      throw readError(this.name, this.offset, err);
-    }
-  }
-
-  unshift(bytes: Buffer): void {
-    if (bytes.length > 0) this.pushed.push(bytes);
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
-  }
-}
-
-/** The bytes of the records not yet taken, kept so lines, offsets and raw text come from the bytes. */
-class ByteWindow {
-  private chunks: Buffer[] = [];
-  private start: number;
-  end: number;
-
-  constructor(offset: number) {
-    this.start = offset;
-    this.end = offset;
-  }
-
-  append(b: Buffer): void {
-    this.chunks.push(b);
-    this.end += b.length;
-  }
-
-  /** Bytes `[from, to)` in absolute offsets (`from ≥` the first byte kept). */
-  slice(from: number, to: number): Buffer {
-    const parts: Buffer[] = [];
-    let at = this.start;
-    for (const c of this.chunks) {
-      const lo = Math.max(from, at);
-      const hi = Math.min(to, at + c.length);
-      if (lo < hi) parts.push(c.subarray(lo - at, hi - at));
-      at += c.length;
-      if (at >= to) break;
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  }
-
-  discardBefore(offset: number): void {
-    while (this.chunks.length > 0 && this.start + this.chunks[0].length <= offset) {
-      this.start += this.chunks[0].length;
-      this.chunks.shift();
-    }
-  }
-}
-
-/** Drops one leading UTF-8 BOM (even split across chunks); returns the first record's offset. */
-async function skipBom(src: ByteSource, at: Cursor): Promise<Cursor> {
-  let head: Buffer = Buffer.alloc(0);
-  while (head.length < 3) {
-    const chunk = await src.next();
-    if (chunk === null) break;
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-  }
-  const hasBom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
-  src.unshift(hasBom ? head.subarray(3) : head);
-  return hasBom ? { ...at, offset: at.offset + 3 } : at;
-}
-
-/** 1-based line at `end` in a file: 1 + line breaks before it. */
-async function lineAt(path: string, end: number, name: string): Promise<number> {
-  if (end === 0) return 1;
-  const src = new ByteSource(createReadStream(path, { end: end - 1 }), name, 0, createCounters());
-  let line = 1;
-  let lastWasCr = false;
-  for (let chunk = await src.next(); chunk !== null; chunk = await src.next()) {
-    line += countLineBreaks(chunk);
-    if (lastWasCr && chunk[0] === 0x0a) line--;
-    lastWasCr = chunk[chunk.length - 1] === 0x0d;
-  }
-  return line;
-}
-
 // ───────────────────────────── one run ─────────────────────────────
 
 /** The state of one subscription: options, plan, counters, and where rows go. */
@@ -511,166 +385,5 @@ export class Run {
     if (o.maxBadRows !== undefined && c.rowsSkipped > o.maxBadRows) {
       throw budgetError(this.name, err, `${c.rowsSkipped} skipped, more than maxBadRows ${o.maxBadRows}`);
     }
-  }
-}
-
-/** The row's text without its line ending (valid UTF-8 by then). */
-function rawText(bytes: Buffer): string {
-  let end = bytes.length;
-  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
-  return bytes.toString('utf8', 0, end);
-}
-
-// ───────────────────────────── csv-parse reader ─────────────────────────────
-
-interface ParsedRecord {
-  readonly fields: string[];
-  /** Absolute offset just past the record's line ending. */
-  readonly end: number;
-}
-
-function newParser(at: Cursor, maxRecordSize: number, queue: ParsedRecord[]): Parser {
-  const parser = new Parser({
-    delimiter: ',',
-    quote: '"',
-    escape: '"',
-    // NOTE: a lone '\r' is supported too (old-Mac files, case 8): csv-parse tries '\r\n' first and
-    // waits for the next chunk when a '\r' ends one. Without it such a file is one giant record.
-    record_delimiter: ['\r\n', '\n', '\r'],
-    // NOTE: the BOM is stripped once by skipBom for both readers; csv-parse's `bom: true` would also
-    // switch to UTF-16 on FF FE, which we reject as invalid UTF-8 instead.
-    bom: false,
-    max_record_size: maxRecordSize,
-    // Field counts are checked by convertRecord, so the row can be skipped and counted.
-    relax_column_count: true,
-    on_record: (record: string[], context) => {
-      queue.push({ fields: record, end: at.offset + context.bytes });
-      return null;
-    },
-  });
-  parser.on('error', () => {}); // errors arrive through the write/end callbacks below
-  return parser;
-}
-
-function feed(parser: Parser, chunk: Buffer | null): Promise<Error | undefined> {
-  return new Promise((resolve) => {
-    const done = (err?: Error | null): void => resolve(err ?? undefined);
-    if (chunk === null) parser.end(done);
-    else parser.write(chunk, done);
-  });
-}
-
-/**
- * Reads records with csv-parse from `at` to the end (returns null), or — with `untilPlan` — until the
- * columns are resolved (header read, or first data row seen), returning where the next reader starts
- * and giving back the bytes csv-parse had read past it.
- */
-export async function readWithCsvParse(src: ByteSource, at: Cursor, run: Run, untilPlan: boolean): Promise<Cursor | null> {
-  const queue: ParsedRecord[] = [];
-  const parser = newParser(at, run.maxRecordSize, queue);
-  const window = new ByteWindow(at.offset);
-  const cur: Cursor = { ...at };
-  try {
-    for (;;) {
-      const chunk = await src.next();
-      if (chunk !== null) window.append(chunk);
-      const err = await feed(parser, chunk);
-      for (const rec of queue) {
-        if (untilPlan && run.plan !== null && !run.needsHeader) break;
-        const wait = takeRecord(rec, cur, window, run, untilPlan);
-        if (wait !== undefined) await wait;
-        if (run.signal.aborted) return null;
-      }
-      queue.length = 0;
-      if (untilPlan && run.plan !== null && !run.needsHeader) {
-        src.unshift(window.slice(cur.offset, window.end));
-        return cur;
-      }
-      if (err !== undefined) throw locateError(err, window, cur, run);
-      if (chunk === null) return null;
-    }
-  } finally {
-    parser.destroy();
-  }
-}
-
-/** One csv-parse record: the header, an empty line, or a data row (advances `cur`). */
-function takeRecord(rec: ParsedRecord, cur: Cursor, window: ByteWindow, run: Run, untilPlan: boolean): void | Promise<void> {
-  const bytes = window.slice(cur.offset, rec.end);
-  const bad = findInvalidUtf8(bytes);
-  if (bad >= 0) throw utf8Error(run.name, cur.line + countLineBreaks(bytes, 0, bad), bytes[bad], cur.offset + bad);
-  const line = cur.line;
-  const isHeader = run.needsHeader;
-  // An empty line is a record of one empty field whose bytes are only its line ending ("" is not empty).
-  const isEmpty = !isHeader && rec.fields.length === 1 && rec.fields[0] === '' && (bytes[0] === 0x0a || bytes[0] === 0x0d);
-  if (isHeader) {
-    const names = checkHeader(run.name, line, rec.fields);
-    run.plan = resolvePlan(run.name, line, names, names.length, run.options);
-    run.needsHeader = false;
-  } else if (run.plan === null && !isEmpty) {
-    run.plan = resolvePlan(run.name, line, null, rec.fields.length, run.options);
-    if (untilPlan) return; // the next reader starts with this row
-  }
-  cur.offset = rec.end;
-  cur.line += countLineBreaks(bytes);
-  window.discardBefore(rec.end);
-  if (isHeader) return;
-  const record = cur.record++;
-  const result =
-    isEmpty || run.plan === null
-      ? emptyLineError(run.name, line)
-      : convertRecord(run.plan, rec.fields, { source: run.name, line, record, endOffset: rec.end });
-  return run.accept(result, record, () => rawText(bytes));
-}
-
-/** csv-parse's error, placed by our own scan of the failing record's bytes (see scanStructure). */
-function locateError(err: Error, window: ByteWindow, cur: Cursor, run: Run): CsvError {
-  const code = (err as { code?: string }).code;
-  // NOTE: csv-parse fails a record for size at or after its first max-record-size bytes (it does not
-  // count delimiters); scanning exactly those bytes makes the verdict independent of the chunking.
-  const to = code === 'CSV_MAX_RECORD_SIZE' ? Math.min(window.end, cur.offset + run.maxRecordSize) : window.end;
-  const bytes = window.slice(cur.offset, to);
-  const f = scanStructure(bytes);
-  const lineAtPos = (pos: number): number => cur.line + countLineBreaks(bytes, 0, pos);
-  const nameOf = (field: number): string | undefined => run.plan?.names?.[field - 1];
-  const { name } = run;
-  switch (f.kind) {
-    case 'utf8':
-      return utf8Error(name, lineAtPos(f.pos), bytes[f.pos], cur.offset + f.pos);
-    case 'opening-quote': {
-      const line = lineAtPos(f.pos);
-      const value = bytes.toString('utf8', f.fieldStart, f.pos + 1);
-      return new CsvError(
-        { source: name, line, column: f.field, columnName: nameOf(f.field), code: 'INVALID_OPENING_QUOTE', value },
-        `${place(name, line, f.field, nameOf(f.field))}: quote inside an unquoted field (${showLiteral(value)}); quote the whole field`,
-      );
-    }
-    case 'closing-quote': {
-      const line = lineAtPos(f.pos);
-      const value = bytes.toString('utf8', f.pos, f.pos + 1);
-      return new CsvError(
-        { source: name, line, column: f.field, columnName: nameOf(f.field), code: 'CSV_INVALID_CLOSING_QUOTE', value },
-        `${place(name, line, f.field, nameOf(f.field))}: a closing quote must be followed by a comma or a line break, found ${showLiteral(value)}`,
-      );
-    }
-    case 'open-at-end': {
-      const line = lineAtPos(f.pos);
-      const why =
-        code === 'CSV_MAX_RECORD_SIZE'
-          ? `is still open after ${run.maxRecordSize} bytes (max record size)`
-          : 'is never closed (the input ends inside it)';
-      return new CsvError(
-        { source: name, line, column: f.field, columnName: nameOf(f.field), code: 'CSV_QUOTE_NOT_CLOSED' },
-        `${place(name, line, f.field, nameOf(f.field))}: the quote opened here ${why}`,
-      );
-    }
-    case 'none':
-      if (code === 'CSV_MAX_RECORD_SIZE') {
-        return new CsvError(
-          { source: name, line: cur.line, column: 0, code: 'CSV_MAX_RECORD_SIZE' },
-          `${place(name, cur.line)}: record larger than ${run.maxRecordSize} bytes (max record size); is the delimiter a comma?`,
-        );
-      }
-      return new CsvError({ source: name, line: cur.line, column: 0, code: 'CSV_PARSE_ERROR' }, `${place(name, cur.line)}: ${err.message}`);
   }
 }
