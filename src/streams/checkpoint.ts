@@ -1,5 +1,5 @@
 /**
- * The checkpoint store: atomic writes, verified reads with fallback, and input fingerprints.
+ * The checkpoint store: atomic writes, and verified reads with fallback.
  *
  * A directory holds numbered files `ckpt-00000007.bin`. A write goes to `ckpt-<seq>.tmp`, is
  * fsynced, renamed to `ckpt-<seq>.bin`, and the directory is fsynced; only then are checkpoints
@@ -12,14 +12,15 @@
  * and falls back to the previous one. It never returns a checkpoint whose checksum failed, and it
  * refuses one written for another config, format version or input file.
  *
- * The format of one file is in checkpointFormat.ts and docs/checkpoints.md.
+ * The format of one file is in checkpointFormat.ts and docs/checkpoints.md; the input fingerprints a
+ * read compares are in inputFingerprint.ts. This module re-exports both, so it is the whole public
+ * checkpoint API.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Param } from '../layers/layer.js';
+import { errnoOf, ioError } from './checkpointError.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -32,18 +33,18 @@ import {
   type Checkpoint,
   type CheckpointParam,
   type Difference,
-  type InputFingerprint,
   type JsonValue,
 } from './checkpointFormat.js';
+import { compareInput, type InputChangePolicy } from './inputFingerprint.js';
 
 export * from './checkpointFormat.js';
+export { compareInput, inputFingerprint, prefixHash, type InputChangePolicy } from './inputFingerprint.js';
 
 /** The environment variable the CLI reads to pause between write and rename (the kill test's window). */
 export const CHECKPOINT_PAUSE_ENV = 'DELTAFLOW_CKPT_PAUSE_MS';
 
 const FILE_NAME = /^ckpt-(\d+)\.(bin|tmp|bin\.corrupt)$/;
 const CHUNK_BYTES = 4 << 20;
-const EDGE_BYTES = 64 << 10;
 
 function fileName(seq: number, ext: 'bin' | 'tmp'): string {
   return `ckpt-${String(seq).padStart(8, '0')}.${ext}`;
@@ -130,31 +131,6 @@ async function listEntries(dir: string): Promise<DirEntry[]> {
     if (m !== null) entries.push({ name, seq: Number(m[1]), kind: m[2] as DirEntry['kind'] });
   }
   return entries.sort((a, b) => b.seq - a.seq);
-}
-
-const ERRNO_WORDS: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOTDIR: 'a component of the path is not a directory',
-  ENOENT: 'no such file or directory',
-  EIO: 'input/output error',
-};
-
-function errnoOf(err: unknown): string | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : null;
-}
-
-/** A failed file operation as a CheckpointError carrying the errno; anything else is passed through unchanged. */
-function ioError(err: unknown, path: string, action: string, consequence: string): unknown {
-  if (err instanceof CheckpointError) return err;
-  const code = errnoOf(err);
-  if (code === null) return err;
-  const words = ERRNO_WORDS[code] ?? (err instanceof Error ? err.message : code);
-  return new CheckpointError(code as `E${string}`, path, `cannot ${action} ${path}: ${words} (${code}); ${consequence}`, [], { cause: err });
 }
 
 /** Make a rename durable: fsync the directory holding it. */
@@ -290,111 +266,6 @@ export function createCheckpointWriter(dir: string, options: WriteCheckpointOpti
       return last;
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Input fingerprints
-
-async function readRange(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const out = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(out, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return out.subarray(0, done);
-}
-
-/**
- * SHA-256 (hex) of bytes [0, offset) of a file, streamed. Throws INPUT_TOO_SHORT when the file is
- * shorter than `offset`.
- *
- * @example const h = await prefixHash('data.csv', ckpt.position.offset);
- */
-export async function prefixHash(path: string, offset: number): Promise<string> {
-  const hash = createHash('sha256');
-  let n = 0;
-  if (offset > 0) {
-    try {
-      for await (const chunk of createReadStream(path, { start: 0, end: offset - 1 })) {
-        hash.update(chunk as Buffer);
-        n += (chunk as Buffer).length;
-      }
-    } catch (err) {
-      throw ioError(err, path, 'read the input', 'its fingerprint cannot be checked');
-    }
-  }
-  if (n < offset) throw new CheckpointError('INPUT_TOO_SHORT', path, `${path} has ${n} bytes, fewer than the ${offset} the prefix hash covers`);
-  return hash.digest('hex');
-}
-
-/**
- * What identifies an input file: size, mtime, SHA-256 of its first and last 64 KiB, and, with
- * `prefixOffset`, of the whole prefix [0, prefixOffset) (needed to resume an append-only file).
- *
- * @example const fp = await inputFingerprint('data.csv');
- */
-export async function inputFingerprint(path: string, options: { readonly prefixOffset?: number } = {}): Promise<InputFingerprint> {
-  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-  let head: Buffer;
-  let tail: Buffer;
-  let size: number;
-  let mtimeMs: number;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const st = await handle.stat();
-      size = st.size;
-      mtimeMs = st.mtimeMs;
-      head = await readRange(handle, 0, Math.min(EDGE_BYTES, size));
-      tail = await readRange(handle, Math.max(0, size - EDGE_BYTES), Math.min(EDGE_BYTES, size));
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    throw ioError(err, path, 'read the input', 'its fingerprint cannot be taken');
-  }
-  const fingerprint = { path, size, mtimeMs, head: sha(head), tail: sha(tail) };
-  if (options.prefixOffset === undefined) return fingerprint;
-  return { ...fingerprint, prefix: { offset: options.prefixOffset, sha256: await prefixHash(path, options.prefixOffset) } };
-}
-
-/**
- * How a changed input is treated on resume: `refuse` any change (size, mtime, first/last 64 KiB);
- * `allow-append` a file that only grew (the checkpoint's prefix hash must still match); `allow` anything.
- */
-export type InputChangePolicy = 'refuse' | 'allow-append' | 'allow';
-
-const short = (hash: string): string => `${hash.slice(0, 12)}…`;
-
-/** The ways the input at `path` differs from a checkpoint's fingerprint under `policy` (empty: resume is allowed). */
-export async function compareInput(ckpt: Checkpoint, path: string, policy: InputChangePolicy): Promise<Difference[]> {
-  if (policy === 'allow') return [];
-  const saved = ckpt.input;
-  if (saved === null) return [{ path: 'input', checkpoint: '(a stream, no fingerprint)', now: path }];
-  if (policy === 'allow-append') {
-    const prefix = saved.prefix;
-    if (prefix === undefined) return [{ path: 'input.prefix', checkpoint: '(none: written without a prefix hash)', now: 'needed by allow-append' }];
-    if (prefix.offset < ckpt.position.offset) {
-      return [{ path: 'input.prefix.offset', checkpoint: String(prefix.offset), now: `at least the position ${ckpt.position.offset}` }];
-    }
-    let now: string;
-    try {
-      now = await prefixHash(path, prefix.offset);
-    } catch (err) {
-      if (err instanceof CheckpointError && err.code === 'INPUT_TOO_SHORT') return [{ path: 'input.size', checkpoint: `≥ ${prefix.offset}`, now: err.message }];
-      throw err;
-    }
-    return now === prefix.sha256 ? [] : [{ path: `input.prefix (bytes 0..${prefix.offset})`, checkpoint: short(prefix.sha256), now: short(now) }];
-  }
-  const now = await inputFingerprint(path);
-  const out: Difference[] = [];
-  if (saved.size !== now.size) out.push({ path: 'input.size', checkpoint: String(saved.size), now: String(now.size) });
-  if (saved.mtimeMs !== now.mtimeMs) out.push({ path: 'input.mtime', checkpoint: new Date(saved.mtimeMs).toISOString(), now: new Date(now.mtimeMs).toISOString() });
-  if (saved.head !== now.head) out.push({ path: 'input.head (first 64 KiB)', checkpoint: short(saved.head), now: short(now.head) });
-  if (saved.tail !== now.tail) out.push({ path: 'input.tail (last 64 KiB)', checkpoint: short(saved.tail), now: short(now.tail) });
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

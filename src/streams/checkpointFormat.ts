@@ -5,6 +5,8 @@
  * the optimizer state, the RNG states, the samples resident in the shuffle window, the source
  * position those samples were read up to, the counters, the input fingerprint and the training
  * config. The position is stored in the same file as the state it produced (RELIABILITY.md §5).
+ * The config's canonical JSON and hash are in checkpointConfig.ts, CheckpointError in
+ * checkpointError.ts; this module re-exports both.
  *
  * File layout (integers little-endian):
  *
@@ -22,7 +24,12 @@
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
+import { CheckpointError, formatDifferences } from './checkpointError.js';
+import { configHash, describeType, isPlainObject, type JsonValue } from './checkpointConfig.js';
 import type { RowOrigin, Sample } from './types.js';
+
+export { CheckpointError, formatDifferences, type CheckpointErrorCode, type Difference } from './checkpointError.js';
+export { canonicalJson, configHash, diffConfigs, type JsonValue } from './checkpointConfig.js';
 
 export const CHECKPOINT_FORMAT = 'deltaflow-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -32,9 +39,6 @@ const PREAMBLE_BYTES = 16;
 const CHECKSUM_BYTES = 32;
 const ALIGN = 8;
 const IS_LITTLE_ENDIAN_HOST = endianness() === 'LE';
-
-/** Plain JSON data, e.g. a training config. `undefined` properties are treated as absent. */
-export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined };
 
 /** The typed arrays a checkpoint stores as raw sections. */
 export type StateArray = Float32Array | Float64Array | Int32Array | Uint32Array;
@@ -117,121 +121,6 @@ export interface Checkpoint {
   readonly configHash: string;
   /** Further operator state (e.g. running metrics), stored as exactly as `optimizer`. */
   readonly extra: { readonly [key: string]: StateValue | undefined };
-}
-
-/**
- * What went wrong, as a code: our own codes, or the errno of a failed file operation (`ENOSPC`, `EACCES`, …).
- * `CORRUPT` files are skipped in favour of an older checkpoint; every other code stops the resume.
- */
-export type CheckpointErrorCode =
-  | 'CORRUPT'
-  | 'INVALID'
-  | 'NON_FINITE'
-  | 'VERSION_MISMATCH'
-  | 'CONFIG_MISMATCH'
-  | 'FINGERPRINT_MISMATCH'
-  | 'INPUT_TOO_SHORT'
-  | 'NO_VALID_CHECKPOINT'
-  | `E${string}`;
-
-/** One field that differs between a checkpoint and now, values printed as in messages. */
-export interface Difference {
-  readonly path: string;
-  readonly checkpoint: string;
-  readonly now: string;
-}
-
-/** A checkpoint that cannot be written or used; the facts are fields, the message says them in words. */
-export class CheckpointError extends Error {
-  constructor(
-    readonly code: CheckpointErrorCode,
-    /** The checkpoint file, temp file, directory or input file concerned. */
-    readonly path: string,
-    message: string,
-    readonly differences: readonly Difference[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'CheckpointError';
-  }
-}
-
-/** `lr: 0.05 (checkpoint) vs 0.1 (now); layers[0].units: 64 (checkpoint) vs 128 (now)`. */
-export function formatDifferences(differences: readonly Difference[]): string {
-  return differences.map((d) => `${d.path}: ${d.checkpoint} (checkpoint) vs ${d.now} (now)`).join('; ');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Config: canonical JSON, hash, differences
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object') return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * JSON with object keys sorted at every level and no spaces, so equal configs give equal text.
- * `undefined` properties are dropped; non-finite numbers and non-JSON values are an INVALID error.
- *
- * @example canonicalJson({ lr: 0.1, batch: 32 }) // '{"batch":32,"lr":0.1}'
- */
-export function canonicalJson(value: unknown, where = 'config'): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new CheckpointError('INVALID', where, `${where} is ${value}: a config holds finite numbers only`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) {
-    return `[${value.map((v, i) => (v === undefined ? 'null' : canonicalJson(v, `${where}[${i}]`))).join(',')}]`;
-  }
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k], `${where}.${k}`)}`).join(',')}}`;
-  }
-  throw new CheckpointError('INVALID', where, `${where} is not JSON data (${describeType(value)})`);
-}
-
-function describeType(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v !== 'object' || v === null) return typeof v;
-  return v.constructor?.name ?? 'object';
-}
-
-/** SHA-256 (hex) of the canonical JSON of a training config. @example configHash({ lr: 0.1 }) */
-export function configHash(config: JsonValue): string {
-  return sha256Hex(Buffer.from(canonicalJson(config), 'utf8'));
-}
-
-function showConfigValue(v: unknown): string {
-  if (v === undefined) return '(absent)';
-  const text = canonicalJson(v);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/**
- * The leaves where two configs differ, walking objects by key and arrays by index.
- *
- * @example diffConfigs({ lr: 0.05 }, { lr: 0.1 }) // [{ path: 'lr', checkpoint: '0.05', now: '0.1' }]
- */
-export function diffConfigs(checkpoint: unknown, now: unknown, path = ''): Difference[] {
-  const child = (key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`);
-  if (isPlainObject(checkpoint) && isPlainObject(now)) {
-    const keys = [...new Set([...Object.keys(checkpoint), ...Object.keys(now)])].sort();
-    return keys.flatMap((k) => diffConfigs(checkpoint[k], now[k], child(k)));
-  }
-  if (Array.isArray(checkpoint) && Array.isArray(now)) {
-    const n = Math.max(checkpoint.length, now.length);
-    const out: Difference[] = [];
-    for (let i = 0; i < n; i++) out.push(...diffConfigs(checkpoint[i], now[i], child(i)));
-    return out;
-  }
-  if (checkpoint === undefined && now === undefined) return [];
-  const a = showConfigValue(checkpoint);
-  const b = showConfigValue(now);
-  return a === b ? [] : [{ path: path === '' ? '(config)' : path, checkpoint: a, now: b }];
 }
 
 // ---------------------------------------------------------------------------------------------
