@@ -16,7 +16,7 @@
  * "no module state" (STYLE.md §3) as gemmWasm.ts: compiling per call would cost more than the
  * convolution. Each worker thread must `await initConvWasm()` itself.
  */
-import type { ConvShape } from '../conv.js';
+import type { ConvShape } from '../convShape.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
 import { initElementwiseWasm } from './elementwiseWasm.js';
 import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
