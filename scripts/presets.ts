@@ -11,6 +11,9 @@
  * The last layer outputs logits for softmax cross-entropy. For the mean-squared-error loss on
  * classes (one-hot targets, as in the article), a sigmoid follows it, so outputs lie in (0, 1) like
  * the targets. Regression outputs stay linear.
+ *
+ * The bench builds its workloads from these (W1 = `mlp` with hidden [128, 64], W2 = `lenet`; see
+ * scripts/bench/workloads.ts), and so does scripts/stepProfile.ts: changing a preset changes them too.
  */
 import { conv2d } from '../src/layers/conv2d.js';
 import { dense } from '../src/layers/dense.js';

@@ -1,7 +1,8 @@
 /**
  * LeNet-5 training-step profile: samples/s and per-layer milliseconds of one SGD step (forward,
  * softmax cross-entropy, delta of every layer, plain SGD update) on a batch already in memory,
- * single thread. The model and data are the W2 workload of /work/shared/bench/peers/README.md.
+ * single thread. The model and data are the W2 workload of /work/shared/bench/peers/README.md (the
+ * `lenet` preset, scripts/presets.ts).
  *
  * Usage: node dist/scripts/stepProfile.js [--steps 50] [--rounds 7] [--batch 64] [--layers] [--wasm]
  *   --rounds R  timed passes of `steps` steps each; prints every pass and the median
@@ -10,14 +11,10 @@
  * The last line is an FNV-1a hash of the final weights: equal hashes across runs of the same
  * build show the step is bit-for-bit deterministic.
  */
-import { conv2d } from '../src/layers/conv2d.js';
-import { dense } from '../src/layers/dense.js';
-import { flatten } from '../src/layers/flatten.js';
-import { maxPool2d } from '../src/layers/maxPool2d.js';
-import { relu } from '../src/layers/activation.js';
 import { sequential } from '../src/layers/sequential.js';
 import { softmaxCrossEntropy } from '../src/ops/loss.js';
 import { Workspace, type Tensor } from '../src/ops/tensor.js';
+import { presetSpecs } from './presets.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,21 +31,7 @@ if (process.argv.includes('--wasm')) {
   if (kernels.initKernels !== undefined) console.log('wasm', await kernels.initKernels());
 }
 
-const model = sequential(
-  { input: [1, 28, 28], seed: 1 },
-  conv2d({ filters: 6, kernel: 5 }),
-  relu(),
-  maxPool2d({ size: 2 }),
-  conv2d({ filters: 16, kernel: 5 }),
-  relu(),
-  maxPool2d({ size: 2 }),
-  flatten(),
-  dense({ units: 120 }),
-  relu(),
-  dense({ units: 84 }),
-  relu(),
-  dense({ units: 10 }),
-);
+const model = sequential({ input: [1, 28, 28], seed: 1 }, ...presetSpecs('lenet', { input: [1, 28, 28], outputs: 10 }));
 
 // Deterministic pseudo-images (xorshift32) and one-hot targets.
 let seed = 12345;

@@ -6,11 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { Subject } from 'rxjs';
 import {
-  conv2d,
-  dense,
-  flatten,
-  maxPool2d,
-  relu,
   sequential,
   sgd,
   softmaxCrossEntropy,
@@ -20,6 +15,7 @@ import {
   type RowOrigin,
   type StepMetrics,
 } from '../../src/index.js';
+import { presetSpecs } from '../presets.js';
 import { PIXELS, type Digits } from './data.js';
 import type { PassResult, PassRunner, RunnerInfo } from './runner.js';
 import { BATCH, LEARNING_RATE, workloads, type WorkloadId } from './workloads.js';
@@ -39,26 +35,14 @@ export function deltaflowVersion(): string {
   return 'unknown';
 }
 
-/** The workload's network (seeded, so every run starts from the same weights). */
+/**
+ * The workload's network (seeded, so every run starts from the same weights): W1 is the `mlp` preset
+ * with hidden widths [128, 64], W2 the `lenet` preset (scripts/presets.ts), 10 outputs, no sigmoid.
+ */
 export function benchModel(id: WorkloadId, seed = 1): Model {
-  if (id === 'W1') {
-    return sequential({ input: [784], seed }, dense({ units: 128 }), relu(), dense({ units: 64 }), relu(), dense({ units: 10 }));
-  }
-  return sequential(
-    { input: [1, 28, 28], seed },
-    conv2d({ filters: 6, kernel: 5 }),
-    relu(),
-    maxPool2d({ size: 2 }),
-    conv2d({ filters: 16, kernel: 5 }),
-    relu(),
-    maxPool2d({ size: 2 }),
-    flatten(),
-    dense({ units: 120 }),
-    relu(),
-    dense({ units: 84 }),
-    relu(),
-    dense({ units: 10 }),
-  );
+  const input = workloads[id].input;
+  const specs = id === 'W1' ? presetSpecs('mlp', { input, outputs: CLASSES, hidden: [128, 64] }) : presetSpecs('lenet', { input, outputs: CLASSES });
+  return sequential({ input, seed }, ...specs);
 }
 
 /** floor(n / 64) full batches of the digits, x `[64, ...input]`, one-hot targets `[64, 10]`. */
