@@ -1,6 +1,7 @@
 /**
  * From command-line options (and a model file's meta, when continuing from one) to a complete data
- * description: label and feature columns, classes, shape, scale, normalization statistics and loss.
+ * description: label and feature columns, classes, shape, scale, normalization statistics (of the
+ * features and, for regression, of the targets) and loss.
  *
  * Order of precedence for each item: the option given on the command line, then the model file's
  * meta, then the default. Classes are never guessed silently: without `--classes` (and without a
@@ -8,13 +9,14 @@
  * line on stderr says what was found; on stdin `--classes` is required.
  */
 import { Command, Option } from 'commander';
-import { featureStats, type CsvSourceOptions } from '../../src/streams/fromCsv.js';
+import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
 import { noDataError } from '../../src/streams/csvErrors.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
 import { checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+import { dataStats, targetNormalization } from './targets.js';
 import { csvOptions, metaFromJson, outputCount, type DataMeta, type LossName, type Normalization, type Task } from './meta.js';
 
 export type NormalizeChoice = 'none' | 'zscore' | 'minmax';
@@ -105,21 +107,30 @@ export async function setupData(req: DataRequest, fromModel: DataMeta | null): P
     task === 'classify' ? await resolveClasses(req, input, labelCols[0], fromModel) : { classes: null, classesAreIndices: false };
   const scale = req.scale ?? fromModel?.scale ?? 1;
 
-  let meta: DataMeta = { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize: null };
+  let meta: DataMeta = { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize: null, targetNormalize: null };
   let rows: number | null = null;
-  const choice = req.normalize ?? (fromModel?.normalize ? 'from-model' : 'none');
+  const choice = req.normalize ?? (fromModel?.normalize || fromModel?.targetNormalize ? 'from-model' : 'none');
   if (choice === 'from-model' && fromModel !== null) {
-    meta = { ...meta, normalize: fromModel.normalize };
+    const targetNormalize = fromModel.targetNormalize;
+    // The model's outputs are normalized targets: reading other targets with it would report wrong units.
+    if (targetNormalize !== null && (task !== 'regress' || label.join('\0') !== fromModel.label.join('\0'))) {
+      throw new CliError(`the model learned normalized targets ${fromModel.label.join(', ')} (meta.targetNormalize); it cannot be used with ${task === 'regress' ? `--label ${label.join(',')}` : '--task classify'}`);
+    }
+    meta = { ...meta, normalize: fromModel.normalize, targetNormalize };
   } else if (choice === 'zscore' || choice === 'minmax') {
     if (input.path === null) {
       throw new CliError(`--normalize ${choice} needs a file: its statistics come from a first pass over --data, which stdin cannot give (save the data to a file, or use --scale)`);
     }
     const { onSkip: _reportedByTheTrainingPass, ...policy } = req.csv ?? {};
-    const stats = await featureStats(input.path, { ...csvOptions(meta, input.name), ...policy });
+    // One pass gives the features' statistics and, for regression, the targets'.
+    const stats = await dataStats(input.path, { ...csvOptions(meta, input.name), ...policy });
+    if (stats.rows === 0) throw noDataError(input.name);
+    const f = stats.features;
     const safe = (d: number): number => (Number.isFinite(d) && d > 1e-12 ? d : 1);
     const normalize: Normalization =
-      choice === 'zscore' ? { kind: 'zscore', a: stats.mean, b: stats.std.map(safe) } : { kind: 'minmax', a: stats.min, b: stats.max.map((mx, i) => safe(mx - stats.min[i])) };
-    meta = { ...meta, normalize };
+      choice === 'zscore' ? { kind: 'zscore', a: f.mean, b: f.std.map(safe) } : { kind: 'minmax', a: f.min, b: f.max.map((mx, i) => safe(mx - f.min[i])) };
+    const targetNormalize = task === 'regress' ? targetNormalization(choice, stats.targets, label, input.name) : null;
+    meta = { ...meta, normalize, targetNormalize };
     rows = stats.rows;
   }
   if (rows === null && input.path !== null) rows = await estimateRows(input.path);

@@ -2,7 +2,8 @@
  * `deltaflow evaluate --model FILE --data FILE|-`: stream a labelled CSV through a trained model and
  * report the mean loss, the accuracy, per-class precision, recall and F1, and the confusion matrix
  * (rows: true class, columns: predicted class) — as an aligned table, or one JSON object with `--json`.
- * Regression reports the loss and the root-mean-square error per target.
+ * Regression reports the loss and the root-mean-square error over the targets, in target units (also
+ * for a model that learned normalized targets: its outputs are mapped back, targets.ts).
  */
 import { Command } from 'commander';
 import { lastValueFrom } from 'rxjs';
@@ -16,6 +17,7 @@ import { describeRowCounts, rowCountsOf } from './summary.js';
 import { addDataOptions, modelForData, type DataOptions } from './dataSetup.js';
 import { table } from './inspect.js';
 import { csvOptions, losses, type DataMeta } from './meta.js';
+import { normalizeTargets, targetUnitsMse } from './targets.js';
 
 interface EvaluateOptions extends DataOptions, BadRowOptions {
   readonly model: string;
@@ -52,7 +54,8 @@ function report(meta: DataMeta, result: EvalResult, source: string): string {
   if (meta.task === 'regress') {
     // ½‖a − y‖² per sample → RMSE over every target value.
     const rmse = Math.sqrt((2 * result.loss) / meta.label.length);
-    lines.push(`loss ${result.loss.toFixed(6)} (mean of ½‖output − target‖²)`, `rmse ${rmse.toFixed(6)} (over ${meta.label.join(', ')})`);
+    const units = meta.targetNormalize === null ? 'in target units' : `in target units; the model's outputs mapped back from ${meta.targetNormalize.kind}-normalized targets`;
+    lines.push(`loss ${result.loss.toFixed(6)} (mean of ½‖output − target‖², ${units})`, `rmse ${rmse.toFixed(6)} (over ${meta.label.join(', ')}, in target units)`);
     return `${lines.join('\n')}\n`;
   }
   const names = meta.classes ?? [];
@@ -86,7 +89,9 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
   const counters = createCounters();
   const csv = { ...policy, counters };
   const source = setup.input.stream !== null ? fromCsv(setup.input.stream, { ...csvOptions(meta, 'stdin'), ...csv }) : fromCsv(data, { ...csvOptions(meta), ...csv });
-  const result = await lastValueFrom(source.pipe(evaluate(model, { loss: losses[meta.loss](), batchSize: options.batch })));
+  // A model that learned normalized targets is scored on normalized targets, its cost reported in target units.
+  const loss = meta.targetNormalize === null ? losses[meta.loss]() : targetUnitsMse(meta.targetNormalize);
+  const result = await lastValueFrom(source.pipe(normalizeTargets(meta.targetNormalize), evaluate(model, { loss, batchSize: options.batch })));
   const isSkipping = options.onBadRow === 'skip';
   const rows = rowCountsOf(counters);
   if (options.json) {
@@ -99,7 +104,7 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
       loss: result.loss,
       accuracy: result.accuracy,
       ...(meta.task === 'regress'
-        ? { rmse: Math.sqrt((2 * result.loss) / meta.label.length) }
+        ? { rmse: Math.sqrt((2 * result.loss) / meta.label.length), units: 'target' }
         : { classes: names, perClass: perClass(result.confusion, names), confusion: result.confusion }),
     };
     process.stdout.write(`${JSON.stringify(doc)}\n`);

@@ -3,6 +3,7 @@
  * parameter count, then the totals — and, for a model file written by `train`, what it was trained on.
  */
 import { Command } from 'commander';
+import type { JsonObject } from '../../src/layers/modelFile.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import { isPresetName, defaultPresetInput, DEFAULT_HIDDEN } from '../presets.js';
 import { shape, widths, positiveInt } from './args.js';
@@ -81,6 +82,15 @@ function summary(choice: ModelChoice): string {
     const normalize = meta.normalize;
     if (typeof normalize === 'object' && normalize !== null && !Array.isArray(normalize) && 'kind' in normalize) {
       metaLines.push(`  normalize: ${JSON.stringify(normalize.kind)}`);
+    }
+    const targetNormalize = meta.targetNormalize;
+    if (typeof targetNormalize === 'object' && targetNormalize !== null && !Array.isArray(targetNormalize)) {
+      const { kind, a, b } = targetNormalize as JsonObject;
+      const label = Array.isArray(meta.label) ? meta.label : [];
+      const [aName, bName] = kind === 'minmax' ? ['min', 'range'] : ['mean', 'std'];
+      const fmt = (v: unknown): string => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : '?');
+      const each = Array.isArray(a) && Array.isArray(b) ? a.map((av, j) => `${String(label[j] ?? j)}: ${aName} ${fmt(av)}, ${bName} ${fmt(b[j])}`) : [];
+      metaLines.push(`  targetNormalize: ${JSON.stringify(kind)}${each.length === 0 ? '' : ` (${each.join('; ')})`} — outputs are mapped back to target units`);
     }
     if (metaLines.length > 0) lines.push('', 'Trained for:', ...metaLines);
   }

@@ -2,7 +2,9 @@
  * The data description a trained model carries in its file's `meta`, so that `evaluate`, `predict` and
  * `online` read new CSV exactly as training did: which columns are the label (or regression targets)
  * and the features, the class names in output order, the input shape, and the feature transform
- * `x = (v · scale − a) / b` (`normalize` null: `x = v · scale`).
+ * `x = (v · scale − a) / b` (`normalize` null: `x = v · scale`). A regression model trained with
+ * `--normalize zscore|minmax` also carries `targetNormalize`: it learned `y' = (y − a) / b` per target,
+ * so its outputs are mapped back as `y = a + b · y'` (targets.ts). The key is absent otherwise.
  *
  *   {"task": "classify", "loss": "ce", "label": ["label"], "features": ["p0", …], "classes": ["0", …, "9"],
  *    "classesAreIndices": true, "shape": [1, 28, 28], "scale": 0.00392…, "normalize": null, "training": {…}}
@@ -36,6 +38,8 @@ export interface DataMeta {
   readonly shape: readonly number[];
   readonly scale: number;
   readonly normalize: Normalization | null;
+  /** Regression: the targets' transform `y' = (y − a) / b`, one a and b per target; null: raw targets. */
+  readonly targetNormalize: Normalization | null;
 }
 
 export const losses: { readonly [K in LossName]: () => Loss } = { ce: softmaxCrossEntropy, mse: meanSquaredError };
@@ -52,6 +56,8 @@ export function metaToJson(meta: DataMeta, extra: JsonObject = {}): JsonObject {
     shape: [...meta.shape],
     scale: meta.scale,
     normalize: meta.normalize === null ? null : { kind: meta.normalize.kind, a: [...meta.normalize.a], b: [...meta.normalize.b] },
+    // Only when set, so a model (and a checkpoint's config) without it is written exactly as before.
+    ...(meta.targetNormalize === null ? {} : { targetNormalize: { kind: meta.targetNormalize.kind, a: [...meta.targetNormalize.a], b: [...meta.targetNormalize.b] } }),
     ...extra,
   };
 }
@@ -68,7 +74,7 @@ export function metaFromJson(meta: JsonObject | undefined, file: string): DataMe
   const bad = (field: string, rule: string): never => {
     throw new CliError(`${file}: meta.${field} must be ${rule}`);
   };
-  const { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize } = meta;
+  const { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize, targetNormalize } = meta;
   if (task !== 'classify' && task !== 'regress') return bad('task', '"classify" or "regress"');
   if (loss !== 'ce' && loss !== 'mse') return bad('loss', '"ce" or "mse"');
   if (!isStringList(label) || label.length === 0) return bad('label', 'a non-empty list of column names');
@@ -86,6 +92,17 @@ export function metaFromJson(meta: JsonObject | undefined, file: string): DataMe
     }
     norm = { kind, a, b };
   }
+  let targetNorm: Normalization | null = null;
+  if (targetNormalize !== null && targetNormalize !== undefined) {
+    if (task !== 'regress') return bad('targetNormalize', 'absent for a classification model');
+    if (typeof targetNormalize !== 'object' || Array.isArray(targetNormalize)) return bad('targetNormalize', 'null or {kind, a, b}');
+    const { kind, a, b } = targetNormalize as JsonObject;
+    if (kind !== 'zscore' && kind !== 'minmax') return bad('targetNormalize.kind', '"zscore" or "minmax"');
+    if (!isNumberList(a) || !isNumberList(b) || a.length !== label.length || b.length !== label.length || !b.every((d) => d > 0)) {
+      return bad('targetNormalize', `{kind, a, b} with ${label.length} numbers in a and ${label.length} positive numbers in b`);
+    }
+    targetNorm = { kind, a, b };
+  }
   return {
     task,
     loss,
@@ -96,6 +113,7 @@ export function metaFromJson(meta: JsonObject | undefined, file: string): DataMe
     shape,
     scale,
     normalize: norm,
+    targetNormalize: targetNorm,
   };
 }
 

@@ -2,7 +2,8 @@
  * `deltaflow online --model mlp|lenet|FILE --data FILE|- [--window N]`: prequential ("test-then-train")
  * learning over a stream. Each row is first predicted with the current weights and scored, then
  * learned from; every N rows a line reports the cumulative accuracy and loss and those of the last N
- * rows. `--save FILE` writes the model at the end, with its data description.
+ * rows. `--save FILE` writes the model at the end, with its data description. A regression model
+ * trained with `--normalize` keeps learning normalized targets; its losses are reported in target units.
  */
 import { Command, Option } from 'commander';
 import { initKernels } from '../../src/ops/kernels.js';
@@ -19,6 +20,7 @@ import { describeRowCounts, rowCountsOf } from './summary.js';
 import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
 import { csvOptions, losses, metaFromJson, metaToJson, outputCount } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+import { normalizeTargets, targetUnitsMse } from './targets.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 
@@ -82,7 +84,9 @@ async function runOnline(options: OnlineOptions): Promise<void> {
 
   const counters = createCounters();
   const csv = { ...csvOptions(meta, setup.input.name), ...policy, counters };
-  const source = setup.input.stream !== null ? fromCsv(setup.input.stream, csv) : fromCsv(options.data, csv);
+  // A model that learned normalized targets keeps learning them; its losses are reported in target units.
+  const source = (setup.input.stream !== null ? fromCsv(setup.input.stream, csv) : fromCsv(options.data, csv)).pipe(normalizeTargets(meta.targetNormalize));
+  const loss = meta.targetNormalize === null ? losses[meta.loss]() : targetUnitsMse(meta.targetNormalize);
   let printedAt = 0;
   let last: PrequentialMetrics | null = null;
   const report = (m: PrequentialMetrics, type: 'progress' | 'done'): void => {
@@ -90,7 +94,7 @@ async function runOnline(options: OnlineOptions): Promise<void> {
     else process.stdout.write(`${type === 'done' ? 'done: ' : ''}${line(m, options.window)}\n`);
   };
   await new Promise<void>((resolve, reject) => {
-    source.pipe(prequential(choice.model, { loss: losses[meta.loss](), optimizer, window: options.window, batchSize: options.batch })).subscribe({
+    source.pipe(prequential(choice.model, { loss, optimizer, window: options.window, batchSize: options.batch })).subscribe({
       next: (m) => {
         last = m;
         if (Math.floor(m.seen / options.window) > Math.floor(printedAt / options.window)) {

@@ -4,7 +4,8 @@
  * Output: a header, then one line per input row in input order —
  *   classification: `class,p_<name>,…` — the predicted class (its name as the training labels had it)
  *                   and one column per class: softmax probabilities (ce), or the sigmoid outputs (mse);
- *   regression:     `value` (one target) or `value_<target>,…` (several).
+ *   regression:     `value` (one target) or `value_<target>,…` (several), in target units (a model
+ *                   that learned normalized targets has its outputs mapped back, targets.ts).
  *
  * Only the model's feature columns are read (by name, in any order); the label column may be absent,
  * and other columns are ignored. The rows are read by fromCsv in its features-only mode (`task:
@@ -28,6 +29,7 @@ import { labelColumns, openCsv } from './columns.js';
 import { addDataOptions, type DataOptions } from './dataSetup.js';
 import { metaFromJson, outputCount, type DataMeta } from './meta.js';
 import { checkModelFits, loadModelFile } from './models.js';
+import { denormalizeOutputs } from './targets.js';
 
 interface PredictOptions extends DataOptions {
   readonly model: string;
@@ -54,12 +56,13 @@ function predictLines(meta: DataMeta, out: Float32Array, m: number, k: number): 
   let text = '';
   const names = meta.classes ?? [];
   const p = new Float64Array(k);
+  if (meta.task === 'regress') {
+    const values = denormalizeOutputs(meta.targetNormalize, out, m, k);
+    for (let i = 0; i < m; i++) text += `${Array.from(values.subarray(i * k, (i + 1) * k), num).join(',')}\n`;
+    return text;
+  }
   for (let i = 0; i < m; i++) {
     const row = out.subarray(i * k, (i + 1) * k);
-    if (meta.task === 'regress') {
-      text += `${Array.from(row, num).join(',')}\n`;
-      continue;
-    }
     let best = 0;
     for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
     if (meta.loss === 'ce') {
@@ -99,6 +102,8 @@ function predictMeta(fileMeta: DataMeta | null, options: PredictOptions, header:
     shape: options.shape ?? fileMeta?.shape ?? [features.length],
     scale: options.scale ?? fileMeta?.scale ?? 1,
     normalize: fileMeta?.normalize ?? null,
+    // The outputs of a model that learned normalized targets are mapped back to target units.
+    targetNormalize: task === 'regress' && fileMeta?.targetNormalize != null && fileMeta.targetNormalize.a.length === label.length ? fileMeta.targetNormalize : null,
   };
 }
 

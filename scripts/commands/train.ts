@@ -10,6 +10,10 @@
  * `--model FILE --epochs 1 --shuffle 0 --optimizer sgd --lr η` is exactly one pass of mini-batch SGD
  * in file order: plain SGD has no momentum, a constant rate, no clipping and no weight decay, and no
  * transform is applied but `--scale`/`--normalize` (or the model file's own meta).
+ *
+ * Regression with `--normalize zscore|minmax` transforms the targets too (targets.ts): the losses
+ * printed while training are then on normalized targets, and say so; `evaluate` and `predict` report
+ * target units. Raw targets on a large scale get a hint on stderr.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +41,7 @@ import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
 import { csvOptions, losses, metaFromJson, metaToJson, outputCount, type DataMeta, type LossName, type Task } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
+import { largeTargetHint, normalizeTargets } from './targets.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
@@ -111,9 +116,9 @@ function scheduleOf(name: ScheduleName, totalSteps: number | null): LrSchedule {
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 
-function epochLine(e: EpochEvent, epochs: number): string {
-  const train = `train loss ${e.trainLoss.toFixed(4)}${e.trainAccuracy === null ? '' : ` acc ${pct(e.trainAccuracy)}`}`;
-  const test = e.test === undefined ? '' : `  test loss ${e.test.loss.toFixed(4)}${e.test.accuracy === null ? '' : ` acc ${pct(e.test.accuracy)}`}`;
+function epochLine(e: EpochEvent, epochs: number, units: string): string {
+  const train = `train loss${units} ${e.trainLoss.toFixed(4)}${e.trainAccuracy === null ? '' : ` acc ${pct(e.trainAccuracy)}`}`;
+  const test = e.test === undefined ? '' : `  test loss${units} ${e.test.loss.toFixed(4)}${e.test.accuracy === null ? '' : ` acc ${pct(e.test.accuracy)}`}`;
   const rate = e.samples / Math.max(1e-9, e.seconds);
   return `epoch ${e.epoch}/${epochs}  ${train}${test}  (${e.seconds.toFixed(1)} s, ${rate.toFixed(0)} samples/s)`;
 }
@@ -188,17 +193,24 @@ async function runTrain(given: TrainOptions): Promise<void> {
 
   await initKernels();
   const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
+  if (meta.task === 'regress' && meta.targetNormalize === null && setup.input.path !== null && !options.quiet) {
+    const hint = await largeTargetHint(setup.input.path, { ...csv, name: setup.input.name }, meta.label);
+    if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
+  }
+  // --normalize on regression: the model learns normalized targets (identity otherwise).
+  const targets = normalizeTargets(meta.targetNormalize);
+  const lossUnits = meta.targetNormalize === null ? '' : ' (normalized targets)';
   let isStdinUsed = false;
   const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
     if (setup.input.stream !== null) {
       if (isStdinUsed) throw new CliError('stdin can be read once');
       isStdinUsed = true;
-      return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' }));
+      return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' })).pipe(targets);
     }
-    return fromCsv(plan.data, session.pass(guard.trainPass(csv), start));
+    return fromCsv(plan.data, session.pass(guard.trainPass(csv), start)).pipe(targets);
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv));
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv)).pipe(targets);
 
   const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
@@ -303,10 +315,13 @@ async function runTrain(given: TrainOptions): Promise<void> {
     await run.saveModel(weights, metaToJson(meta, { training: { ...training, epochsDone: e.epoch } }));
     await run.writePlot(title);
     if (options.json) {
-      const line = { type: 'epoch', epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, samples: e.samples, seconds: e.seconds };
+      const line = {
+        type: 'epoch', epoch: e.epoch, trainLoss: e.trainLoss, trainAccuracy: e.trainAccuracy, testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, samples: e.samples, seconds: e.seconds,
+        ...(meta.targetNormalize === null ? {} : { lossUnits: 'normalized targets' }),
+      };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     } else if (!options.quiet) {
-      process.stdout.write(`${epochLine(e, options.epochs)}\n`);
+      process.stdout.write(`${epochLine(e, options.epochs, lossUnits)}\n`);
     }
   };
 
