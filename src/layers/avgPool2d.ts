@@ -7,18 +7,15 @@
  *
  * Shapes: x `[m, c, inH, inW]` → y `[m, c, outH, outW]`, outH = floor((inH − kH)/sH) + 1.
  */
-import { avgPool2dDelta, avgPool2dForward, poolOutSize, type PoolShape } from '../ops/pool.js';
+import { avgPool2dDelta, avgPool2dForward } from '../ops/pool.js';
 import { Workspace, sizeOf } from '../ops/tensor.js';
 import type { Layer, LayerShapes, LayerSpec, SpecOf } from './layer.js';
-import type { Pool2dOptions } from './maxPool2d.js';
 import { optionReader, type OptionReader } from './options.js';
-import { batchSize, checkImageInput, layerName } from './shapes.js';
+import { inferPool2d, poolShapeFor, readPool2dSpec, type Pool2dOptions } from './pool2d.js';
+import { batchSize, layerName } from './shapes.js';
 
 export function readAvgPool2dSpec(o: OptionReader): SpecOf<'avgPool2d'> {
-  const size = o.pair('size', 1, ['kH', 'kW']);
-  const stride = o.pair('stride', 1, ['sH', 'sW'], size);
-  o.done();
-  return { kind: 'avgPool2d', size, stride };
+  return readPool2dSpec('avgPool2d', o);
 }
 
 /**
@@ -32,10 +29,7 @@ export function avgPool2d(options: Pool2dOptions): LayerSpec {
 
 /** Shape inference: `[c, inH, inW]` → `[c, outH, outW]`, the window must fit the input. */
 export function inferAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly number[], index: number): LayerShapes {
-  // 1. required: an image at least as large as the window; 2. defaults: applied by the spec (stride = size)
-  const { c, inH, inW } = checkImageInput(layerName(index, 'avgPool2d'), inShape, spec.size, [0, 0]);
-  // 3. derived
-  return { outShape: [c, poolOutSize(inH, spec.size[0], spec.stride[0]), poolOutSize(inW, spec.size[1], spec.stride[1])], params: [] };
+  return inferPool2d(spec, inShape, index);
 }
 
 /** Average pooling's delta step needs only the batch size. */
@@ -46,11 +40,7 @@ export interface AvgPool2dCache {
 export function buildAvgPool2d(spec: SpecOf<'avgPool2d'>, inShape: readonly number[], index: number): Layer<AvgPool2dCache> {
   const { outShape } = inferAvgPool2d(spec, inShape, index);
   const name = layerName(index, 'avgPool2d');
-  const [c, inH, inW] = inShape;
-  const [, outH, outW] = outShape;
-  const [kH, kW] = spec.size;
-  const [strideH, strideW] = spec.stride;
-  const poolShape = (m: number): PoolShape => ({ m, c, inH, inW, kH, kW, strideH, strideW, outH, outW });
+  const poolShape = poolShapeFor(spec, inShape, outShape);
 
   return {
     spec,

@@ -8,24 +8,17 @@
  *
  * Shapes: x `[m, c, inH, inW]` → y `[m, c, outH, outW]`, outH = floor((inH − kH)/sH) + 1.
  */
-import { maxPool2dDelta, maxPool2dForward, poolOutSize, type PoolShape } from '../ops/pool.js';
+import { maxPool2dDelta, maxPool2dForward } from '../ops/pool.js';
 import { Workspace, sizeOf } from '../ops/tensor.js';
 import type { Layer, LayerShapes, LayerSpec, SpecOf } from './layer.js';
-import { optionReader, type OptionReader, type Pair } from './options.js';
-import { batchSize, checkImageInput, layerName } from './shapes.js';
+import { optionReader, type OptionReader } from './options.js';
+import { inferPool2d, poolShapeFor, readPool2dSpec, type Pool2dOptions } from './pool2d.js';
+import { batchSize, layerName } from './shapes.js';
 
-export interface Pool2dOptions {
-  /** Window size: `2` or `[kH, kW]`. */
-  readonly size: number | Pair;
-  /** Step between windows: a number or `[sH, sW]`; defaults to the size (non-overlapping windows). */
-  readonly stride?: number | Pair;
-}
+export type { Pool2dOptions } from './pool2d.js';
 
 export function readMaxPool2dSpec(o: OptionReader): SpecOf<'maxPool2d'> {
-  const size = o.pair('size', 1, ['kH', 'kW']);
-  const stride = o.pair('stride', 1, ['sH', 'sW'], size);
-  o.done();
-  return { kind: 'maxPool2d', size, stride };
+  return readPool2dSpec('maxPool2d', o);
 }
 
 /**
@@ -39,10 +32,7 @@ export function maxPool2d(options: Pool2dOptions): LayerSpec {
 
 /** Shape inference: `[c, inH, inW]` → `[c, outH, outW]`, the window must fit the input. */
 export function inferMaxPool2d(spec: SpecOf<'maxPool2d'>, inShape: readonly number[], index: number): LayerShapes {
-  // 1. required: an image at least as large as the window; 2. defaults: applied by the spec (stride = size)
-  const { c, inH, inW } = checkImageInput(layerName(index, 'maxPool2d'), inShape, spec.size, [0, 0]);
-  // 3. derived
-  return { outShape: [c, poolOutSize(inH, spec.size[0], spec.stride[0]), poolOutSize(inW, spec.size[1], spec.stride[1])], params: [] };
+  return inferPool2d(spec, inShape, index);
 }
 
 /** What the delta step needs: the batch size and the argmax of every output (valid until the next forward step). */
@@ -54,11 +44,7 @@ export interface MaxPool2dCache {
 export function buildMaxPool2d(spec: SpecOf<'maxPool2d'>, inShape: readonly number[], index: number): Layer<MaxPool2dCache> {
   const { outShape } = inferMaxPool2d(spec, inShape, index);
   const name = layerName(index, 'maxPool2d');
-  const [c, inH, inW] = inShape;
-  const [, outH, outW] = outShape;
-  const [kH, kW] = spec.size;
-  const [strideH, strideW] = spec.stride;
-  const poolShape = (m: number): PoolShape => ({ m, c, inH, inW, kH, kW, strideH, strideW, outH, outW });
+  const poolShape = poolShapeFor(spec, inShape, outShape);
 
   return {
     spec,
