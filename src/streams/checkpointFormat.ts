@@ -26,10 +26,11 @@ import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { CheckpointError, formatDifferences } from './checkpointError.js';
 import { configHash, describeType, isPlainObject, type JsonValue } from './checkpointConfig.js';
-import type { RowOrigin, Sample } from './types.js';
+import type { RowOrigin, Sample, SourcePosition } from './types.js';
 
 export { CheckpointError, formatDifferences, type CheckpointErrorCode, type Difference } from './checkpointError.js';
 export { canonicalJson, configHash, diffConfigs, type JsonValue } from './checkpointConfig.js';
+export type { SourcePosition } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'deltaflow-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -58,22 +59,6 @@ export interface CheckpointParam {
   readonly name: string;
   readonly shape: readonly number[];
   readonly data: Float32Array;
-}
-
-/** Where reading resumes: just past the last record consumed into the checkpointed state. */
-export interface SourcePosition {
-  /** The source name as the CSV reader reports it (RowOrigin.source). */
-  readonly source: string;
-  /** Byte offset just past the last record consumed (fromCsv `startOffset`). */
-  readonly offset: number;
-  /** Data records consumed so far = the 0-based index of the next record (fromCsv `startRecord`). */
-  readonly nextRecord: number;
-  /**
-   * 1-based line on which the next record starts (fromCsv `startLine`), so later messages keep true
-   * line numbers. Absent when unknown (a record's origin gives its first line, not its last): the
-   * reader then counts lines up to `offset`.
-   */
-  readonly nextLine?: number;
 }
 
 /** Counters that must continue across a resume so `rowsTrained + rowsSkipped == dataRows` still holds. */

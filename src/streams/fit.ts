@@ -26,11 +26,10 @@ import { concat, concatMap, defer, EMPTY, finalize, map, of, range, takeWhile, t
 import type { Model } from '../layers/sequential.js';
 import { createTrainingState, type StepMetrics, type TrainingState } from './applyOptimizer.js';
 import { batch } from './batch.js';
-import type { SourcePosition } from './checkpointFormat.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { shuffle, ShuffleState, type ShuffleSnapshot } from './shuffle.js';
 import { createGradientPool, train, type TrainOptions } from './train.js';
-import type { Sample } from './types.js';
+import type { Sample, SourcePosition } from './types.js';
 
 /** The running sums of the epoch in progress, so a resumed epoch ends with the same EpochEvent. */
 export interface EpochProgress {

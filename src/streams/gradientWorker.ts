@@ -40,16 +40,16 @@ import type { Batch } from './types.js';
  * waiting. (The static imports above, sharedBatch and tensor, import nothing themselves.)
  */
 async function loadModules() {
-  const [rxjs, sequential, convWasm, gemmWasm, lossHead, train] = await Promise.all([
+  const [rxjs, sequential, convWasm, gemmWasm, lossHead, backpropModule] = await Promise.all([
     import('rxjs'),
     import('../layers/sequential.js'),
     import('../ops/wasm/convWasm.js'),
     import('../ops/wasm/gemmWasm.js'),
     import('./lossHead.js'),
-    import('./train.js'),
+    import('./backprop.js'),
   ]);
   const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy: lossHead.softmaxCrossEntropy, meanSquaredError: lossHead.meanSquaredError };
-  return { Subject: rxjs.Subject, createModel: sequential.createModel, initConvWasm: convWasm.initConvWasm, initWasm: gemmWasm.initWasm, losses, backprop: train.backprop };
+  return { Subject: rxjs.Subject, createModel: sequential.createModel, initConvWasm: convWasm.initConvWasm, initWasm: gemmWasm.initWasm, losses, backprop: backpropModule.backprop };
 }
 type Modules = Awaited<ReturnType<typeof loadModules>>;
 

@@ -1,6 +1,6 @@
 /**
  * Data-parallel backprop over worker_threads: a drop-in replacement for `backprop(model, { loss })`
- * (train.ts) that splits each batch of m rows into slices of ⌈m/N⌉ rows and computes them at the same
+ * (backprop.ts) that splits each batch of m rows into slices of ⌈m/N⌉ rows and computes them at the same
  * time — slice 0 on this thread through a kept-alive backprop subscription, slices 1…N−1 on N−1
  * gradient workers (gradientWorker.ts) — then emits ONE Backward for the whole batch:
  *
@@ -54,8 +54,7 @@ import type { Model } from '../layers/sequential.js';
 import { ShapeError, sizeOf, Workspace } from '../ops/tensor.js';
 import { convWasmReady } from '../ops/wasm/convWasm.js';
 import { wasmReady } from '../ops/wasm/gemmWasm.js';
-import { deltaModel } from './delta.js';
-import { forwardModel } from './forward.js';
+import { backprop, type BackpropOptions } from './backprop.js';
 import type { Internals } from './internals.js';
 import { lossHead, type Backward, type Loss } from './lossHead.js';
 import {
@@ -75,7 +74,6 @@ import {
   type WorkerErrorMessage,
   type WorkerFault,
 } from './sharedBatch.js';
-import type { BackpropOptions } from './train.js';
 import type { Batch } from './types.js';
 
 export type { WorkerFault } from './sharedBatch.js';
@@ -136,12 +134,6 @@ export class GradientWorkerError extends Error {
   }
 }
 
-/** backprop (train.ts) composed here, so train.ts can import this file without an import cycle. */
-function localBackprop(model: Model, options: BackpropOptions): OperatorFunction<Batch, Backward> {
-  const { internals } = options;
-  return pipe(forwardModel(model, { internals }), lossHead(options.loss), deltaModel(model, { internals }));
-}
-
 /** The built worker entry: next to this file in dist/, or dist/src/streams/ when running from TypeScript sources (vitest). */
 function workerUrl(): URL {
   const here = import.meta.url;
@@ -179,7 +171,7 @@ interface WorkerSlot {
  */
 export function parallelBackprop(model: Model, options: ParallelBackpropOptions): OperatorFunction<Batch, Backward> {
   const { workers } = checkOptions('parallelBackprop', options);
-  if (workers === 1) return localBackprop(model, options);
+  if (workers === 1) return backprop(model, options);
   return (source) =>
     defer(() => {
       const pool = createGradientPool(model, options);
@@ -333,7 +325,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
     return null;
   }
 
-  const backprop: OperatorFunction<Batch, Backward> = (source) =>
+  const poolBackprop: OperatorFunction<Batch, Backward> = (source) =>
     new Observable<Backward>((subscriber) => {
       const refused = refusal();
       if (refused !== null) {
@@ -349,7 +341,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
       const local = new Subject<Batch>();
       let localOut: Backward | null = null;
       let localFailure: { readonly error: unknown } | null = null;
-      const localSubscription = local.pipe(localBackprop(model, options)).subscribe({
+      const localSubscription = local.pipe(backprop(model, options)).subscribe({
         next: (b) => (localOut = b),
         error: (error: unknown) => (localFailure = { error }),
       });
@@ -473,7 +465,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
     workers,
     loss: options.loss,
     internals: options.internals,
-    backprop,
+    backprop: poolBackprop,
     stats: () => ({ started, subscriptions, isClosed: closedBecause !== null }),
     close: () => close(),
   };

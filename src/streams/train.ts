@@ -6,7 +6,7 @@
  *   forwardModel → lossHead → deltaModel → averageGradients → applyOptimizer
  *   └──────────── backprop ───────────┘
  *
- * `backprop` (forward + loss + delta on a batch → Σ-gradients per layer) is the reusable half: with
+ * `backprop` (backprop.ts: forward + loss + delta on a batch → Σ-gradients per layer) is the reusable half: with
  * `workers: N` it is replaced by `parallelBackprop` (parallelBackprop.ts), where each gradient worker keeps
  * one subscription of it alive (its workspaces persist), pushes its slice of each batch through a
  * Subject and writes the Σ-gradients to shared memory; the main thread adds the slices in a fixed
@@ -23,20 +23,13 @@ import type { OptimizerConfig } from '../ops/optimizers.js';
 import type { LrSchedule } from '../ops/schedules.js';
 import { applyOptimizer, type StepMetrics, type TrainingState } from './applyOptimizer.js';
 import { averageGradients } from './averageGradients.js';
-import { deltaModel } from './delta.js';
-import { forwardModel } from './forward.js';
-import type { Internals } from './internals.js';
-import { lossHead, type Backward, type Loss } from './lossHead.js';
+import { backprop, type BackpropOptions } from './backprop.js';
+import type { Loss } from './lossHead.js';
 import { parallelBackprop, type GradientPool } from './parallelBackprop.js';
 import type { Batch } from './types.js';
 
+export { backprop, type BackpropOptions } from './backprop.js';
 export { createGradientPool, type GradientPool, type GradientPoolOptions, type GradientPoolStats } from './parallelBackprop.js';
-
-export interface BackpropOptions {
-  readonly loss: Loss;
-  /** A probe watching activations, deltas and gradients (internals.ts). */
-  readonly internals?: Internals;
-}
 
 export interface TrainOptions extends BackpropOptions {
   readonly optimizer: OptimizerConfig;
@@ -60,16 +53,6 @@ export interface TrainOptions extends BackpropOptions {
    * `workers`, if given, its size.
    */
   readonly pool?: GradientPool;
-}
-
-/**
- * Forward, loss and delta on each batch: a Backward record holding Σ-over-batch gradients per layer.
- *
- * @example batches.pipe(backprop(model, { loss: softmaxCrossEntropy() }), averageGradients())
- */
-export function backprop(model: Model, options: BackpropOptions): OperatorFunction<Batch, Backward> {
-  const { internals } = options;
-  return pipe(forwardModel(model, { internals }), lossHead(options.loss), deltaModel(model, { internals }));
 }
 
 /**

@@ -42,3 +42,19 @@ export interface Batch {
   /** Origins of the samples, in batch order. */
   readonly origins: readonly RowOrigin[];
 }
+
+/** Where reading resumes: just past the last record consumed into the checkpointed state. */
+export interface SourcePosition {
+  /** The source name as the CSV reader reports it (RowOrigin.source). */
+  readonly source: string;
+  /** Byte offset just past the last record consumed (fromCsv `startOffset`). */
+  readonly offset: number;
+  /** Data records consumed so far = the 0-based index of the next record (fromCsv `startRecord`). */
+  readonly nextRecord: number;
+  /**
+   * 1-based line on which the next record starts (fromCsv `startLine`), so later messages keep true
+   * line numbers. Absent when unknown (a record's origin gives its first line, not its last): the
+   * reader then counts lines up to `offset`.
+   */
+  readonly nextLine?: number;
+}
