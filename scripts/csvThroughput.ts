@@ -9,7 +9,7 @@
 import { writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromCsv } from '../src/streams/fromCsv.js';
+import { fromCsv } from '../src/streams/sources/fromCsv.js';
 
 type Engine = 'fast' | 'csv-parse';
 

@@ -15,8 +15,8 @@ import { dense } from '../src/layers/dense.js';
 import { sequential, type Model } from '../src/layers/sequential.js';
 import { sgd } from '../src/ops/optimizers.js';
 import { createRng } from '../src/ops/random.js';
-import { softmaxCrossEntropy } from '../src/streams/lossHead.js';
-import { prequential, type PrequentialMetrics } from '../src/streams/prequential.js';
+import { softmaxCrossEntropy } from '../src/streams/training/lossHead.js';
+import { prequential, type PrequentialMetrics } from '../src/streams/online/prequential.js';
 import type { Sample } from '../src/streams/types.js';
 
 export interface DriftOptions {

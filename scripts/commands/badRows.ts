@@ -19,8 +19,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { SkipReport } from '../../src/streams/csvErrors.js';
-import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
+import type { SkipReport } from '../../src/streams/sources/csvErrors.js';
+import type { CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
 import { CliError } from './args.js';
 import { writeFileAtomic } from './summary.js';
 

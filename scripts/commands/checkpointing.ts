@@ -26,7 +26,7 @@ import type { Model } from '../../src/layers/sequential.js';
 import type { OptimizerConfig, OptimizerKind } from '../../src/ops/optimizers.js';
 import { restoreOptimizerState } from '../../src/ops/optimizers.js';
 import { createRng } from '../../src/ops/random.js';
-import type { TrainingState } from '../../src/streams/applyOptimizer.js';
+import type { TrainingState } from '../../src/streams/training/applyOptimizer.js';
 import {
   CHECKPOINT_PAUSE_ENV,
   CheckpointError,
@@ -44,10 +44,10 @@ import {
   type SourcePosition,
   type StateValue,
   type WrittenCheckpoint,
-} from '../../src/streams/checkpoint.js';
-import type { EpochProgress, FitBoundary, FitResume } from '../../src/streams/fit.js';
-import type { Gate } from '../../src/streams/gate.js';
-import { createCounters, type CsvCounters, type CsvSourceOptions } from '../../src/streams/fromCsv.js';
+} from '../../src/streams/checkpoint/checkpoint.js';
+import type { EpochProgress, FitBoundary, FitResume } from '../../src/streams/training/fit.js';
+import type { Gate } from '../../src/streams/sources/gate.js';
+import { createCounters, type CsvCounters, type CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
 import { METRICS_COLUMNS, parseMetricsCsv, type MetricsRow } from '../runFolder.js';
 import type { Command } from 'commander';
 import * as parse from './args.js';

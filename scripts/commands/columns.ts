@@ -7,8 +7,8 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
-import { CsvError } from '../../src/streams/csvErrors.js';
-import { checkHeader } from '../../src/streams/csvSchema.js';
+import { CsvError } from '../../src/streams/sources/csvErrors.js';
+import { checkHeader } from '../../src/streams/sources/csvSchema.js';
 import { CliError } from './args.js';
 import { DEFAULT_MAX_RECORD_SIZE } from './badRows.js';
 

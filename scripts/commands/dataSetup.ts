@@ -9,8 +9,8 @@
  * line on stderr says what was found; on stdin `--classes` is required.
  */
 import { Command, Option } from 'commander';
-import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
-import { noDataError } from '../../src/streams/csvErrors.js';
+import type { CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
+import { noDataError } from '../../src/streams/sources/csvErrors.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';

@@ -8,8 +8,8 @@
 import { Command } from 'commander';
 import { lastValueFrom } from 'rxjs';
 import { initKernels } from '../../src/ops/kernels.js';
-import { evaluate, type EvalResult } from '../../src/streams/evaluate.js';
-import { createCounters, fromCsv } from '../../src/streams/fromCsv.js';
+import { evaluate, type EvalResult } from '../../src/streams/training/evaluate.js';
+import { createCounters, fromCsv } from '../../src/streams/sources/fromCsv.js';
 import { ensureMnistCsv } from '../prepareData.js';
 import { positiveInt } from './args.js';
 import { addBadRowOptions, badRowCsvOptions, checkBadRowOptions, type BadRowOptions } from './badRows.js';

@@ -10,8 +10,8 @@
  *    "classesAreIndices": true, "shape": [1, 28, 28], "scale": 0.00392…, "normalize": null, "training": {…}}
  */
 import type { JsonObject, JsonValue } from '../../src/layers/modelFile.js';
-import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
-import { meanSquaredError, softmaxCrossEntropy, type Loss } from '../../src/streams/lossHead.js';
+import type { CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
+import { meanSquaredError, softmaxCrossEntropy, type Loss } from '../../src/streams/training/lossHead.js';
 import { CliError } from './args.js';
 
 export type Task = 'classify' | 'regress';

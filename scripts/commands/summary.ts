@@ -13,7 +13,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CsvCounters } from '../../src/streams/fromCsv.js';
+import type { CsvCounters } from '../../src/streams/sources/fromCsv.js';
 
 export const SUMMARY_FILE = 'summary.json';
 

@@ -10,8 +10,8 @@
  */
 import { map, take, type Observable, type OperatorFunction } from 'rxjs';
 import { meanSquaredError } from '../../src/ops/loss.js';
-import { fromCsv, type CsvSourceOptions } from '../../src/streams/fromCsv.js';
-import type { Loss } from '../../src/streams/lossHead.js';
+import { fromCsv, type CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
+import type { Loss } from '../../src/streams/training/lossHead.js';
 import type { Sample } from '../../src/streams/types.js';
 import { CliError } from './args.js';
 import type { Normalization } from './meta.js';

@@ -24,10 +24,10 @@ import { cloneModel, paramCount, type Model } from '../../src/layers/sequential.
 import { initKernels } from '../../src/ops/kernels.js';
 import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { constantLr, cosineLr, stepLr, type LrSchedule } from '../../src/ops/schedules.js';
-import { createTrainingState } from '../../src/streams/applyOptimizer.js';
-import type { SourcePosition } from '../../src/streams/checkpoint.js';
-import { fit, type EpochEvent, type FitEvent } from '../../src/streams/fit.js';
-import { fromCsv } from '../../src/streams/fromCsv.js';
+import { createTrainingState } from '../../src/streams/training/applyOptimizer.js';
+import type { SourcePosition } from '../../src/streams/checkpoint/checkpoint.js';
+import { fit, type EpochEvent, type FitEvent } from '../../src/streams/training/fit.js';
+import { fromCsv } from '../../src/streams/sources/fromCsv.js';
 import type { Sample } from '../../src/streams/types.js';
 import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';

@@ -12,10 +12,10 @@
  *   never written with NaN — a non-finite step or update is refused before it changes them), or none.
  */
 import { existsSync } from 'node:fs';
-import type { CsvSourceOptions } from '../../src/streams/fromCsv.js';
-import { createCounters, type CsvCounters } from '../../src/streams/fromCsv.js';
-import { NonFiniteError } from '../../src/streams/numerics.js';
-import type { SkipReport } from '../../src/streams/csvErrors.js';
+import type { CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
+import { createCounters, type CsvCounters } from '../../src/streams/sources/fromCsv.js';
+import { NonFiniteError } from '../../src/streams/training/numerics.js';
+import type { SkipReport } from '../../src/streams/sources/csvErrors.js';
 import { badRowCsvOptions, checkBadRowOptions, openRejects, resumeRejects, type BadRowOptions, type RejectsFile } from './badRows.js';
 import { probeOutputDir } from './outputDir.js';
 import { describeRowCounts, emptyRowCounts, rowCountsOf, writeSummary, type RowCounts, type RunSummary } from './summary.js';

@@ -1,0 +1,103 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { batch } from '../../../src/streams/training/batch.js';
+import type { Batch, Sample } from '../../../src/streams/types.js';
+import { sample } from '../samples.js';
+
+const a = sample([1, 2], 0, 2);
+const b = sample([3, 4], 1, 3);
+const c = sample([5, 6], 1, 4);
+const d = sample([7, 8], 0, 5);
+const e = sample([9, 10], 1, 6);
+
+function packed(samples: Sample[]): Batch {
+  return {
+    x: { data: Float32Array.from(samples.flatMap((s) => [...s.x])), shape: [samples.length, 2] },
+    target: { data: Float32Array.from(samples.flatMap((s) => [...s.target])), shape: [samples.length, 2] },
+    labels: Int32Array.from(samples.map((s) => s.label)),
+    m: samples.length,
+    origins: samples.map((s) => s.origin),
+  };
+}
+
+describe('batch', () => {
+  let scheduler: TestScheduler;
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  it('size 2 over 5 samples: two full batches, then the partial batch of 1 at completion', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-b-c-d-e-|', { a, b, c, d, e });
+      const subs = '       ^----------!';
+      const expected = '   ---x---y---(z|)';
+      expectObservable(source.pipe(batch(2))).toBe(expected, { x: packed([a, b]), y: packed([c, d]), z: packed([e]) });
+      expectSubscriptions(source.subscriptions).toBe(subs);
+    });
+  });
+
+  it('an empty source gives no batch', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold<Sample>('---|');
+      const expected = '   ---|';
+      expectObservable(source.pipe(batch(2))).toBe(expected);
+    });
+  });
+
+  it('early unsubscribe drops the pending samples and unsubscribes the source', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-b-c-d-e-|', { a, b, c, d, e });
+      const unsub = '      ------!';
+      const subs = '       ^-----!';
+      const expected = '   ---x---';
+      expectObservable(source.pipe(batch(2)), unsub).toBe(expected, { x: packed([a, b]) });
+      expectSubscriptions(source.subscriptions).toBe(subs);
+    });
+  });
+
+  it('forwards a source error; the pending partial batch is not emitted', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-b-c-#', { a, b, c }, new Error('EIO'));
+      const subs = '       ^------!';
+      const expected = '   ---x---#';
+      expectObservable(source.pipe(batch(2))).toBe(expected, { x: packed([a, b]) }, new Error('EIO'));
+      expectSubscriptions(source.subscriptions).toBe(subs);
+    });
+  });
+
+  it('a row with the wrong feature count errors with its file:line', async () => {
+    const bad = sample([1, 2, 3], 0, 9);
+    await expect(lastValueFrom(from([a, bad]).pipe(batch(2)))).rejects.toThrow(
+      'batch: row at data.csv:9: expected shape [2] (2 features), got 3 features',
+    );
+  });
+
+  it('regression rows (label -1) give labels null; mixing them with classes is an error naming the row', async () => {
+    const r1 = sample([1, 2], -1, 2, 1);
+    const r2 = sample([3, 4], -1, 3, 1);
+    const [only] = await lastValueFrom(from([r1, r2]).pipe(batch(4), toArray()));
+    expect(only.labels).toBeNull();
+    expect(only.m).toBe(2);
+    const c1 = sample([1, 2], 0, 4, 1);
+    await expect(lastValueFrom(from([r1, c1]).pipe(batch(2)))).rejects.toThrow(
+      'batch: row at data.csv:4 has label 0, but the batch started with regression rows (label -1)',
+    );
+  });
+
+  it('shape option gives image batches [m, c, h, w]', async () => {
+    const img = sample([1, 2, 3, 4], 0, 2);
+    const [only] = await lastValueFrom(from([img, img]).pipe(batch(8, { shape: [1, 2, 2] }), toArray()));
+    expect(only.x.shape).toEqual([2, 1, 2, 2]);
+  });
+
+  it('batches are fresh arrays (holding one is safe)', async () => {
+    const all = await lastValueFrom(from([a, b, c, d]).pipe(batch(2), toArray()));
+    expect(all[0].x.data).not.toBe(all[1].x.data);
+    expect(Array.from(all[0].x.data)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects size 0', () => {
+    expect(() => batch(0)).toThrow('batch: size must be a positive integer, got 0');
+  });
+});
