@@ -17,7 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveModel, type JsonObject } from '../src/layers/modelFile.js';
 import type { Model } from '../src/layers/sequential.js';
-import { renderPlot, type EpochPoint, type PlotData, type StepPoint } from './plot.js';
+import { renderPlot, type EpochPoint, type PlotData, type StepPoint } from './plots/trainingPlot.js';
 
 export const METRICS_COLUMNS = ['kind', 'epoch', 'step', 'samples', 'loss', 'accuracy', 'test_loss', 'test_accuracy', 'lr', 'seconds', 'grad_norm'] as const;
 
