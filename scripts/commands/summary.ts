@@ -5,9 +5,13 @@
  *    "dataRows": 1000, "steps": 32, "epochs": 1, "testAccuracy": 0.93, "model": "runs/x/model.json", …}
  *
  * The row counters are those of ONE pass over the training data (every epoch reads the same rows, so
- * they are the same for every complete epoch; the last completed pass is reported) and always satisfy
- * `rowsTrained + rowsSkipped == dataRows`. `steps` counts optimizer updates over the whole run, `epochs`
- * the completed epochs. A failed run writes the file too, with `status: "failed"` and the error line.
+ * they are the same for every complete epoch; the last completed pass is reported, else the pass under
+ * way) and always satisfy `rowsTrained + rowsPending + rowsSkipped == dataRows`. `rowsTrained` counts
+ * rows an update was computed from; `rowsPending` rows that were read and valid but not trained yet
+ * when the run ended inside a pass (held in the shuffle window or an unfinished batch) — 0 for a
+ * complete pass. `steps` counts optimizer updates over the whole run, `epochs` the completed epochs. A
+ * failed run writes the file too, with `status: "failed"` and the error line, and a run stopped by
+ * SIGINT/SIGTERM with `status: "stopped"` and the signal.
  *
  * The file is written atomically (temporary file + rename), so a reader never sees half of one.
  */
@@ -19,16 +23,19 @@ export const SUMMARY_FILE = 'summary.json';
 
 /** The counters of one pass over the training data. */
 export interface RowCounts {
+  /** Rows an update was computed from. */
   readonly rowsTrained: number;
+  /** Rows read and valid, not trained when the run ended inside the pass (0 for a complete pass). */
+  readonly rowsPending: number;
   readonly rowsSkipped: number;
   /** Skipped rows per error code (`CSV_NOT_A_NUMBER`, `CSV_EMPTY_LINE`, …). */
   readonly skippedByCode: Readonly<Record<string, number>>;
-  /** Data rows met in the pass: rowsTrained + rowsSkipped. */
+  /** Data rows met in the pass: rowsTrained + rowsPending + rowsSkipped. */
   readonly dataRows: number;
 }
 
 export interface RunSummary extends RowCounts {
-  readonly status: 'done' | 'failed';
+  readonly status: 'done' | 'failed' | 'stopped';
   /** Optimizer updates applied over the run. */
   readonly steps: number;
   /** Completed epochs. */
@@ -45,22 +52,29 @@ export interface RunSummary extends RowCounts {
   readonly test?: RowCounts;
   /** The error line of a failed run. */
   readonly error?: string;
+  /** The signal that stopped the run (status `stopped`). */
+  readonly signal?: string;
 }
 
 /** Zero counts. */
 export function emptyRowCounts(): RowCounts {
-  return { rowsTrained: 0, rowsSkipped: 0, skippedByCode: {}, dataRows: 0 };
+  return { rowsTrained: 0, rowsPending: 0, skippedByCode: {}, rowsSkipped: 0, dataRows: 0 };
 }
 
-/** The counts of a source's counters (a copy; `rowsTrained` is the rows emitted). */
-export function rowCountsOf(c: CsvCounters): RowCounts {
-  return { rowsTrained: c.rowsEmitted, rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode }, dataRows: c.dataRows };
+/**
+ * The counts of a source's counters (a copy). Every row it emitted counts as trained unless
+ * `trained` says how many of them were: then the rest are pending (a pass that ended early).
+ */
+export function rowCountsOf(c: CsvCounters, trained?: number): RowCounts {
+  const rowsTrained = Math.min(trained ?? c.rowsEmitted, c.rowsEmitted);
+  return { rowsTrained, rowsPending: c.rowsEmitted - rowsTrained, rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode }, dataRows: c.dataRows };
 }
 
-/** `997 rows trained + 3 skipped = 1000 data rows (CSV_NOT_A_NUMBER 2, CSV_EMPTY_LINE 1)` */
+/** `997 rows trained + 3 skipped = 1000 data rows (CSV_NOT_A_NUMBER 2, CSV_EMPTY_LINE 1)`, with `+ N pending (read, not trained)` when some are. */
 export function describeRowCounts(c: RowCounts): string {
   const codes = Object.entries(c.skippedByCode).map(([code, n]) => `${code} ${n}`);
-  return `${c.rowsTrained} rows trained + ${c.rowsSkipped} skipped = ${c.dataRows} data rows${codes.length === 0 ? '' : ` (${codes.join(', ')})`}`;
+  const pending = c.rowsPending > 0 ? ` + ${c.rowsPending} pending (read, not trained)` : '';
+  return `${c.rowsTrained} rows trained${pending} + ${c.rowsSkipped} skipped = ${c.dataRows} data rows${codes.length === 0 ? '' : ` (${codes.join(', ')})`}`;
 }
 
 /** Write `text` to `path` atomically: temporary file beside it, fsync, rename. */

@@ -34,7 +34,7 @@ import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js'
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
-import { startTrainGuard } from './trainGuard.js';
+import { startTrainGuard, type RunEnd } from './trainGuard.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
@@ -263,7 +263,11 @@ async function runTrain(given: TrainOptions): Promise<void> {
 
   const progress = createProgress(!options.quiet && !options.json);
   const start = performance.now();
-  let epochStartSamples = 0;
+  // The pass under way: its epoch, and the samples trained when it began (a resumed epoch began before
+  // this process did), so a run that ends inside it counts only the rows it trained.
+  let passEpoch = session.resume?.epoch ?? 1;
+  let passStartSamples = session.resume?.within?.progress.startSamples ?? state.samples;
+  let epochStartSamples = passStartSamples;
   let epochLossSum = 0;
   let epochCorrect = 0;
   let lastSamples = state.samples;
@@ -277,7 +281,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
     const epoch = e.epoch ?? currentEpoch;
     if (epoch !== currentEpoch) {
       currentEpoch = epoch;
-      epochStartSamples = lastSamples;
+      epochStartSamples = epoch === passEpoch ? passStartSamples : lastSamples;
       epochLossSum = 0;
       epochCorrect = 0;
       progress.startEpoch(epoch, options.epochs, epochRows(epoch));
@@ -301,6 +305,8 @@ async function runTrain(given: TrainOptions): Promise<void> {
   const onEpoch = (e: EpochEvent): (() => Promise<void>) => {
     progress.endEpoch();
     lastEpoch = e;
+    passEpoch = e.epoch + 1;
+    passStartSamples = lastSamples;
     guard.epochDone();
     run.addMetrics({
       kind: 'epoch', epoch: e.epoch, step: lastStep, samples: lastSamples, loss: e.trainLoss, accuracy: e.trainAccuracy,
@@ -308,6 +314,20 @@ async function runTrain(given: TrainOptions): Promise<void> {
     });
     const weights = cloneModel(model);
     return () => writeEpochFiles(e, weights);
+  };
+
+  /** Where the run stands, for summary.json: the last completed epoch's figures and the pass under way. */
+  const runEnd = (): RunEnd => {
+    const end = lastEpoch as EpochEvent | null;
+    return {
+      steps: lastStep,
+      passTrained: lastSamples - passStartSamples,
+      epochsDone: end?.epoch ?? 0,
+      modelPath: run.modelPath,
+      trainLoss: end?.trainLoss ?? null,
+      testLoss: end?.test?.loss ?? null,
+      testAccuracy: end?.test?.accuracy ?? null,
+    };
   };
 
   const writeEpochFiles = async (e: EpochEvent, weights: Model): Promise<void> => {
@@ -364,8 +384,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
   } catch (e) {
     // The checkpoints saved before the failure are written first: a resume starts from the last good one.
     await session.flush().catch(() => undefined);
-    const end = lastEpoch as EpochEvent | null;
-    await guard.fail(e, { steps: lastStep, epochsDone: end?.epoch ?? 0, modelPath: run.modelPath, trainLoss: end?.trainLoss ?? null, testLoss: end?.test?.loss ?? null, testAccuracy: end?.test?.accuracy ?? null });
+    await guard.fail(e, runEnd());
     throw e;
   } finally {
     session.dispose();
@@ -376,7 +395,9 @@ async function runTrain(given: TrainOptions): Promise<void> {
   }
   const stoppedBy = session.stoppedBy();
   if (stoppedBy !== null && (lastEpoch as EpochEvent | null)?.epoch !== options.epochs) {
-    process.stderr.write(`${stopMessage(stoppedBy, lastStep, await session.flush(), dirs.runDir)}\n`);
+    const written = await session.flush();
+    await guard.stopped(stoppedBy, runEnd());
+    process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir)}\n`);
     process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
     return;
   }
@@ -398,7 +419,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
     testAccuracy: final?.test?.accuracy ?? null,
     testCount: final?.test?.count ?? null,
   };
-  const done = await guard.finish({ steps: lastStep, epochsDone: final?.epoch ?? 0, modelPath: run.modelPath, trainLoss: summary.trainLoss, testLoss: summary.testLoss, testAccuracy: summary.testAccuracy });
+  const done = await guard.finish(runEnd());
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...summary, ...done.json, type: 'done', model: run.modelPath, epochs: options.epochs })}\n`);
   } else if (!options.quiet) {

@@ -6,8 +6,9 @@
  * - every pass over the training data gets fresh counters; with `--on-bad-row skip` skipped rows go to
  *   rejected.csv (once, even when later epochs meet them again); a resumed run keeps the rows its
  *   checkpoint covers (`resumeRejects`) instead of starting the file anew;
- * - at the end: `rowsTrained + rowsSkipped == dataRows` is printed, added to the `--json` summary line and
- *   written to summary.json (summary.ts), also when the run fails;
+ * - at the end: `rowsTrained + rowsPending + rowsSkipped == dataRows` is printed, added to the `--json`
+ *   summary line and written to summary.json (summary.ts), also when the run fails or is stopped by a
+ *   signal; only rows an update was computed from count as trained;
  * - a NonFiniteError says which model.json the run kept: the one of the last completed epoch (weights are
  *   never written with NaN — a non-finite step or update is refused before it changes them), or none.
  */
@@ -28,6 +29,8 @@ export interface GuardOptions extends BadRowOptions {
 /** The end of a run, as train knows it. */
 export interface RunEnd {
   readonly steps: number;
+  /** Rows trained in the pass under way (an update was computed from them); the rest it read are pending. */
+  readonly passTrained: number;
   readonly epochsDone: number;
   readonly modelPath: string;
   readonly trainLoss: number | null;
@@ -50,12 +53,14 @@ export interface TrainGuard {
   resumeRejects(keep: number | 'all'): Promise<string | null>;
   /** At an epoch's end: its pass is complete, its counts become the reported ones. */
   epochDone(): void;
-  /** The counts reported: those of the last complete pass, else of the pass under way. */
-  rows(): RowCounts;
+  /** The counts reported: those of the last complete pass, else of the pass under way (`passTrained` of its rows trained). */
+  rows(passTrained?: number): RowCounts;
   /** Finishes a successful run: summary.json written; returns the fields for the JSON line and the row counts in words. */
   finish(end: RunEnd): Promise<{ json: Record<string, unknown>; text: string }>;
   /** A failed run: summary.json with status failed (best effort), and the error made to say which model.json was kept. */
   fail(error: unknown, end: RunEnd): Promise<void>;
+  /** A run stopped by a signal (it has a checkpoint to resume from): summary.json with status stopped. */
+  stopped(signal: NodeJS.Signals, end: RunEnd): Promise<void>;
 }
 
 /**
@@ -81,10 +86,10 @@ export async function startTrainGuard(options: GuardOptions, runDir: string, isR
       };
   const policy = (): Partial<CsvSourceOptions> => badRowCsvOptions(options, onSkip);
 
-  const rows = (): RowCounts => completed ?? (current === null ? emptyRowCounts() : rowCountsOf(current));
-  const summaryOf = (status: RunSummary['status'], end: RunEnd, error?: string): RunSummary => ({
+  const rows = (passTrained?: number): RowCounts => completed ?? (current === null ? emptyRowCounts() : rowCountsOf(current, passTrained));
+  const summaryOf = (status: RunSummary['status'], end: RunEnd, error?: string, signal?: string): RunSummary => ({
     status,
-    ...rows(),
+    ...rows(end.passTrained),
     steps: end.steps,
     epochs: end.epochsDone,
     testAccuracy: end.testAccuracy,
@@ -94,6 +99,7 @@ export async function startTrainGuard(options: GuardOptions, runDir: string, isR
     rejected: rejects?.path ?? null,
     ...(test === null || options.onBadRow !== 'skip' ? {} : { test: rowCountsOf(test) }),
     ...(error === undefined ? {} : { error }),
+    ...(signal === undefined ? {} : { signal }),
   });
 
   return {
@@ -139,6 +145,10 @@ export async function startTrainGuard(options: GuardOptions, runDir: string, isR
       }
       const line = error instanceof Error ? error.message : String(error);
       await writeSummary(runDir, summaryOf('failed', end, line)).catch(() => undefined);
+    },
+    async stopped(signal, end) {
+      rejects?.close();
+      await writeSummary(runDir, summaryOf('stopped', end, undefined, signal));
     },
   };
 }

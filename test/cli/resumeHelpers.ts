@@ -55,8 +55,10 @@ export interface KillPlan {
    * file left by the previous kill never triggers this one).
    */
   readonly onTempIn?: string;
-  /** Send this signal (once) after `afterSteps` instead of SIGKILL. */
+  /** Send this signal after `afterSteps` instead of SIGKILL. */
   readonly signal?: NodeJS.Signals;
+  /** Send it this many times, 20 ms apart (default once). */
+  readonly times?: number;
 }
 
 /** The `ckpt-*.tmp` files in `dir` (writes in progress, or interrupted by a kill), sorted. */
@@ -76,6 +78,7 @@ export function runKillable(args: readonly string[], options: { cwd: string; env
       if (isSent) return;
       isSent = true;
       child.kill(kill?.signal ?? 'SIGKILL');
+      for (let i = 1; i < (kill?.times ?? 1); i++) setTimeout(() => child.kill(kill?.signal ?? 'SIGKILL'), 20 * i);
     };
     const tempDir = kill?.onTempIn === undefined ? undefined : join(options.cwd, kill.onTempIn);
     const poll =

@@ -1,8 +1,9 @@
 /**
  * A seeded shuffle window (a shuffle buffer, as in tf.data): the first `window` samples fill it; then
  * each incoming sample takes the place of a resident chosen uniformly at random, which is emitted;
- * at completion the residents are emitted in a random order. Memory stays at `window` samples however
- * long the stream. `window` 0 or 1 passes samples through unchanged (no random draws).
+ * at completion the residents are emitted in a random order (yielding to the event loop every
+ * FLUSH_SLICE_MS, so a signal handler can stop a long flush at the next step). Memory stays at
+ * `window` samples however long the stream. `window` 0 or 1 passes samples through unchanged (no random draws).
  *
  * Determinism: the order depends only on the seed and the input order (one `rng.int(window)` per
  * sample once the window is full, one Fisher–Yates pass at the end).
@@ -17,6 +18,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { createRng, rngFromState, shuffleInPlace, type Rng } from '../../ops/random.js';
 import type { Sample } from '../types.js';
+
+/** Longest stretch of the end-of-stream flush run without yielding to the event loop. */
+const FLUSH_SLICE_MS = 10;
 
 /** The shuffle window's contents and its generator, as plain data. */
 export interface ShuffleSnapshot {
@@ -77,6 +81,7 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
       let rng: Rng = createRng(seed);
       let resident: Sample[] = [];
       let isFlushing = false;
+      let resumeAt: ReturnType<typeof setImmediate> | null = null;
       const restore = state?.attach(() => ({ window: resident.slice(), rng: rng.state(), isFlushing })) ?? null;
       if (restore !== null) {
         if (restore.window.length > (size <= 1 ? 0 : size)) {
@@ -113,16 +118,33 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
             isFlushing = true;
             shuffleInPlace(resident, rng);
           }
-          // Pop as we go, so a snapshot during the flush holds only what is still to come.
-          while (resident.length > 0 && !subscriber.closed) {
-            const out = resident.pop();
-            if (out !== undefined) subscriber.next(out);
-          }
-          subscriber.complete();
+          drain();
         },
       });
+
+      /**
+       * Emit the flushed window, popping as we go (a snapshot during the flush holds only what is
+       * still to come). NOTE: downstream training runs inside each emission, so a whole window can be
+       * seconds of work; after FLUSH_SLICE_MS the rest continues in a later turn of the event loop
+       * (setImmediate), where signal handlers and timers get to run. Only the timing changes, never
+       * the order; a short flush stays synchronous.
+       */
+      function drain(): void {
+        resumeAt = null;
+        const until = performance.now() + FLUSH_SLICE_MS;
+        while (resident.length > 0 && !subscriber.closed) {
+          const out = resident.pop();
+          if (out !== undefined) subscriber.next(out);
+          if (resident.length > 0 && performance.now() > until) {
+            resumeAt = setImmediate(drain);
+            return;
+          }
+        }
+        subscriber.complete();
+      }
       return () => {
         subscription.unsubscribe();
+        if (resumeAt !== null) clearImmediate(resumeAt);
         resident = [];
       };
     });

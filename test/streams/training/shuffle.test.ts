@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createRng } from '../../../src/ops/random.js';
 import { shuffle, ShuffleState, type ShuffleSnapshot } from '../../../src/streams/training/shuffle.js';
 import type { Sample } from '../../../src/streams/types.js';
-import { sample } from '../samples.js';
+import { points, sample } from '../samples.js';
 
 const a = sample([1], 0, 2);
 const b = sample([2], 0, 3);
@@ -150,6 +150,48 @@ describe('shuffle', () => {
     const snap: ShuffleSnapshot = { window: [a, b], rng: createRng(1).state(), isFlushing: true };
     const run = lastValueFrom(from([c]).pipe(shuffle({ window: 3, seed: 1, state: new ShuffleState(snap) }), toArray()));
     await expect(run).rejects.toThrow('shuffle: restored from a snapshot taken at the end of the stream, but the source emitted another sample (data.csv:4)');
+  });
+
+  it('a long end-of-stream flush yields to the event loop between emissions, in the same order', async () => {
+    // 40 samples at ~1 ms of downstream work each: the flush outlasts its time slice, so a callback
+    // queued with setImmediate at its start runs before it ends (a signal handler would, too).
+    const input = points(40, 11);
+    const expected = expectedOrder(3, input, 64);
+    const order: Sample[] = [];
+    let emittedWhenTurnCame = -1;
+    await new Promise<void>((resolve, reject) => {
+      from(input)
+        .pipe(shuffle({ window: 64, seed: 3 }))
+        .subscribe({
+          next: (s) => {
+            if (order.length === 0) setImmediate(() => (emittedWhenTurnCame = order.length));
+            order.push(s);
+            const until = performance.now() + 1;
+            while (performance.now() < until);
+          },
+          error: reject,
+          complete: resolve,
+        });
+    });
+    expect(order).toEqual(expected);
+    expect(emittedWhenTurnCame).toBeGreaterThan(0);
+    expect(emittedWhenTurnCame).toBeLessThan(input.length);
+  });
+
+  it('unsubscribing during a yielded flush stops it: nothing more is emitted', async () => {
+    const emitted: Sample[] = [];
+    const subscription = from(points(40, 12))
+      .pipe(shuffle({ window: 64, seed: 3 }))
+      .subscribe((s) => {
+        emitted.push(s);
+        const until = performance.now() + 1;
+        while (performance.now() < until);
+      });
+    const atUnsubscribe = emitted.length;
+    subscription.unsubscribe();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(atUnsubscribe).toBeLessThan(40);
+    expect(emitted.length).toBe(atUnsubscribe);
   });
 
   it('rejects a negative or fractional window', () => {
