@@ -17,7 +17,7 @@ import { CliError, type ClassesOption } from './args.js';
 import { estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
 import { checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { dataStats, targetNormalization } from './targets.js';
-import { csvOptions, metaFromJson, outputCount, type DataMeta, type LossName, type Normalization, type Task } from './meta.js';
+import { csvOptions, metaHints, missingMetaHint, outputCount, type DataMeta, type LossName, type MetaHints, type Normalization, type Task } from './meta.js';
 
 export type NormalizeChoice = 'none' | 'zscore' | 'minmax';
 
@@ -51,12 +51,12 @@ function classesFromValues(values: readonly string[]): { classes: string[]; clas
   return { classes: [...values], classesAreIndices: areIndices };
 }
 
-async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: number, fromModel: DataMeta | null): Promise<{ classes: string[]; classesAreIndices: boolean }> {
+async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: number, fromModel: MetaHints | null): Promise<{ classes: string[]; classesAreIndices: boolean }> {
   if (req.classes !== undefined) {
     if ('count' in req.classes) return { classes: Array.from({ length: req.classes.count }, (_, i) => String(i)), classesAreIndices: true };
     return { classes: [...req.classes.names], classesAreIndices: false };
   }
-  if (fromModel !== null && fromModel.classes !== null) return { classes: [...fromModel.classes], classesAreIndices: fromModel.classesAreIndices };
+  if (fromModel?.classes !== undefined && fromModel.classes !== null) return { classes: [...fromModel.classes], classesAreIndices: fromModel.classesAreIndices === true };
   if (input.path === null) {
     throw new CliError('--classes is required with --data - (stdin cannot be read twice to find the label values); pass --classes N or --classes a,b,c');
   }
@@ -75,11 +75,14 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
   return found;
 }
 
-/** Build the data description for `req`, reading the header (and, when needed, first passes over the file). */
-export async function setupData(req: DataRequest, fromModel: DataMeta | null): Promise<DataSetup> {
+/**
+ * Build the data description for `req`, reading the header (and, when needed, first passes over the
+ * file). `fromModel` is what a model file's meta says (all of it, or part: metaHints).
+ */
+export async function setupData(req: DataRequest, fromModel: MetaHints | null): Promise<DataSetup> {
   const input = await openCsv(req.data, '--data', req.csv?.maxRecordSize);
   const task: Task = req.task ?? fromModel?.task ?? 'classify';
-  const labelNames = req.label ?? (fromModel !== null ? fromModel.label : undefined);
+  const labelNames = req.label ?? fromModel?.label;
   const labelCols = labelColumns(input, labelNames);
   if (task === 'classify' && labelCols.length !== 1) {
     throw new CliError(`--label: classification takes one label column, got ${labelCols.length} (${labelCols.map((c) => input.header[c]).join(', ')}); several columns are targets of --task regress`);
@@ -87,7 +90,7 @@ export async function setupData(req: DataRequest, fromModel: DataMeta | null): P
   const label = labelCols.map((c) => input.header[c]);
 
   let features: string[];
-  if (fromModel !== null && req.label === undefined) {
+  if (fromModel?.features !== undefined && req.label === undefined) {
     const missing = fromModel.features.filter((f) => !input.header.includes(f));
     if (missing.length > 0) throw new CliError(`${input.name}: the model's feature columns ${preview(missing)} are missing from the header`);
     features = [...fromModel.features];
@@ -111,12 +114,17 @@ export async function setupData(req: DataRequest, fromModel: DataMeta | null): P
   let rows: number | null = null;
   const choice = req.normalize ?? (fromModel?.normalize || fromModel?.targetNormalize ? 'from-model' : 'none');
   if (choice === 'from-model' && fromModel !== null) {
-    const targetNormalize = fromModel.targetNormalize;
+    const targetNormalize = fromModel.targetNormalize ?? null;
     // The model's outputs are normalized targets: reading other targets with it would report wrong units.
-    if (targetNormalize !== null && (task !== 'regress' || label.join('\0') !== fromModel.label.join('\0'))) {
-      throw new CliError(`the model learned normalized targets ${fromModel.label.join(', ')} (meta.targetNormalize); it cannot be used with ${task === 'regress' ? `--label ${label.join(',')}` : '--task classify'}`);
+    const modelLabel = fromModel.label ?? label;
+    if (targetNormalize !== null && (task !== 'regress' || label.join('\0') !== modelLabel.join('\0'))) {
+      throw new CliError(`the model learned normalized targets ${modelLabel.join(', ')} (meta.targetNormalize); it cannot be used with ${task === 'regress' ? `--label ${label.join(',')}` : '--task classify'}`);
     }
-    meta = { ...meta, normalize: fromModel.normalize, targetNormalize };
+    const normalize = fromModel.normalize ?? null;
+    if (normalize !== null && normalize.a.length !== features.length) {
+      throw new CliError(`the model's meta.normalize has ${normalize.a.length} statistics, but ${features.length} feature columns are read`);
+    }
+    meta = { ...meta, normalize, targetNormalize };
   } else if (choice === 'zscore' || choice === 'minmax') {
     if (input.path === null) {
       throw new CliError(`--normalize ${choice} needs a file: its statistics come from a first pass over --data, which stdin cannot give (save the data to a file, or use --scale)`);
@@ -164,7 +172,9 @@ export function addDataOptions(command: Command): Command {
 /** A model file and the data description to read `data` with (the file's meta completed by the options), checked to fit. */
 export async function modelForData(modelPath: string, data: string, options: DataOptions, isVerbose: boolean, csv?: Partial<CsvSourceOptions>): Promise<{ choice: ModelChoice; setup: DataSetup }> {
   const choice = await loadModelFile(modelPath, 0);
-  const fromModel = metaFromJson(choice.meta, choice.name);
+  const fromModel = metaHints(choice.meta, choice.name);
+  const hint = missingMetaHint(fromModel, choice.name, options.scale !== undefined);
+  if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
   const setup = await setupData({ ...options, data, isVerbose, ...(csv === undefined ? {} : { csv }) }, fromModel);
   checkModelFits(choice, setup.meta.features.length, outputCount(setup.meta), setup.input.name);
   return { choice, setup };

@@ -66,55 +66,91 @@ const isStringList = (v: JsonValue | undefined): v is string[] => Array.isArray(
 const isNumberList = (v: JsonValue | undefined): v is number[] => Array.isArray(v) && v.every((s) => typeof s === 'number');
 
 /**
- * The data description of a model file's meta, or null when the file has none (a model not written by
- * `deltaflow train`). A meta that is present but malformed is an error naming the file and the field.
+ * What a model file's meta says about its data. A file written by `deltaflow train` says everything
+ * (a DataMeta); one written by the library's `saveModel(path, model, meta)` may say part of it — e.g.
+ * `{ classes: [...], scale: 1 / 255 }` — and the commands that read data with it take the rest from
+ * their options, the data and the defaults, and say what they could not find (`missingMetaHint`).
  */
-export function metaFromJson(meta: JsonObject | undefined, file: string): DataMeta | null {
-  if (meta === undefined || meta.task === undefined) return null;
+export type MetaHints = { -readonly [K in keyof DataMeta]?: DataMeta[K] };
+
+const META_KEYS = ['task', 'loss', 'label', 'features', 'classes', 'classesAreIndices', 'shape', 'scale', 'normalize', 'targetNormalize'] as const;
+
+function normalization(v: JsonValue, width: number | undefined, field: string, bad: (field: string, rule: string) => never): Normalization {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad(field, 'null or {kind, a, b}');
+  const { kind, a, b } = v as JsonObject;
+  if (kind !== 'zscore' && kind !== 'minmax') return bad(`${field}.kind`, '"zscore" or "minmax"');
+  if (!isNumberList(a) || !isNumberList(b) || a.length !== b.length || (width !== undefined && a.length !== width)) {
+    return bad(field, `{kind, a, b} with ${width ?? 'as many'} numbers in a and b${width === undefined ? ' as each other' : ''}`);
+  }
+  return { kind, a, b };
+}
+
+/**
+ * The data description in a model file's meta, complete or partial, or null when it says nothing about
+ * the data. Every key that is present must be well-formed (an error names the file and the field).
+ */
+export function metaHints(meta: JsonObject | undefined, file: string): MetaHints | null {
+  if (meta === undefined || !META_KEYS.some((k) => meta[k] !== undefined)) return null;
   const bad = (field: string, rule: string): never => {
     throw new CliError(`${file}: meta.${field} must be ${rule}`);
   };
+  const h: MetaHints = {};
   const { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize, targetNormalize } = meta;
-  if (task !== 'classify' && task !== 'regress') return bad('task', '"classify" or "regress"');
-  if (loss !== 'ce' && loss !== 'mse') return bad('loss', '"ce" or "mse"');
-  if (!isStringList(label) || label.length === 0) return bad('label', 'a non-empty list of column names');
-  if (!isStringList(features) || features.length === 0) return bad('features', 'a non-empty list of column names');
-  if (task === 'classify' && (!isStringList(classes) || classes.length < 1)) return bad('classes', 'a list of class names');
-  if (!isNumberList(shape) || shape.length === 0) return bad('shape', 'a list of positive integers');
-  if (typeof scale !== 'number' || !(scale > 0)) return bad('scale', 'a positive number');
-  let norm: Normalization | null = null;
-  if (normalize !== null && normalize !== undefined) {
-    if (typeof normalize !== 'object' || Array.isArray(normalize)) return bad('normalize', 'null or {kind, a, b}');
-    const { kind, a, b } = normalize as JsonObject;
-    if (kind !== 'zscore' && kind !== 'minmax') return bad('normalize.kind', '"zscore" or "minmax"');
-    if (!isNumberList(a) || !isNumberList(b) || a.length !== features.length || b.length !== features.length) {
-      return bad('normalize', `{kind, a, b} with ${features.length} numbers in a and b`);
-    }
-    norm = { kind, a, b };
+  if (task !== undefined) h.task = task === 'classify' || task === 'regress' ? task : bad('task', '"classify" or "regress"');
+  if (loss !== undefined) h.loss = loss === 'ce' || loss === 'mse' ? loss : bad('loss', '"ce" or "mse"');
+  if (label !== undefined) {
+    // A library user may write one label column as a string.
+    if (typeof label === 'string' && label !== '') h.label = [label];
+    else h.label = isStringList(label) && label.length > 0 ? label : bad('label', 'a non-empty list of column names');
   }
-  let targetNorm: Normalization | null = null;
-  if (targetNormalize !== null && targetNormalize !== undefined) {
-    if (task !== 'regress') return bad('targetNormalize', 'absent for a classification model');
-    if (typeof targetNormalize !== 'object' || Array.isArray(targetNormalize)) return bad('targetNormalize', 'null or {kind, a, b}');
-    const { kind, a, b } = targetNormalize as JsonObject;
-    if (kind !== 'zscore' && kind !== 'minmax') return bad('targetNormalize.kind', '"zscore" or "minmax"');
-    if (!isNumberList(a) || !isNumberList(b) || a.length !== label.length || b.length !== label.length || !b.every((d) => d > 0)) {
-      return bad('targetNormalize', `{kind, a, b} with ${label.length} numbers in a and ${label.length} positive numbers in b`);
-    }
-    targetNorm = { kind, a, b };
+  if (features !== undefined) h.features = isStringList(features) && features.length > 0 ? features : bad('features', 'a non-empty list of column names');
+  if (classes !== undefined && classes !== null) {
+    const names = isStringList(classes) && classes.length >= 1 ? classes : bad('classes', 'a list of class names');
+    h.classes = names;
+    h.classesAreIndices = classesAreIndices === true || (classesAreIndices === undefined && names.every((c, i) => c === String(i)));
   }
+  if (shape !== undefined) h.shape = isNumberList(shape) && shape.length > 0 && shape.every((d) => Number.isInteger(d) && d >= 1) ? shape : bad('shape', 'a list of positive integers');
+  if (scale !== undefined) h.scale = typeof scale === 'number' && scale > 0 ? scale : bad('scale', 'a positive number');
+  if (normalize !== undefined) h.normalize = normalize === null ? null : normalization(normalize, h.features?.length, 'normalize', bad);
+  if (targetNormalize !== undefined && targetNormalize !== null) {
+    if (h.task !== 'regress') return bad('targetNormalize', 'absent for a classification model');
+    const t = normalization(targetNormalize, h.label?.length, 'targetNormalize', bad);
+    h.targetNormalize = t.b.every((d) => d > 0) ? t : bad('targetNormalize', `{kind, a, b} with ${t.b.length} positive numbers in b`);
+  }
+  return h;
+}
+
+/**
+ * The complete data description the hints give, or null when a field DataMeta needs is missing: a
+ * model file written by `deltaflow train` always has them all.
+ */
+export function completeMeta(h: MetaHints | null): DataMeta | null {
+  if (h === null) return null;
+  const { task, loss, label, features, shape, scale } = h;
+  if (task === undefined || loss === undefined || label === undefined || features === undefined || shape === undefined || scale === undefined) return null;
+  if (task === 'classify' && (h.classes === undefined || h.classes === null)) return null;
   return {
     task,
     loss,
     label,
     features,
-    classes: task === 'classify' && isStringList(classes) ? classes : null,
-    classesAreIndices: classesAreIndices === true,
+    classes: task === 'classify' ? (h.classes ?? null) : null,
+    classesAreIndices: h.classesAreIndices === true,
     shape,
     scale,
-    normalize: norm,
-    targetNormalize: targetNorm,
+    normalize: h.normalize ?? null,
+    targetNormalize: h.targetNormalize ?? null,
   };
+}
+
+/**
+ * One line saying how the features will be read when the model file does not record it (no `scale`
+ * nor `normalize` in its meta) and `--scale` was not given; null when nothing is missing.
+ */
+export function missingMetaHint(hints: MetaHints | null, file: string, isScaleGiven: boolean): string | null {
+  if (isScaleGiven || hints?.scale !== undefined || (hints?.normalize ?? null) !== null) return null;
+  const says = hints === null ? 'has no meta describing its data' : `has a meta without "scale" or "normalize" (it records ${Object.keys(hints).filter((k) => k !== 'classesAreIndices').join(', ')})`;
+  return `${file} ${says}: features are read unscaled; if the model was trained on scaled features, pass --scale (e.g. --scale 1/255), or save the model with meta.scale`;
 }
 
 /** fromCsv options that read a CSV the way `meta` describes (columns by name, so their order may differ). */

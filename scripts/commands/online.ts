@@ -18,7 +18,7 @@ import { addBadRowOptions, badRowCsvOptions, checkBadRowOptions, type BadRowOpti
 import { probeOutputFile } from './outputDir.js';
 import { describeRowCounts, rowCountsOf } from './summary.js';
 import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
-import { csvOptions, losses, metaFromJson, metaToJson, outputCount } from './meta.js';
+import { csvOptions, losses, metaHints, metaToJson, missingMetaHint, outputCount } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, targetUnitsMse } from './targets.js';
 
@@ -53,7 +53,9 @@ async function runOnline(options: OnlineOptions): Promise<void> {
   if (options.save !== undefined) await probeOutputFile(options.save, '--save');
   const policy = badRowCsvOptions(options);
   const fileChoice = isPresetName(options.model) ? null : await loadModelFile(options.model, options.seed);
-  const fromModel = fileChoice === null ? null : metaFromJson(fileChoice.meta, fileChoice.name);
+  const fromModel = fileChoice === null ? null : metaHints(fileChoice.meta, fileChoice.name);
+  const hint = fileChoice === null ? null : missingMetaHint(fromModel, fileChoice.name, options.scale !== undefined);
+  if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
   const isLenet = options.model === 'lenet';
   const shape = options.shape ?? (isLenet && fromModel === null ? defaultPresetInput('lenet') : undefined);
   const setup = await setupData({ ...options, shape, data: options.data, isVerbose: !options.json, csv: policy }, fromModel);

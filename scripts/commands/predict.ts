@@ -27,7 +27,7 @@ import { CliError, positiveInt } from './args.js';
 import { addRecordSizeOption, DEFAULT_MAX_RECORD_SIZE } from './badRows.js';
 import { labelColumns, openCsv } from './columns.js';
 import { addDataOptions, type DataOptions } from './dataSetup.js';
-import { metaFromJson, outputCount, type DataMeta } from './meta.js';
+import { completeMeta, metaHints, missingMetaHint, outputCount, type DataMeta, type MetaHints } from './meta.js';
 import { checkModelFits, loadModelFile } from './models.js';
 import { denormalizeOutputs } from './targets.js';
 
@@ -78,27 +78,30 @@ function predictLines(meta: DataMeta, out: Float32Array, m: number, k: number): 
   return text;
 }
 
-/** Fill in what a model file without meta lacks from the options (labels are not read by predict). */
-function predictMeta(fileMeta: DataMeta | null, options: PredictOptions, header: readonly string[], name: string): DataMeta {
-  if (fileMeta !== null && options.label === undefined && options.classes === undefined && options.task === undefined) {
-    return { ...fileMeta, scale: options.scale ?? fileMeta.scale, shape: options.shape ?? fileMeta.shape };
+/** Fill in what a model file's meta lacks (all or part of it) from the options (labels are not read by predict). */
+function predictMeta(fileMeta: MetaHints | null, options: PredictOptions, header: readonly string[], name: string): DataMeta {
+  const full = completeMeta(fileMeta);
+  if (full !== null && options.label === undefined && options.classes === undefined && options.task === undefined) {
+    return { ...full, scale: options.scale ?? full.scale, shape: options.shape ?? full.shape };
   }
   const task = options.task ?? fileMeta?.task ?? 'classify';
-  const hasLabelInHeader = options.label === undefined ? header.includes('label') : true;
-  const labelCols = hasLabelInHeader ? labelColumns({ name, path: null, header, stream: null }, options.label) : [];
+  // The label column(s): given, else the meta's, else `label`; predict reads rows without them too.
+  const labelNames = options.label ?? fileMeta?.label;
+  const hasLabelInHeader = options.label !== undefined || (labelNames ?? ['label']).every((l) => header.includes(l));
+  const labelCols = hasLabelInHeader ? labelColumns({ name, path: null, header, stream: null }, labelNames) : [];
   const label = labelCols.length > 0 ? labelCols.map((c) => header[c]) : (fileMeta?.label ?? ['label']);
   const features = fileMeta?.features ?? header.filter((_, c) => !labelCols.includes(c));
   const classesOption = options.classes;
   const classes =
     task === 'regress' ? null : classesOption !== undefined ? ('count' in classesOption ? Array.from({ length: classesOption.count }, (_, i) => String(i)) : [...classesOption.names]) : (fileMeta?.classes ?? null);
-  if (task === 'classify' && classes === null) throw new CliError(`${options.model} has no class names (no meta from deltaflow train): pass --classes N or --classes a,b,c`);
+  if (task === 'classify' && classes === null) throw new CliError(`${options.model} has no class names (its meta has no "classes"): pass --classes N or --classes a,b,c`);
   return {
     task,
     loss: options.loss ?? fileMeta?.loss ?? (task === 'classify' ? 'ce' : 'mse'),
     label,
     features,
     classes,
-    classesAreIndices: classesOption !== undefined && 'count' in classesOption,
+    classesAreIndices: classesOption !== undefined ? 'count' in classesOption : fileMeta?.classesAreIndices === true,
     shape: options.shape ?? fileMeta?.shape ?? [features.length],
     scale: options.scale ?? fileMeta?.scale ?? 1,
     normalize: fileMeta?.normalize ?? null,
@@ -115,7 +118,10 @@ async function runPredict(options: PredictOptions): Promise<void> {
   const choice = await loadModelFile(options.model, 0);
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const input = await openCsv(options.data, '--data', maxRecordSize);
-  const meta = predictMeta(metaFromJson(choice.meta, choice.name), options, input.header, input.name);
+  const hints = metaHints(choice.meta, choice.name);
+  const hint = missingMetaHint(hints, choice.name, options.scale !== undefined);
+  if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
+  const meta = predictMeta(hints, options, input.header, input.name);
   const missing = meta.features.filter((f) => !input.header.includes(f));
   if (missing.length > 0) {
     const shown = missing.length > 8 ? `${missing.slice(0, 8).join(', ')}, … (${missing.length})` : missing.join(', ');

@@ -39,7 +39,7 @@ import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveC
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
-import { csvOptions, losses, metaFromJson, metaToJson, outputCount, type DataMeta, type LossName, type Task } from './meta.js';
+import { csvOptions, losses, metaHints, metaToJson, outputCount, type DataMeta, type LossName, type MetaHints, type Task } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { largeTargetHint, normalizeTargets } from './targets.js';
 
@@ -150,7 +150,7 @@ async function planData(options: TrainOptions): Promise<Plan> {
   };
 }
 
-async function chooseTrainModel(options: TrainOptions, isDefaultData: boolean, fileMeta: { choice: ModelChoice; meta: DataMeta | null } | null, meta: DataMeta): Promise<ModelChoice> {
+async function chooseTrainModel(options: TrainOptions, isDefaultData: boolean, fileMeta: { choice: ModelChoice; meta: MetaHints | null } | null, meta: DataMeta): Promise<ModelChoice> {
   if (fileMeta !== null) return fileMeta.choice;
   const name = options.model ?? (isDefaultData ? 'lenet' : 'mlp');
   if (!isPresetName(name)) throw new CliError(`--model ${name}: not a preset (mlp, lenet) or a model file`);
@@ -184,7 +184,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
 
   // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
   const fileModel = options.model !== undefined && !isPresetName(options.model) ? await loadModelFile(options.model, options.seed) : null;
-  const fileMeta = fileModel === null ? null : { choice: fileModel, meta: metaFromJson(fileModel.meta, fileModel.name) };
+  const fileMeta = fileModel === null ? null : { choice: fileModel, meta: metaHints(fileModel.meta, fileModel.name) };
   const setup = await setupData(plan.request, fileMeta?.meta ?? null);
   const { meta } = setup;
   const choice = await chooseTrainModel(options, plan.isDefaultData, fileMeta, meta);
