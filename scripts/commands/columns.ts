@@ -167,9 +167,10 @@ export const MAX_INFERRED_CLASSES = 1000;
 
 /**
  * The distinct values of column `column` in a first pass over `path`, in a stable order: numerically
- * when every value is a non-negative integer, otherwise by string. Fails beyond MAX_INFERRED_CLASSES.
+ * when every value is a non-negative integer, otherwise by string; and the rows read. Fails beyond
+ * MAX_INFERRED_CLASSES.
  */
-export async function scanLabelValues(path: string, column: number, nColumns = column + 1, maxRecordSize = DEFAULT_MAX_RECORD_SIZE): Promise<string[]> {
+export async function scanLabelValues(path: string, column: number, nColumns = column + 1, maxRecordSize = DEFAULT_MAX_RECORD_SIZE): Promise<{ values: string[]; rows: number }> {
   const seen = new Set<string>();
   const parser = createReadStream(path).pipe(
     parse({ bom: true, from_line: 2, relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: maxRecordSize }),
@@ -183,9 +184,11 @@ export async function scanLabelValues(path: string, column: number, nColumns = c
       return;
     }
   })();
+  let rows = 0;
   for await (const record of records) {
     const v = record[column];
     if (v === undefined || record.length !== nColumns) continue;
+    rows++;
     seen.add(v.trim());
     if (seen.size > MAX_INFERRED_CLASSES) {
       parser.destroy();
@@ -193,6 +196,25 @@ export async function scanLabelValues(path: string, column: number, nColumns = c
     }
   }
   const values = [...seen];
-  if (values.every((v) => /^\d+$/.test(v))) return values.sort((a, b) => Number(a) - Number(b));
-  return values.sort();
+  if (values.every((v) => /^\d+$/.test(v))) return { values: values.sort((a, b) => Number(a) - Number(b)), rows };
+  return { values: values.sort(), rows };
+}
+
+/** More distinct numeric labels than this (and than CONTINUOUS_FRACTION of the rows) look like a continuous target. */
+export const CONTINUOUS_MIN_VALUES = 30;
+export const CONTINUOUS_FRACTION = 0.05;
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Why label values look like a continuous target rather than classes — every value a number, and
+ * some not an integer, or more than CONTINUOUS_MIN_VALUES distinct values and more than
+ * CONTINUOUS_FRACTION of the rows — or null when they look like classes.
+ */
+export function continuousLabelReason(values: readonly string[], rows: number): string | null {
+  if (values.length < 2 || !values.every((v) => DECIMAL.test(v))) return null;
+  const fractional = values.find((v) => !Number.isInteger(Number(v)));
+  if (fractional !== undefined) return `non-integer values such as ${fractional}`;
+  if (values.length > CONTINUOUS_MIN_VALUES && values.length > CONTINUOUS_FRACTION * rows) return `${values.length} distinct numbers in ${rows} rows`;
+  return null;
 }

@@ -14,7 +14,7 @@ import { noDataError } from '../../src/streams/sources/csvErrors.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
-import { estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
+import { continuousLabelReason, estimateRows, labelColumns, openCsv, scanLabelValues, type CsvInput } from './columns.js';
 import { checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { dataStats, targetNormalization } from './targets.js';
 import { csvOptions, metaHints, missingMetaHint, outputCount, type DataMeta, type LossName, type MetaHints, type Normalization, type Task } from './meta.js';
@@ -60,8 +60,15 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
   if (input.path === null) {
     throw new CliError('--classes is required with --data - (stdin cannot be read twice to find the label values); pass --classes N or --classes a,b,c');
   }
-  const values = await scanLabelValues(input.path, labelCol, input.header.length, req.csv?.maxRecordSize);
+  const { values, rows } = await scanLabelValues(input.path, labelCol, input.header.length, req.csv?.maxRecordSize);
   if (values.length === 0) throw noDataError(input.name);
+  const continuous = continuousLabelReason(values, rows);
+  if (continuous !== null) {
+    throw new CliError(
+      `${input.name}: the label column "${input.header[labelCol]}" looks like a continuous target (${continuous}), not classes: ` +
+        `pass --task regress to predict its value, or --classes to train these values as classes`,
+    );
+  }
   if (values.length < 2) {
     throw new CliError(`${input.name}: the "${input.header[labelCol]}" column has ${values.length} distinct value(s); classification needs at least 2 (pass --classes, or --task regress)`);
   }

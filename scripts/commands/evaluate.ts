@@ -121,5 +121,5 @@ export function evaluateCommand(): Command {
     .option('--data <file|->', 'labelled CSV, or - for stdin (default: data/mnist-test.csv)')
     .option('--batch <n>', 'rows per forward batch (does not change the result)', positiveInt, 256)
     .option('--json', 'print one JSON object instead of tables', false);
-  return addBadRowOptions(addDataOptions(command), 'counted in the report').action(runEvaluate);
+  return addBadRowOptions(addDataOptions(command), 'reported in the rows line of the report').action(runEvaluate);
 }

@@ -39,6 +39,14 @@ interface OnlineOptions extends DataOptions, BadRowOptions {
 }
 
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.005, adam: 1e-3 };
+/**
+ * A model that continues from a file was trained to a minimum: a new model's rate, applied to it one
+ * row at a time, can undo it (an iris model went from loss 0.04 to 21 at sgd 0.01). Its default rate
+ * is this fraction of a new model's, and the run says so.
+ */
+const CONTINUE_LR_FACTOR = 0.01;
+/** A window whose mean loss is this many times the first window's gets one warning line. */
+const DIVERGENCE_FACTOR = 4;
 
 const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(2)}%`);
 
@@ -75,7 +83,13 @@ async function runOnline(options: OnlineOptions): Promise<void> {
   }
   checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
   if (options.momentum !== undefined && options.optimizer !== 'momentum') throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
-  const lr = options.lr ?? DEFAULT_LR[options.optimizer];
+  const isContinuing = fileChoice !== null;
+  const lr = options.lr ?? DEFAULT_LR[options.optimizer] * (isContinuing ? CONTINUE_LR_FACTOR : 1);
+  if (isContinuing && options.lr === undefined) {
+    process.stderr.write(
+      `deltaflow: continuing ${fileChoice.name} with ${options.optimizer} lr ${lr} (a hundredth of a new model's default, so learning refines the trained weights instead of undoing them; pass --lr to choose)\n`,
+    );
+  }
   const make: Record<OptimizerName, () => OptimizerConfig> = {
     sgd: () => sgd({ lr }),
     momentum: () => momentum({ lr, momentum: options.momentum ?? 0.9 }),
@@ -95,6 +109,25 @@ async function runOnline(options: OnlineOptions): Promise<void> {
     if (options.json) process.stdout.write(`${JSON.stringify({ type, ...m })}\n`);
     else process.stdout.write(`${type === 'done' ? 'done: ' : ''}${line(m, options.window)}\n`);
   };
+  // One warning when learning is destroying the model: a window's loss above what guessing every class
+  // equally likely scores (ln k, softmax cross-entropy), or far above the best window so far.
+  const guessLoss = meta.task === 'classify' && meta.loss === 'ce' ? Math.log(outputCount(meta)) : Infinity;
+  let bestWindowLoss = Infinity;
+  let isDivergenceWarned = false;
+  const watchLoss = (m: PrequentialMetrics): void => {
+    const w = m.windowLoss;
+    const isWorseThanGuessing = w > 1.5 * guessLoss;
+    const isFarAboveBest = w > DIVERGENCE_FACTOR * bestWindowLoss && w > bestWindowLoss + 0.1;
+    bestWindowLoss = Math.min(bestWindowLoss, w);
+    if (isDivergenceWarned || !(isWorseThanGuessing || isFarAboveBest)) return;
+    isDivergenceWarned = true;
+    const why = isWorseThanGuessing
+      ? `above the ${guessLoss.toPrecision(3)} of guessing every class equally likely`
+      : `${(w / Math.max(bestWindowLoss, 1e-12)).toFixed(0)}× the best window so far (${bestWindowLoss.toPrecision(3)})`;
+    process.stderr.write(
+      `deltaflow: the loss of the ${options.window} rows up to row ${m.seen} is ${w.toPrecision(3)}, ${why}: the learning rate (${lr}) may be too high for this model; try a smaller --lr\n`,
+    );
+  };
   await new Promise<void>((resolve, reject) => {
     source.pipe(prequential(choice.model, { loss, optimizer, window: options.window, batchSize: options.batch })).subscribe({
       next: (m) => {
@@ -102,6 +135,7 @@ async function runOnline(options: OnlineOptions): Promise<void> {
         if (Math.floor(m.seen / options.window) > Math.floor(printedAt / options.window)) {
           printedAt = m.seen;
           report(m, 'progress');
+          watchLoss(m);
         }
       },
       error: reject,
@@ -126,11 +160,11 @@ export function onlineCommand(): Command {
     .option('--window <n>', 'report every n rows, with the accuracy and loss of the last n rows', parse.positiveInt, 500)
     .option('--batch <n>', 'rows per predict-then-learn step', parse.positiveInt, 1)
     .addOption(new Option('--optimizer <name>', 'update rule').choices(['sgd', 'momentum', 'adam']).default('sgd'))
-    .option('--lr <x>', 'learning rate (default: sgd 0.01, momentum 0.005, adam 0.001)', parse.positiveNumber)
+    .option('--lr <x>', 'learning rate (default: sgd 0.01, momentum 0.005, adam 0.001; a hundredth of that for a model file)', parse.positiveNumber)
     .option('--momentum <mu>', 'momentum coefficient of --optimizer momentum (default 0.9)', parse.unitInterval)
     .option('--hidden <widths>', `hidden layer widths of the mlp preset (default: ${DEFAULT_HIDDEN.join(',')})`, parse.widths)
     .option('--seed <n>', 'seed of a preset\'s initialization', parse.integer, 1)
     .option('--save <file>', 'write the learned model (with its data description) at the end')
     .option('--json', 'JSON lines on stdout instead of text', false);
-  return addBadRowOptions(addDataOptions(command), 'counted').action(runOnline);
+  return addBadRowOptions(addDataOptions(command), 'reported in the rows line at the end').action(runOnline);
 }

@@ -135,26 +135,65 @@ export function targetUnitsMse(norm: Normalization): Loss {
 
 /** Above this |mean| or std a regression target wants `--normalize zscore`. */
 export const LARGE_TARGET = 1e3;
+/** Above this |mean| or std a feature is on a large scale for a network with unit-scale initial weights. */
+export const LARGE_FEATURE = 10;
+/** Features whose standard deviations differ by more than this factor are on unequal scales. */
+export const UNEQUAL_FEATURES = 100;
+
+const fmt = (v: number): string => (Math.abs(v) >= 1e7 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toPrecision(4) : Number(v.toPrecision(4)).toLocaleString('en-US'));
+
+/** What a first look at the data suggests: `--normalize zscore` for large-scale targets and for large or unequal features. */
+export interface ScaleHints {
+  readonly targets: string | null;
+  readonly features: string | null;
+}
 
 /**
- * The hint for targets on a large scale trained raw, from the first `rows` rows of `path` (bad rows
- * skipped, any failure is no hint: the training pass reports it), or null.
+ * Hints for data trained raw, from the first `rows` rows of `path` (bad rows skipped; any failure gives
+ * no hint: the training pass reports it). `targets` are the regression target names (none for
+ * classification), `features` the feature names; pass only what may be hinted at.
  */
-export async function largeTargetHint(path: string, options: CsvSourceOptions, targets: readonly string[], rows = 1000): Promise<string | null> {
+export async function scaleHints(path: string, options: CsvSourceOptions, names: { readonly targets: readonly string[]; readonly features: readonly string[] | null }, rows = 1000): Promise<ScaleHints> {
   const { normalize: _ignored, onSkip: _quiet, ...rest } = options;
-  let stats: ColumnStats;
+  let stats: { features: ColumnStats; targets: ColumnStats };
   try {
     const result = await accumulate(fromCsv(path, { ...rest, onBadRow: 'skip', maxBadFraction: 1, allowEmpty: true }).pipe(take(rows)));
-    if (result.rows === 0) return null;
-    stats = result.targets;
+    if (result.rows === 0) return { targets: null, features: null };
+    stats = result;
   } catch {
-    return null;
+    return { targets: null, features: null };
   }
+  const targets = names.targets.length === 0 ? null : largeTarget(stats.targets, names.targets);
+  const features = names.features === null ? null : largeFeatures(stats.features, names.features);
+  return { targets: targets === null ? null : targetHint(targets, features), features: features === null || targets !== null ? null : featureHint(features) };
+}
+
+/** The first target on a large scale, described; null when none is. */
+function largeTarget(stats: ColumnStats, targets: readonly string[]): string | null {
   const j = stats.mean.findIndex((m, i) => Math.abs(m) > LARGE_TARGET || stats.std[i] > LARGE_TARGET);
-  if (j < 0) return null;
-  const fmt = (v: number): string => Number(v.toPrecision(4)).toLocaleString('en-US');
-  return (
-    `hint: the target "${targets[j]}" is on a large scale (mean ${fmt(stats.mean[j])}, std ${fmt(stats.std[j])} in the first rows); ` +
-    'trained raw it may not be learned — pass --normalize zscore to standardize features and targets (predictions stay in target units)'
-  );
+  return j < 0 ? null : `the target "${targets[j]}" is on a large scale (mean ${fmt(stats.mean[j])}, std ${fmt(stats.std[j])} in the first rows)`;
+}
+
+/** Features on a large or unequal scale, described; null when they are not. */
+function largeFeatures(stats: ColumnStats, features: readonly string[]): string | null {
+  const size = stats.mean.map((m, i) => Math.max(Math.abs(m), stats.std[i]));
+  const largest = size.reduce((best, v, i) => (v > size[best] ? i : best), 0);
+  const spread = stats.std.map((d, i) => ({ d, i })).filter(({ d }) => d > 1e-12);
+  const widest = spread.reduce((a, b) => (b.d > a.d ? b : a), spread[0] ?? { d: 0, i: 0 });
+  const narrowest = spread.reduce((a, b) => (b.d < a.d ? b : a), spread[0] ?? { d: 0, i: 0 });
+  const isLarge = size[largest] > LARGE_FEATURE;
+  const isUnequal = spread.length > 1 && widest.d > UNEQUAL_FEATURES * narrowest.d;
+  if (!isLarge && !isUnequal) return null;
+  const describe = (i: number): string => `"${features[i]}": mean ${fmt(stats.mean[i])}, std ${fmt(stats.std[i])}`;
+  const shown = isLarge ? describe(largest) : `${describe(widest.i)}; ${describe(narrowest.i)}`;
+  return `the features are on ${isLarge ? 'a large scale' : 'unequal scales'} (${shown} in the first rows)`;
+}
+
+function targetHint(target: string, features: string | null): string {
+  const what = features === null ? target : `${target}, and ${features.replace(/^the /, '')}`;
+  return `hint: ${what}; trained raw it may not be learned — pass --normalize zscore to standardize features and targets (predictions stay in target units)`;
+}
+
+function featureHint(features: string): string {
+  return `hint: ${features}; a network learns them poorly raw — pass --normalize zscore to standardize them (the statistics go in the model file; evaluate and predict apply them)`;
 }

@@ -41,7 +41,7 @@ import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
 import { csvOptions, losses, metaHints, metaToJson, outputCount, type DataMeta, type LossName, type MetaHints, type Task } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
-import { largeTargetHint, normalizeTargets } from './targets.js';
+import { normalizeTargets, scaleHints } from './targets.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
@@ -193,9 +193,13 @@ async function runTrain(given: TrainOptions): Promise<void> {
 
   await initKernels();
   const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
-  if (meta.task === 'regress' && meta.targetNormalize === null && setup.input.path !== null && !options.quiet) {
-    const hint = await largeTargetHint(setup.input.path, { ...csv, name: setup.input.name }, meta.label);
-    if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
+  // Raw data on a large scale gets a hint: targets whenever they are learned raw, features unless
+  // --normalize was chosen (none included) or the model file brings its own.
+  const hintTargets = meta.task === 'regress' && meta.targetNormalize === null ? meta.label : [];
+  const hintFeatures = options.normalize === undefined && meta.normalize === null ? meta.features : null;
+  if (setup.input.path !== null && !options.quiet && (hintTargets.length > 0 || hintFeatures !== null)) {
+    const hints = await scaleHints(setup.input.path, { ...csv, name: setup.input.name }, { targets: hintTargets, features: hintFeatures });
+    for (const hint of [hints.features, hints.targets]) if (hint !== null) process.stderr.write(`deltaflow: ${hint}\n`);
   }
   // --normalize on regression: the model learns normalized targets (identity otherwise).
   const targets = normalizeTargets(meta.targetNormalize);

@@ -85,7 +85,7 @@ function rejectedOf(out: string): { file: string; line: string; code: string; me
   return parseCsvSync(readFileSync(join(dir, out, 'rejected.csv'), 'utf8'), { columns: true, relax_quotes: false }) as { file: string; line: string; code: string; message: string; raw: string }[];
 }
 
-const TRAIN = ['train', '--label', 'kind', '--classes', '3', '--workers', '1', '--epochs', '2', '--batch', '16'];
+const TRAIN = ['train', '--label', 'kind', '--classes', '3', '--workers', '1', '--epochs', '2', '--batch', '16', '--normalize', 'none'];
 
 function train(data: string, out: string, ...more: string[]): Promise<CliResult> {
   return runCli([...TRAIN, '--data', data, '--out', out, ...more], { cwd: dir });
@@ -321,7 +321,7 @@ describe('D. numerics', () => {
     }
     writeFileSync(path, `${lines.join('\n')}\n`);
   }
-  const REG = ['train', '--data', 'steep.csv', '--task', 'regress', '--label', 'y', '--optimizer', 'sgd', '--lr', '0.05', '--workers', '1', '--epochs', '3'];
+  const REG = ['train', '--data', 'steep.csv', '--task', 'regress', '--label', 'y', '--optimizer', 'sgd', '--lr', '0.05', '--workers', '1', '--epochs', '3', '--normalize', 'none'];
 
   it('divergence: NonFiniteError with the step and the batch\'s lines sorted, exit ≠ 0, no model.json with NaN', async () => {
     writeSteep(join(dir, 'steep.csv'));
