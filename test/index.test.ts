@@ -17,7 +17,7 @@ const NAMES = [
   'fieldCountError', 'findInvalidUtf8', 'fit', 'flatten', 'formatDifferences', 'formatShape', 'forwardAll',
   'forwardLayer', 'forwardModel', 'fromCsv', 'gradientCheck', 'headerError', 'initKernels',
   'inputFingerprint', 'internals', 'isLayerKind', 'layerKinds', 'listNames', 'loadModel', 'lossHead',
-  'lrSchedules', 'maxPool2d', 'meanSquaredError', 'modelFromJson', 'modelToJson', 'momentum', 'noDataError',
+  'lrSchedules', 'maxPool2d', 'meanSquaredError', 'modelFromJson', 'modelToJson', 'momentum', 'noDataError', 'peekLatestCheckpoint',
   'ops', 'paramCount', 'place', 'prefixHash', 'prequential', 'readError', 'readLatestCheckpoint', 'relu',
   'restoreParams', 'rngFromState', 'saveModel', 'scanStructure', 'sequential', 'sgd', 'sha256Hex',
   'showLiteral', 'shuffle', 'sigmoid', 'sizeOf', 'snapshotParams', 'softmaxCrossEntropy', 'stepLr', 'tanh',

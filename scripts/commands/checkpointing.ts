@@ -19,7 +19,7 @@
  * the checkpoint lands, and a resume reads it from there); DELTAFLOW_CKPT_PAUSE_MS sleeps between
  * the fsynced temp file and its rename (a window to kill the process during a write).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Model } from '../../src/layers/sequential.js';
@@ -52,6 +52,7 @@ import { METRICS_COLUMNS, parseMetricsCsv, type MetricsRow } from '../runFolder.
 import type { Command } from 'commander';
 import * as parse from './args.js';
 import { CliError } from './args.js';
+import { COMMAND_KEY } from './runOptions.js';
 import { writeFileAtomic } from './summary.js';
 
 export const CHECKPOINT_FAULT_ENV = 'DELTAFLOW_CKPT_FAULT';
@@ -64,6 +65,25 @@ export interface CheckpointFlags {
   readonly checkpointDir?: string;
   readonly resume?: string;
   readonly allowInputChange: boolean;
+  /** With --out: resume that run folder when it holds a checkpoint, else start there (runOptions.ts). */
+  readonly resumeOrStart: boolean;
+  /** Start in a non-empty --out, replacing the files of the run there. */
+  readonly force: boolean;
+}
+
+/** The files a run writes in its folder (and its checkpoint directory's files): what --force replaces. */
+const RUN_FILES = ['model.json', 'metrics.csv', 'plot.svg', 'summary.json', 'rejected.csv'];
+
+/**
+ * Remove an earlier run's files from `runDir` and its checkpoints from `dir`; nothing else in them is
+ * touched. Temp files of interrupted checkpoint writes stay for the session, which removes them and
+ * says so (removeStaleTemp).
+ */
+function clearRun(runDir: string, dir: string | null): void {
+  for (const name of RUN_FILES) rmSync(join(runDir, name), { force: true });
+  if (dir !== null && existsSync(dir)) {
+    for (const name of readdirSync(dir)) if (/^ckpt-\d+\.bin(\.corrupt)?$/.test(name)) rmSync(join(dir, name), { force: true });
+  }
 }
 
 const hasCheckpointFiles = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((n) => /^ckpt-\d+\.bin(\.corrupt)?$/.test(n));
@@ -98,8 +118,17 @@ export function resolveCheckpointDirs(flags: CheckpointFlags, io: { readonly out
   if (flags.resume === undefined) {
     const runDir = io.out ?? io.defaultRunDir();
     const dir = io.isStdin ? null : (flags.checkpointDir ?? join(runDir, 'checkpoints'));
+    if (flags.force) {
+      clearRun(runDir, dir);
+      return { runDir, dir, isResume: false };
+    }
     if (dir !== null && hasCheckpointFiles(dir)) {
-      throw new CliError(`${dir} already holds checkpoints of an earlier run: continue it with --resume ${runDir}, or choose another --out or --checkpoint-dir`);
+      throw new CliError(`${dir} already holds checkpoints of an earlier run: continue it with --resume ${runDir}, or choose another --out or --checkpoint-dir (--force replaces that run)`);
+    }
+    const held = existsSync(runDir) && statSync(runDir).isDirectory() ? readdirSync(runDir) : [];
+    if (held.length > 0) {
+      const shown = held.length > 4 ? `${held.slice(0, 4).join(', ')}, …` : held.join(', ');
+      throw new CliError(`--out ${runDir} is not empty (it holds ${shown}): choose another folder, continue its run with --resume ${runDir}, or pass --force to replace that run's files`);
     }
     return { runDir, dir, isResume: false };
   }
@@ -294,6 +323,8 @@ export interface SessionParts {
   readonly seed: number;
   readonly metricsPath: string;
   readonly warn: (line: string) => void;
+  /** The run's options, stored in every checkpoint (runOptions.ts), so `--resume RUN` alone can continue it. */
+  readonly command?: JsonValue;
 }
 
 /**
@@ -372,7 +403,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
         },
         input: fingerprint,
         config: parts.config,
-        extra: { ...b.extra, runDir: dirs.runDir },
+        extra: { ...b.extra, runDir: dirs.runDir, ...(parts.command === undefined ? {} : { [COMMAND_KEY]: parts.command }) },
       }),
     );
     void w.flush().then(
@@ -446,7 +477,7 @@ async function removeStaleTemp(dir: string, warn: (line: string) => void): Promi
 /** The lines a run stopped by a signal prints: where its checkpoint is and how to continue. */
 export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string): string {
   if (written === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
-  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${written.file}\ndeltaflow: continue with the same options plus --resume ${runDir}`;
+  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${written.file}\ndeltaflow: continue with: deltaflow train --resume ${runDir}`;
 }
 
 /** `--checkpoint-every`, `--checkpoint-dir`, `--resume`, `--allow-input-change`. */
@@ -454,7 +485,9 @@ export function addCheckpointOptions(command: Command): Command {
   return command
     .option('--checkpoint-every <steps>', 'save a checkpoint every this many steps and at each epoch\'s end (without it: only when stopped by SIGINT/SIGTERM)', parse.positiveInt)
     .option('--checkpoint-dir <dir>', 'where checkpoints go (default: the run folder\'s checkpoints/)')
-    .option('--resume <run folder>', 'continue the run of this folder from its newest intact checkpoint (same options; writes to the same run folder)')
+    .option('--resume <run folder>', 'continue the run of this folder from its newest intact checkpoint, with the options it was started with (options given must agree with them); writes to the same run folder')
+    .option('--resume-or-start', 'with --out: resume the run in that folder when it has a checkpoint, else start it there (one command for a supervisor to repeat)', false)
+    .option('--force', 'start in a non-empty --out, replacing the files of the run there', false)
     .option('--allow-input-change', 'with --resume: accept a --data file that changed since the checkpoint (the result is no longer that of an uninterrupted run)', false);
 }
 

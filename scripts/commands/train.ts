@@ -34,6 +34,7 @@ import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js'
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
+import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import * as parse from './args.js';
@@ -167,7 +168,14 @@ async function chooseTrainModel(options: TrainOptions, isDefaultData: boolean, f
   });
 }
 
-async function runTrain(given: TrainOptions): Promise<void> {
+async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
+  // --resume RUN alone takes the options the run was started with (runOptions.ts).
+  const begin = await planStart(asked, command);
+  if (begin.kind === 'complete') {
+    if (!asked.quiet) process.stderr.write(`deltaflow: the run in ${begin.runDir} is complete (its summary.json says done); nothing to resume\n`);
+    return;
+  }
+  const given = begin.options;
   // stdin can be read once, so its default is one epoch.
   const options = { ...given, epochs: given.epochs ?? (given.data === '-' ? 1 : DEFAULTS.epochs) };
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
@@ -236,6 +244,7 @@ async function runTrain(given: TrainOptions): Promise<void> {
     seed: options.seed,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
+    command: storedOptions(options),
   });
   // rejected.csv keeps the rows the checkpoint covers (a killed run may have written more), like metrics.csv.
   if (session.rejectsKeep !== null) {

@@ -6,7 +6,7 @@
  *
  * Runs the built CLI (dist/): build first (`npm test` does).
  */
-import { appendFileSync, cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './cliHelpers.js';
@@ -44,7 +44,7 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
   it('SIGTERM: exit 143 after a checkpoint, naming it and how to resume; the resume ends byte-identical', async () => {
     expect(stopped).toMatch(/SIGTERM received: stopping at the next step with a checkpoint/);
     expect(stopped).toMatch(/stopped by SIGTERM after step (\d+); checkpoint stopped\/checkpoints\/ckpt-\d+\.bin\n/);
-    expect(stopped).toContain('continue with the same options plus --resume stopped');
+    expect(stopped).toContain('continue with: deltaflow train --resume stopped');
     const dir = copyOfStopped('sigterm');
     const r = await runCli([...args, '--resume', dir], { cwd });
     expect(r.code, r.stderr).toBe(0);
@@ -53,6 +53,60 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
     expect(resumed.metrics).toBe(full.metrics);
     expect(resumed.rejected).toBe(full.rejected);
     expect(resumed.summary).toEqual(full.summary);
+  });
+
+  it('--resume RUN alone continues with the options the run was started with, byte-identical', async () => {
+    const dir = copyOfStopped('bare-resume');
+    const r = await runCli(['train', '--resume', dir], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    // The stored --json --json-steps came back too: the output is JSON lines.
+    expect(r.stdout.trim().split('\n').every((l) => l.startsWith('{'))).toBe(true);
+    const resumed = readRun(join(cwd, dir));
+    expect(resumed.model.equals(full.model)).toBe(true);
+    expect(resumed.metrics).toBe(full.metrics);
+    expect(resumed.rejected).toBe(full.rejected);
+    expect(resumed.summary).toEqual(full.summary);
+  });
+
+  it('--resume RUN with one option changed is refused, listing the difference', async () => {
+    const dir = copyOfStopped('bare-other-lr');
+    const r = await runCli(['train', '--resume', dir, '--lr', '0.1'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^deltaflow: checkpoint bare-other-lr\/checkpoints\/ckpt-\d+\.bin was written for a different training config: optimizer\.lr: 0\.05 \(checkpoint\) vs 0\.1 \(now\)\n$/);
+  });
+
+  it('--resume-or-start: starts an empty folder, resumes it after a stop, and leaves a completed run alone', async () => {
+    const once = [...args, '--out', 'supervised', '--resume-or-start'];
+    const first = await runKillable(once, { cwd, kill: { afterSteps: 60, signal: 'SIGTERM' } });
+    expect(first.code, first.stderr).toBe(143);
+    const second = await runCli(once, { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    const result = readRun(join(cwd, 'supervised'));
+    expect(result.model.equals(full.model)).toBe(true);
+    expect(result.metrics).toBe(full.metrics);
+    expect(result.summary).toEqual(full.summary);
+    const third = await runCli(once, { cwd });
+    expect(third.code).toBe(0);
+    expect(third.stderr).toBe('deltaflow: the run in supervised is complete (its summary.json says done); nothing to resume\n');
+    expect(readFileSync(join(cwd, 'supervised', 'model.json')).equals(full.model)).toBe(true);
+    const both = await runCli([...once, '--resume', 'supervised'], { cwd });
+    expect(both.stderr).toBe('deltaflow: --resume and --resume-or-start: give one (--resume-or-start takes the run folder from --out)\n');
+    const noOut = await runCli(['train', '--resume-or-start'], { cwd });
+    expect(noOut.stderr).toBe('deltaflow: --resume-or-start needs --out DIR: the run folder to resume, or to start in\n');
+  });
+
+  it('a fresh run refuses a non-empty --out; --force replaces that run\'s files and keeps others', async () => {
+    cpSync(join(cwd, 'full'), join(cwd, 'occupied'), { recursive: true });
+    rmSync(join(cwd, 'occupied', 'checkpoints'), { recursive: true, force: true });
+    writeFileSync(join(cwd, 'occupied', 'notes.txt'), 'mine');
+    const short = ['train', '--data', 'data.csv', '--classes', '3', '--model', 'mlp', '--hidden', '4', '--epochs', '1', '--quiet', '--workers', '1', '--on-bad-row', 'skip'];
+    const refused = await runCli([...short, '--out', 'occupied'], { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^deltaflow: --out occupied is not empty \(it holds [^)]+\): choose another folder, continue its run with --resume occupied, or pass --force to replace that run's files\n$/);
+    const forced = await runCli([...short, '--out', 'occupied', '--force'], { cwd });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(join(cwd, 'occupied', 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(cwd, 'occupied', 'model.json')).equals(full.model)).toBe(false);
   });
 
   for (const damage of ['bit-flipped', 'truncated'] as const) {
@@ -104,13 +158,18 @@ describe('deltaflow train --checkpoint-every / --resume', () => {
     const none = await runCli([...args, '--resume', 'full-none'], { cwd });
     expect(none.stderr).toBe('deltaflow: --resume full-none: no such directory (give the run folder)\n');
     cpSync(join(cwd, 'full'), join(cwd, 'no-ckpt'), { recursive: true });
+    // A completed run has nothing to resume (exit 0); one that did not complete and has no checkpoint is an error.
+    const complete = await runCli([...args.filter((a) => a !== '--checkpoint-every' && a !== '7'), '--resume', 'no-ckpt', '--checkpoint-dir', 'no-ckpt/elsewhere'], { cwd });
+    expect(complete.code, complete.stderr).toBe(0);
+    expect(complete.stderr).toBe('deltaflow: the run in no-ckpt is complete (its summary.json says done); nothing to resume\n');
+    rmSync(join(cwd, 'no-ckpt', 'summary.json'));
     const noCkpt = await runCli([...args.filter((a) => a !== '--checkpoint-every' && a !== '7'), '--resume', 'no-ckpt', '--checkpoint-dir', 'no-ckpt/elsewhere'], { cwd });
     expect(noCkpt.code).toBe(1);
     expect(noCkpt.stderr).toBe('deltaflow: --resume no-ckpt: no checkpoint in no-ckpt/elsewhere\n');
     const dir = copyOfStopped('fresh-over');
     const fresh = await runCli([...args, '--out', dir], { cwd });
     expect(fresh.code).toBe(1);
-    expect(fresh.stderr).toBe(`deltaflow: ${dir}/checkpoints already holds checkpoints of an earlier run: continue it with --resume ${dir}, or choose another --out or --checkpoint-dir\n`);
+    expect(fresh.stderr).toBe(`deltaflow: ${dir}/checkpoints already holds checkpoints of an earlier run: continue it with --resume ${dir}, or choose another --out or --checkpoint-dir (--force replaces that run)\n`);
   });
 
   it('--max-bad-fraction: a resumed pass counts the rows skipped before its checkpoint, though it skips none itself', async () => {

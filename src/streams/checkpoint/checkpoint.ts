@@ -311,6 +311,32 @@ async function checkCompatible(ckpt: Checkpoint, file: string, expected: ResumeE
 }
 
 /**
+ * The newest checkpoint in `dir` that decodes, without checking it against a run and without touching
+ * the directory (no temp file removed, nothing set aside); null when there is none. For reading what
+ * a checkpoint recorded (its `extra`) before the run it belongs to is set up; resuming still goes
+ * through readLatestCheckpoint.
+ *
+ * @example const newest = await peekLatestCheckpoint('runs/a/checkpoints'); console.log(newest?.checkpoint.extra);
+ */
+export async function peekLatestCheckpoint(dir: string): Promise<{ checkpoint: Checkpoint; file: string } | null> {
+  let entries: DirEntry[];
+  try {
+    entries = await listEntries(dir);
+  } catch {
+    return null;
+  }
+  for (const e of entries.filter((x) => x.kind === 'bin')) {
+    const file = join(dir, e.name);
+    try {
+      return { checkpoint: decodeCheckpoint(await readFile(file), file), file };
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
+
+/**
  * The newest usable checkpoint in `dir`, or null when the directory holds none. Removes stale
  * temp files; skips (and moves aside as `.bin.corrupt`) damaged files with a warning; throws
  * NO_VALID_CHECKPOINT when every checkpoint is damaged, VERSION_MISMATCH, CONFIG_MISMATCH (listing

@@ -1,7 +1,9 @@
 /**
  * The kill test (RELIABILITY.md #37, #38, #44): `deltaflow train` is SIGKILLed again and again — after
  * a seeded random number of steps, and (every 4th time) while a checkpoint is being written, between
- * the fsynced temp file and its rename — and resumed each time with `--resume`. It must end with
+ * the fsynced temp file and its rename — and restarted each time as a supervisor would: with
+ * `--resume RUN` alone once a checkpoint exists (the run's options come from it), or with one command
+ * repeated, `--resume-or-start`, from before the first checkpoint. It must end with
  * model.json byte-identical to an uninterrupted run's, the same metrics.csv (timing aside), the same
  * rejected.csv and the same counters: every row trained exactly once per epoch,
  * `rowsTrained + rowsSkipped == dataRows`.
@@ -32,6 +34,8 @@ interface LoopResult {
   /** Kills sent on purpose while a temp file of the run existed (`onTempIn`). */
   readonly killsTargeted: number;
   readonly cycles: number;
+  /** Starts with no checkpoint to resume from (the first, and any after a kill before the first checkpoint landed). */
+  readonly freshStarts: number;
   /** Temp files the kills left in the checkpoint directory, counted right after each kill. */
   readonly tempFilesLeft: number;
   /** Interrupted writes the next starts reported cleaning up. */
@@ -54,18 +58,32 @@ const REMOVED = /removed (\S+), left by an interrupted checkpoint write/g;
  * fresh or resumed — must report removing exactly those. A random kill may land in a write too
  * (the writes are not paused then, but an fsync takes a while): it counts as a kill during a write.
  */
-async function killLoop(cwd: string, out: string, schedule: (cycle: number) => KillPlan, maxKills: number, env: Record<string, string> = {}): Promise<LoopResult> {
+/**
+ * How a supervisor restarts the run: `resume-only` gives `--resume RUN` and nothing else once a
+ * checkpoint exists (the stored options continue the run), and the full command with `--force` before
+ * that; `resume-or-start` repeats one command, the full options with `--resume-or-start`.
+ */
+type Restart = 'resume-only' | 'resume-or-start';
+
+function restartArgs(restart: Restart, out: string, isResume: boolean): string[] {
+  if (restart === 'resume-or-start') return [...baseArgs(), '--out', out, '--resume-or-start'];
+  return isResume ? ['train', '--resume', out] : [...baseArgs(), '--out', out, '--force'];
+}
+
+async function killLoop(cwd: string, out: string, schedule: (cycle: number) => KillPlan, maxKills: number, env: Record<string, string> = {}, restart: Restart = 'resume-only'): Promise<LoopResult> {
   const checkpointDir = join(cwd, out, 'checkpoints');
   let kills = 0;
   let killsDuringWrite = 0;
   let killsTargeted = 0;
   let tempFilesLeft = 0;
   let tempFilesRemoved = 0;
+  let freshStarts = 0;
   const cleanupMismatches: string[] = [];
   for (let cycle = 0; ; cycle++) {
     const isResume = hasCheckpoint(checkpointDir);
+    if (!isResume) freshStarts++;
     const stale = tempFiles(checkpointDir);
-    const args = [...baseArgs(), ...(isResume ? ['--resume', out] : ['--out', out])];
+    const args = restartArgs(restart, out, isResume);
     const kill = kills < maxKills ? schedule(cycle) : undefined;
     const pause: Record<string, string> = kill?.onTempIn !== undefined ? { DELTAFLOW_CKPT_PAUSE_MS: PAUSE_MS } : {};
     const r = await runKillable(args, { cwd, env: { ...env, ...pause }, kill });
@@ -78,7 +96,7 @@ async function killLoop(cwd: string, out: string, schedule: (cycle: number) => K
     }
     if (r.code === 0) {
       const result = readRun(join(cwd, out));
-      return { kills, killsDuringWrite, killsTargeted, cycles: cycle + 1, tempFilesLeft, tempFilesRemoved, cleanupMismatches, tempFilesAtEnd: tempFiles(checkpointDir), result };
+      return { kills, killsDuringWrite, killsTargeted, cycles: cycle + 1, freshStarts, tempFilesLeft, tempFilesRemoved, cleanupMismatches, tempFilesAtEnd: tempFiles(checkpointDir), result };
     }
     if (r.signal !== 'SIGKILL') throw new Error(`cycle ${cycle} ended with code ${r.code}: ${r.stderr}`);
     kills++;
@@ -133,6 +151,21 @@ describe('kill test: repeated SIGKILL and --resume', () => {
     expect(loop.result.summary).toEqual(full.summary);
     expect(loop.result.samplesTrained).toBe(3 * ROWS);
     expect(loop.result.summary.rowsTrained + loop.result.summary.rowsSkipped).toBe(loop.result.summary.dataRows);
+  }, 120_000);
+
+  it('the same with one command repeated (--resume-or-start), from before any checkpoint exists', async () => {
+    // The first kill lands in the first checkpoint's write, so none exists yet and the second start is a fresh one.
+    const u = rng(77);
+    const schedule = (cycle: number): KillPlan => (cycle % 3 === 0 ? { onTempIn: join('supervised', 'checkpoints') } : { afterSteps: 20 + Math.floor(u() * 80) });
+    const loop = await killLoop(cwd, 'supervised', schedule, 6, {}, 'resume-or-start');
+    expect(loop.kills).toBe(6);
+    expect(loop.freshStarts).toBeGreaterThanOrEqual(2);
+    expect(loop.cleanupMismatches).toEqual([]);
+    expect(loop.tempFilesAtEnd).toEqual([]);
+    expect(loop.result.model.equals(full.model)).toBe(true);
+    expect(loop.result.metrics).toBe(full.metrics);
+    expect(loop.result.rejected).toBe(full.rejected);
+    expect(loop.result.summary).toEqual(full.summary);
   }, 120_000);
 
   for (const fault of ['omit-rng', 'position-file'] as const) {
