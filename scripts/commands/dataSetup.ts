@@ -31,6 +31,8 @@ export interface DataRequest {
   readonly scale?: number;
   readonly normalize?: NormalizeChoice;
   readonly loss?: LossName;
+  /** Columns that are neither features nor labels (ids, timestamps): left out of the features. */
+  readonly exclude?: readonly string[];
   /** Print what a first pass found (classes) on stderr. */
   readonly isVerbose: boolean;
   /** Reading options of every pass (bad-row policy, max record size; badRows.ts). */
@@ -82,6 +84,14 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
   return found;
 }
 
+/** The `--exclude` columns, checked against the header (a name it does not have is an error listing the columns). */
+export function excludedColumns(input: CsvInput, exclude: readonly string[] | undefined): Set<string> {
+  const names = new Set(exclude ?? []);
+  const unknown = [...names].filter((n) => !input.header.includes(n));
+  if (unknown.length > 0) throw new CliError(`--exclude ${unknown.join(',')}: ${input.name} has no such column (columns: ${preview(input.header)})`);
+  return names;
+}
+
 /**
  * Build the data description for `req`, reading the header (and, when needed, first passes over the
  * file). `fromModel` is what a model file's meta says (all of it, or part: metaHints).
@@ -96,13 +106,19 @@ export async function setupData(req: DataRequest, fromModel: MetaHints | null): 
   }
   const label = labelCols.map((c) => input.header[c]);
 
+  const excluded = excludedColumns(input, req.exclude);
   let features: string[];
   if (fromModel?.features !== undefined && req.label === undefined) {
     const missing = fromModel.features.filter((f) => !input.header.includes(f));
     if (missing.length > 0) throw new CliError(`${input.name}: the model's feature columns ${preview(missing)} are missing from the header`);
+    const read = fromModel.features.filter((f) => excluded.has(f));
+    if (read.length > 0) throw new CliError(`--exclude ${read.join(',')}: the model reads ${read.length === 1 ? 'it as a feature' : 'them as features'}`);
     features = [...fromModel.features];
   } else {
-    features = input.header.filter((_, c) => !labelCols.includes(c));
+    const label = new Set(labelCols.map((c) => input.header[c]));
+    const both = [...excluded].filter((e) => label.has(e));
+    if (both.length > 0) throw new CliError(`--exclude ${both.join(',')}: that is the label column; choose another --label, or do not exclude it`);
+    features = input.header.filter((name, c) => !labelCols.includes(c) && !excluded.has(name));
   }
   if (features.length === 0) throw new CliError(`${input.name}: no feature columns left besides the label column(s) ${label.join(', ')}`);
 
@@ -160,6 +176,7 @@ export interface DataOptions {
   readonly shape?: number[];
   readonly scale?: number;
   readonly loss?: LossName;
+  readonly exclude?: string[];
 }
 
 /**
@@ -173,7 +190,8 @@ export function addDataOptions(command: Command): Command {
     .addOption(new Option('--task <task>', "classify or regress; default: the model's, else classify").choices(['classify', 'regress']))
     .option('--shape <C,H,W>', "per-row input shape, C,H,W or N; default: the model's", parse.shape)
     .option('--scale <x>', "multiply every feature by x, e.g. 1/255; default: the model's, else 1", parse.scale)
-    .addOption(new Option('--loss <loss>', "ce or mse; default: the model's, else ce (mse for regression)").choices(['ce', 'mse']));
+    .addOption(new Option('--loss <loss>', "ce or mse; default: the model's, else ce (mse for regression)").choices(['ce', 'mse']))
+    .option('--exclude <columns>', 'columns to leave out of the features (ids, timestamps), comma-separated; the file is not changed', parse.names);
 }
 
 /** A model file and the data description to read `data` with (the file's meta completed by the options), checked to fit. */

@@ -2,18 +2,23 @@
  * `deltaflow predict --model FILE [--data FILE|-]`: stream rows in, write predictions as CSV to stdout.
  *
  * Output: a header, then one line per input row in input order —
+ *   `--keep` columns first, as their text in the input (an id, say), then
  *   classification: `class,p_<name>,…` — the predicted class (its name as the training labels had it)
  *                   and one column per class: softmax probabilities (ce), or the sigmoid outputs (mse);
  *   regression:     `value` (one target) or `value_<target>,…` (several), in target units (a model
- *                   that learned normalized targets has its outputs mapped back, targets.ts).
+ *                   that learned normalized targets has its outputs mapped back, targets.ts);
+ *   with `--on-bad-row skip`, a last column `error`: empty, or the code of the row's problem
+ *                   (`CSV_NOT_A_NUMBER`, …) on a bad row, whose prediction columns are then empty.
  *
  * Only the model's feature columns are read (by name, in any order); the label column may be absent,
- * and other columns are ignored. The rows are read by fromCsv in its features-only mode (`task:
- * 'predict'`), so they get exactly the checks, messages and fast reader of training: a bad value fails
- * with `file:line:column (column "name")`, structural problems are fatal, `--max-record-size` bounds a
- * record. (There is no skip policy here: every input row gets its output line, in order.) Memory stays
- * flat on any input: rows run through the model `--batch` rows at a time and are written with
- * backpressure — a gate stops reading while stdout's buffer is full.
+ * and other columns are ignored (`--exclude` keeps named columns out of the features of a model file
+ * without a feature list). The rows are read by fromCsv in its features-only mode (`task:
+ * 'predict'`), so they get exactly the checks, messages and fast reader of training: by default a bad
+ * value fails with `file:line:column (column "name")`; with `--on-bad-row skip` it gets its output
+ * line with the error code, and the skips are counted on stderr at the end. Structural problems are
+ * always fatal, `--max-record-size` bounds a record. Memory stays flat on any input: rows run through
+ * the model `--batch` rows at a time and are written with backpressure — a gate stops reading while
+ * stdout's buffer is full.
  */
 import { once } from 'node:events';
 import { Command } from 'commander';
@@ -23,19 +28,24 @@ import { initKernels } from '../../src/ops/kernels.js';
 import { Workspace, sizeOf } from '../../src/ops/tensor.js';
 import { fromCsv } from '../../src/streams/sources/fromCsv.js';
 import { createGate } from '../../src/streams/sources/gate.js';
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import type { SkipReport } from '../../src/streams/sources/csvErrors.js';
+import { createCounters } from '../../src/streams/sources/fromCsv.js';
+import * as parse from './args.js';
 import { CliError, positiveInt } from './args.js';
-import { addRecordSizeOption, DEFAULT_MAX_RECORD_SIZE } from './badRows.js';
+import { addBadRowOptions, badRowCsvOptions, checkBadRowOptions, DEFAULT_MAX_RECORD_SIZE, type BadRowOptions } from './badRows.js';
 import { labelColumns, openCsv } from './columns.js';
-import { addDataOptions, type DataOptions } from './dataSetup.js';
+import { addDataOptions, excludedColumns, type DataOptions } from './dataSetup.js';
+import { describeRowCounts, rowCountsOf } from './summary.js';
 import { completeMeta, metaHints, missingMetaHint, outputCount, type DataMeta, type MetaHints } from './meta.js';
 import { checkModelFits, loadModelFile } from './models.js';
 import { denormalizeOutputs } from './targets.js';
 
-interface PredictOptions extends DataOptions {
+interface PredictOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data: string;
   readonly batch: number;
-  readonly maxRecordSize?: number;
+  readonly keep?: string[];
 }
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */
@@ -88,9 +98,11 @@ function predictMeta(fileMeta: MetaHints | null, options: PredictOptions, header
   // The label column(s): given, else the meta's, else `label`; predict reads rows without them too.
   const labelNames = options.label ?? fileMeta?.label;
   const hasLabelInHeader = options.label !== undefined || (labelNames ?? ['label']).every((l) => header.includes(l));
-  const labelCols = hasLabelInHeader ? labelColumns({ name, path: null, header, stream: null }, labelNames) : [];
+  const input = { name, path: null, header, stream: null };
+  const labelCols = hasLabelInHeader ? labelColumns(input, labelNames) : [];
   const label = labelCols.length > 0 ? labelCols.map((c) => header[c]) : (fileMeta?.label ?? ['label']);
-  const features = fileMeta?.features ?? header.filter((_, c) => !labelCols.includes(c));
+  const excluded = excludedColumns(input, options.exclude);
+  const features = fileMeta?.features ?? header.filter((h, c) => !labelCols.includes(c) && !excluded.has(h));
   const classesOption = options.classes;
   const classes =
     task === 'regress' ? null : classesOption !== undefined ? ('count' in classesOption ? Array.from({ length: classesOption.count }, (_, i) => String(i)) : [...classesOption.names]) : (fileMeta?.classes ?? null);
@@ -114,7 +126,20 @@ async function write(text: string): Promise<void> {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
+/** The kept columns' texts of a skipped row, read from its raw text when it has the file's field count; else empty. */
+function keptOfRaw(raw: string, keepCols: readonly number[], nFields: number): string[] {
+  let fields: string[] = [];
+  try {
+    const rows = parseCsvSync(raw, { relax_column_count: true, relax_quotes: true }) as string[][];
+    fields = rows.length === 1 && rows[0].length === nFields ? rows[0] : [];
+  } catch {
+    fields = [];
+  }
+  return keepCols.map((c) => (fields[c] ?? '').trim());
+}
+
 async function runPredict(options: PredictOptions): Promise<void> {
+  checkBadRowOptions(options);
   const choice = await loadModelFile(options.model, 0);
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const input = await openCsv(options.data, '--data', maxRecordSize);
@@ -127,27 +152,38 @@ async function runPredict(options: PredictOptions): Promise<void> {
     const shown = missing.length > 8 ? `${missing.slice(0, 8).join(', ')}, … (${missing.length})` : missing.join(', ');
     throw new CliError(`${input.name}: the model's feature column(s) ${shown} are missing from the header`);
   }
+  const keep = options.keep ?? [];
+  const absent = keep.filter((k) => !input.header.includes(k));
+  if (absent.length > 0) throw new CliError(`--keep ${absent.join(',')}: ${input.name} has no such column (columns: ${input.header.join(', ')})`);
+  const keepCols = keep.map((k) => input.header.indexOf(k));
   checkModelFits(choice, meta.features.length, outputCount(meta), input.name);
   const { model } = choice;
   await initKernels();
 
   const n = meta.features.length;
   const k = outputCount(meta);
+  const isSkipping = options.onBadRow === 'skip';
   const wss = model.layers.map(() => new Workspace());
   const x = new Float32Array(options.batch * n);
+  let kept: (readonly string[])[] = [];
   let m = 0;
   /** The output lines of the rows gathered so far (computed now, so `x` can be refilled at once). */
   const predictBatch = (): string => {
     const y = forwardAll(model, { data: x.subarray(0, m * n), shape: [m, ...model.input] }, wss);
     if (sizeOf(y.shape) !== m * k) throw new CliError(`${choice.name}: expected ${k} outputs per row, got shape [${y.shape.join(', ')}]`);
-    const text = predictLines(meta, y.data, m, k);
+    const lines = predictLines(meta, y.data, m, k).split('\n');
+    const text = lines.slice(0, m).map((l, i) => `${[...kept[i].map(csvField), l].join(',')}${isSkipping ? ',' : ''}\n`).join('');
     m = 0;
+    kept = [];
     return text;
   };
+  const emptyPrediction = predictHeader(meta).split(',').map(() => '').join(',');
 
   // At most two batches read ahead of what stdout has taken.
   const gate = createGate(2 * options.batch);
+  const counters = createCounters();
   const shape = meta.shape.length === 3 ? ([meta.shape[0], meta.shape[1], meta.shape[2]] as const) : undefined;
+  let onSkip: (r: SkipReport) => void = () => undefined;
   const csv = {
     name: input.name,
     task: 'predict' as const,
@@ -155,11 +191,14 @@ async function runPredict(options: PredictOptions): Promise<void> {
     scale: meta.scale,
     ...(meta.normalize === null ? {} : { normalize: meta.normalize }),
     ...(shape === undefined ? {} : { shape }),
+    ...(keep.length === 0 ? {} : { keep }),
+    ...badRowCsvOptions(options, (r) => onSkip(r)),
     maxRecordSize,
     gate,
+    counters,
   };
   const rows = input.stream !== null ? fromCsv(input.stream, csv) : fromCsv(options.data, csv);
-  await write(`${predictHeader(meta)}\n`);
+  await write(`${[...keep.map(csvField), predictHeader(meta), ...(isSkipping ? ['error'] : [])].join(',')}\n`);
   await new Promise<void>((resolve, reject) => {
     let written: Promise<void> = Promise.resolve();
     let isFailed = false;
@@ -177,9 +216,20 @@ async function runPredict(options: PredictOptions): Promise<void> {
       });
       written.catch(fail);
     };
+    // A skipped row gets its line in input order: the rows gathered before it are predicted first.
+    onSkip = (r) => {
+      try {
+        if (m > 0) send(predictBatch(), m);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      send(`${[...keptOfRaw(r.raw, keepCols, input.header.length).map(csvField), emptyPrediction, r.code].join(',')}\n`, 0);
+    };
     subscription = rows.subscribe({
       next: (sample) => {
         x.set(sample.x, m * n);
+        kept.push(sample.kept ?? []);
         m++;
         if (m === options.batch) {
           try {
@@ -189,8 +239,16 @@ async function runPredict(options: PredictOptions): Promise<void> {
           }
         }
       },
-      // The batches completed before a bad row are written first, then the error ends the run.
-      error: (e: unknown) => void written.then(() => fail(e), fail),
+      // The rows before a bad row get their lines first, then the error ends the run.
+      error: (e: unknown) => {
+        try {
+          if (m > 0) send(predictBatch(), m);
+        } catch (inner) {
+          fail(inner);
+          return;
+        }
+        void written.then(() => fail(e), fail);
+      },
       complete: () => {
         try {
           if (m > 0) send(predictBatch(), m);
@@ -202,6 +260,7 @@ async function runPredict(options: PredictOptions): Promise<void> {
       },
     });
   });
+  if (isSkipping) process.stderr.write(`deltaflow: rows: ${describeRowCounts(rowCountsOf(counters)).replace(' trained', ' predicted')}\n`);
 }
 
 export function predictCommand(): Command {
@@ -209,6 +268,7 @@ export function predictCommand(): Command {
     .description('stream CSV rows through a trained model and write predictions as CSV on stdout (class and per-class probabilities, or values)')
     .requiredOption('--model <file>', 'a model file written by deltaflow train')
     .option('--data <file|->', 'CSV with the model\'s feature columns (the label column may be absent), or - for stdin', '-')
-    .option('--batch <n>', 'rows per forward batch', positiveInt, 256);
-  return addRecordSizeOption(addDataOptions(command)).action(runPredict);
+    .option('--batch <n>', 'rows per forward batch', positiveInt, 256)
+    .option('--keep <columns>', 'columns copied, as their text, into the output before the predictions (an id, say), comma-separated', parse.names);
+  return addBadRowOptions(addDataOptions(command), 'written as a line with an error code in the error column').action(runPredict);
 }

@@ -55,6 +55,7 @@ export interface TrainOptions extends BadRowOptions, CheckpointFlags {
   readonly data?: string;
   readonly test?: string;
   readonly label?: string[];
+  readonly exclude?: string[];
   readonly classes?: ClassesOption;
   readonly task?: Task;
   readonly shape?: number[];
@@ -134,7 +135,7 @@ interface Plan {
 /** Where the data comes from, and the data defaults: MNIST when --data is absent. */
 async function planData(options: TrainOptions): Promise<Plan> {
   const isVerbose = !options.quiet;
-  const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, isVerbose, csv: badRowCsvOptions(options) };
+  const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, exclude: options.exclude, isVerbose, csv: badRowCsvOptions(options) };
   if (options.data !== undefined) {
     return { data: options.data, test: options.test, isDefaultData: false, request: { ...common, data: options.data, classes: options.classes, shape: options.shape, scale: options.scale } };
   }
@@ -448,6 +449,7 @@ export function trainCommand(): Command {
     .option('--data <file|->', 'training CSV with a header, or - for stdin (default: data/mnist-train.csv, created if missing)')
     .option('--test <file>', 'held-out CSV evaluated after every epoch (default with the MNIST data: data/mnist-test.csv)')
     .option('--label <name|index>', 'label column (regression: target column(s), comma-separated); default: the column named "label"', parse.names)
+    .option('--exclude <columns>', 'columns to leave out of the features (ids, timestamps), comma-separated; the file is not changed', parse.names)
     .option('--classes <n|a,b,c>', 'classes: a count (labels 0..n-1) or the class names; default: found by a first pass over --data, and reported', parse.classes)
     .addOption(new Option('--task <task>', 'classify or regress').choices(['classify', 'regress']))
     .option('--shape <C,H,W>', 'per-row input shape, C,H,W or N (default: the feature count; 1,28,28 for the MNIST data)', parse.shape)

@@ -16,6 +16,8 @@ export interface RowOrigin {
   readonly record: number;
   /** Byte offset just past the end of this record in the source (resume point). */
   readonly endOffset: number;
+  /** The row's id: the text of the source's id column (fromCsv `id`), or a message id such as a Redis entry id; absent when the source has none. */
+  readonly id?: string;
 }
 
 /** One data row, validated and converted. */
@@ -27,6 +29,8 @@ export interface Sample {
   /** Class index for classification, -1 for regression and for features-only rows (task `predict`). */
   readonly label: number;
   readonly origin: RowOrigin;
+  /** The texts of the columns the source was asked to keep (fromCsv `keep`), trimmed, in that order; absent otherwise. */
+  readonly kept?: readonly string[];
 }
 
 /** A mini-batch of m samples, row-major: sample i occupies `x.data[i*n … (i+1)*n)`. */

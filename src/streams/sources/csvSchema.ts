@@ -37,6 +37,8 @@ export interface SchemaOptions {
   readonly scale?: number;
   readonly normalize?: { readonly kind: 'zscore' | 'minmax'; readonly a: readonly number[]; readonly b: readonly number[] };
   readonly shape?: readonly [number, number, number];
+  readonly id?: string | number;
+  readonly keep?: readonly (string | number)[];
 }
 
 /** What each column is for. */
@@ -70,6 +72,14 @@ export interface ColumnPlan {
   readonly b: Float64Array | null;
   /** Appended to field-count messages when a shape fixes the feature count. */
   readonly shapeNote: string;
+  /**
+   * `keepSlot[col]`: index into `Sample.kept` of a kept column, or −1; independent of `role` (a
+   * feature can be kept too). Null when nothing is kept.
+   */
+  readonly keepSlot: Int32Array | null;
+  readonly nKept: number;
+  /** The id column (its text becomes `origin.id`), or −1. */
+  readonly idCol: number;
 }
 
 // ───────────────────────────── options ─────────────────────────────
@@ -105,6 +115,9 @@ export function checkSchemaOptions(o: SchemaOptions): void {
   if (typeof o.label === 'string' && !hasNames) fail('label', 'a column index when there is no header nor columns', o.label);
   refs('features', o.features);
   refs('targets', o.targets);
+  refs('keep', o.keep);
+  if (o.id !== undefined && !isColumnRef(o.id)) fail('id', 'a column name or 0-based index', o.id);
+  if (typeof o.id === 'string' && !hasNames) fail('id', 'a column index when there is no header nor columns', o.id);
   const task = o.task ?? 'classify';
   if (task !== 'classify' && task !== 'regress' && task !== 'predict') fail('task', "'classify', 'regress' or 'predict'", o.task);
   if (task === 'predict') {
@@ -292,6 +305,15 @@ export function resolvePlan(
     a = Float64Array.from(o.normalize.a);
     b = Float64Array.from(o.normalize.b);
   }
+  const keepCols = (o.keep ?? []).map((ref) => resolve(ref, 'kept'));
+  let keepSlot: Int32Array | null = null;
+  if (keepCols.length > 0) {
+    keepSlot = new Int32Array(nFields).fill(-1);
+    keepCols.forEach((col, i) => {
+      if (keepSlot !== null) keepSlot[col] = i;
+    });
+  }
+  const idCol = o.id === undefined ? -1 : resolve(o.id, 'id');
   const classNames = isClassify && Array.isArray(o.classes) ? o.classes.map(trimField) : null;
   const nClasses = typeof o.classes === 'number' ? o.classes : classNames === null ? 0 : classNames.length;
   return {
@@ -310,6 +332,9 @@ export function resolvePlan(
     a,
     b,
     shapeNote,
+    keepSlot,
+    nKept: keepCols.length,
+    idCol,
   };
 }
 
@@ -380,6 +405,7 @@ function columnName(plan: ColumnPlan, col: number): string | undefined {
 export function convertRecord(plan: ColumnPlan, fields: readonly string[], origin: RowOrigin): Sample | CsvError {
   const { source, line } = origin;
   if (fields.length !== plan.nFields) return fieldCountError(source, line, plan.nFields, fields.length, plan.shapeNote);
+  if (plan.idCol >= 0) origin = { ...origin, id: trimField(fields[plan.idCol]) };
   const x = new Float32Array(plan.nX);
   const target = new Float32Array(plan.nTarget);
   let label = -1;
@@ -401,5 +427,9 @@ export function convertRecord(plan: ColumnPlan, fields: readonly string[], origi
     else target[plan.slot[col]] = v;
   }
   if (label >= 0) target[label] = 1;
-  return { x, target, label, origin };
+  const { keepSlot } = plan;
+  if (keepSlot === null) return { x, target, label, origin };
+  const kept = new Array<string>(plan.nKept);
+  for (let col = 0; col < plan.nFields; col++) if (keepSlot[col] >= 0) kept[keepSlot[col]] = trimField(fields[col]);
+  return { x, target, label, origin, kept };
 }

@@ -125,9 +125,11 @@ export class FastScanner {
       this.emit(emptyLineError(plan.source, cur.line), cur, '');
       return next;
     }
-    const { nFields, role, slot } = plan;
+    const { nFields, role, slot, keepSlot, idCol } = plan;
     const x = new Float32Array(plan.nX);
     const target = new Float32Array(plan.nTarget);
+    const kept = keepSlot === null ? null : new Array<string>(plan.nKept);
+    let id: string | null = null;
     let label = -1;
     let isBad = false;
     let col = 0;
@@ -139,6 +141,9 @@ export class FastScanner {
       if (end === n && !isEnd) return NEED_MORE;
       if (end - start > this.maxRecordSize) return HAND_OVER;
       const r = col < nFields ? role[col] : ROLE_SKIP;
+      // Kept and id columns: their trimmed text (ASCII on this path, so latin1 is exact).
+      if (kept !== null && col < nFields && keepSlot !== null && keepSlot[col] >= 0) kept[keepSlot[col]] = trimField(buf.toString('latin1', p, end));
+      if (col === idCol) id = trimField(buf.toString('latin1', p, end));
       if (r !== ROLE_SKIP && !isBad) {
         let v = this.scanned.num;
         if (r === ROLE_LABEL && plan.classIndex !== null) {
@@ -172,7 +177,8 @@ export class FastScanner {
       this.emit(convertRecord(plan, text.split(','), origin), cur, text);
     } else {
       if (label >= 0) target[label] = 1;
-      this.emit({ x, target, label, origin }, cur, '');
+      const withId = id === null ? origin : { ...origin, id };
+      this.emit(kept === null ? { x, target, label, origin: withId } : { x, target, label, origin: withId, kept }, cur, '');
     }
     return next;
   }

@@ -106,7 +106,7 @@ function readOnce(parts: Buffer[], options: CsvSourceOptions, engine: 'fast' | '
       resolve({ rows, error, counters: rest, skips });
     };
     fromCsv(Readable.from(parts), { name: 'data.csv', ...options, engine, counters, onSkip: (r) => skips.push(r) }).subscribe({
-      next: (s) => rows.push({ x: Array.from(s.x), target: Array.from(s.target), label: s.label, origin: s.origin }),
+      next: (s) => rows.push({ x: Array.from(s.x), target: Array.from(s.target), label: s.label, origin: s.origin, kept: s.kept }),
       error: (e: unknown) => {
         if (!(e instanceof CsvError)) {
           reject(e);
@@ -189,10 +189,12 @@ const options = fc.record({
   task: fc.constantFrom('classify', 'classify', 'regress'),
   maxRecordSize: fc.constantFrom(1 << 20, 24),
   scale: fc.constantFrom(1, 1 / 255),
+  keep: fc.constantFrom<string[] | undefined>(undefined, undefined, ['a'], ['label', 'b'], ['b', 'a']),
+  id: fc.constantFrom<string | number | undefined>(undefined, undefined, 'a', 2),
 });
 
 describe('fast engine = csv-parse engine', () => {
-  it('property: random messy CSVs in random chunks give identical samples, errors, counters and skips', async () => {
+  it('property: random messy CSVs in random chunks give identical samples (kept columns and ids too), errors, counters and skips', async () => {
     await fc.assert(
       fc.asyncProperty(messyCsv, fc.array(fc.nat(), { maxLength: 10 }), options, async (bytes, cuts, o) => {
         const opts: CsvSourceOptions = {
@@ -200,6 +202,8 @@ describe('fast engine = csv-parse engine', () => {
           maxRecordSize: o.maxRecordSize,
           scale: o.scale,
           ...(o.task === 'regress' ? { task: 'regress' } : { classes: o.classes }),
+          ...(o.keep === undefined ? {} : { keep: o.keep }),
+          ...(o.id === undefined ? {} : { id: o.id }),
         };
         const reference = await readOnce([bytes], opts, 'csv-parse');
         const parts = split(bytes, cuts);

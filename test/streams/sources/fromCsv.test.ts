@@ -138,6 +138,32 @@ describe('fromCsv options', () => {
   });
 });
 
+describe('fromCsv keep and id', () => {
+  const text = 'id,when,a,b,label\nr-1,2026-01-02,1,2,0\n r-2 ,2026-01-03,3,4,1\n';
+  for (const engine of ['fast', 'csv-parse'] as const) {
+    it(`${engine}: keep gives the kept columns' trimmed texts in the order asked; id becomes origin.id`, async () => {
+      const out = await all(stream(text), { classes: 2, features: ['a', 'b'], keep: ['when', 'id', 'a'], id: 'id', engine });
+      expect(out.map((s) => s.kept)).toEqual([['2026-01-02', 'r-1', '1'], ['2026-01-03', 'r-2', '3']]);
+      expect(out.map((s) => s.origin.id)).toEqual(['r-1', 'r-2']);
+      expect(out.map((s) => Array.from(s.x))).toEqual([[1, 2], [3, 4]]);
+    });
+  }
+
+  it('without keep or id, samples have neither', async () => {
+    const [first] = await all(stream(text), { classes: 2, features: ['a', 'b'] });
+    expect(first.kept).toBeUndefined();
+    expect(first.origin.id).toBeUndefined();
+  });
+
+  it('a kept or id column missing from the header is a schema error naming it', async () => {
+    const err = await all(stream(text), { classes: 2, features: ['a', 'b'], keep: ['nope'] }).catch((e: unknown) => e);
+    expect((err as CsvError).message).toBe('stdin:1: kept column "nope" not found; the header has "id", "when", "a", "b", "label"');
+    const noId = await all(stream(text), { classes: 2, features: ['a', 'b'], id: 7 }).catch((e: unknown) => e);
+    expect((noId as CsvError).message).toBe('stdin:1: id column 7 (0-based) does not exist; the header has "id", "when", "a", "b", "label"');
+    expect(() => fromCsv(stream(text), { classes: 2, keep: [] })).toThrow('fromCsv: option "keep" must be a non-empty list of column names or 0-based indices, got []');
+  });
+});
+
 describe('fromCsv files and counters', () => {
   it('reads a file by path, naming it in origins, counting every byte', async () => {
     const text = 'label,a\r\n1,2\r\n3,4\r\n';
