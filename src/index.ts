@@ -4,7 +4,14 @@
  * Layers (specs and the sequential model), model files, the streaming pieces (CSV source, shuffle,
  * batch, forward and delta operators, loss heads, gradient averaging, optimizer sinks, train, fit,
  * evaluate, prequential), checkpoints, and the numeric kernels under the `ops` namespace.
+ *
+ * Importing this module turns on the WebAssembly SIMD kernels of this thread (initKernels, awaited at
+ * the top level), so code that imports from 'deltaflow' runs at full speed without asking; where
+ * WebAssembly SIMD is missing the TypeScript kernels run instead.
  */
+import { initKernels as initThreadKernels } from './ops/kernels.js';
+
+await initThreadKernels();
 
 // Layers and models
 export type { Layer, LayerSpec, LayerKind, Param, ForwardResult, DeltaResult } from './layers/layer.js';
