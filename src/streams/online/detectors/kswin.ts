@@ -146,19 +146,25 @@ export class Kswin implements DriftDetector {
     }
     // Draw W: r distinct positions among the n − r oldest (partial Fisher–Yates over the pool).
     const pool = this.pool;
+    const window = s.window;
     for (let i = 0; i < pool.length; i++) pool[i] = i;
     for (let i = 0; i < r; i++) {
       const j = i + this.rng.int(pool.length - i);
       const t = pool[i];
       pool[i] = pool[j];
       pool[j] = t;
-      this.older[i] = s.window[(s.start + pool[i]) % n];
+      const at = s.start + pool[i];
+      this.older[i] = window[at < n ? at : at - n];
     }
-    for (let i = 0; i < r; i++) this.newest[i] = s.window[(s.start + n - r + i) % n];
+    for (let i = 0; i < r; i++) {
+      const at = s.start + n - r + i;
+      this.newest[i] = window[at < n ? at : at - n];
+    }
     const h = ksDistance(this.older, this.newest);
     s.pValue = this.pValues[h];
     if (s.pValue > this.alpha || h / r <= 0.1) return STABLE;
-    const kept = Array.from(this.newest);
+    // R in arrival order (this.newest is sorted by now).
+    const kept = Array.from({ length: r }, (_, i) => s.window[(s.start + n - r + i) % n]);
     s.window.fill(0);
     kept.forEach((v, i) => (s.window[i] = v));
     s.start = 0;
@@ -193,8 +199,8 @@ export class Kswin implements DriftDetector {
  * every copy of the smaller value on both sides before comparing the counts (so ties count once).
  */
 function ksDistance(a: Float64Array, b: Float64Array): number {
-  a.sort();
-  b.sort();
+  sortInPlace(a);
+  sortInPlace(b);
   const r = a.length;
   let i = 0;
   let j = 0;
@@ -207,4 +213,21 @@ function ksDistance(a: Float64Array, b: Float64Array): number {
     if (d > h) h = d;
   }
   return h;
+}
+
+/** Ascending sort; insertion sort for the small samples KSWIN uses (the typed-array sort costs ~2 µs on 30 values). */
+function sortInPlace(a: Float64Array): void {
+  if (a.length > 64) {
+    a.sort();
+    return;
+  }
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
+  }
 }
