@@ -71,10 +71,11 @@ export function detectorOptions(name: string, options: unknown): DetectorOptionR
     return fail('', 'an object of options', options, `options must be an object, got ${showValue(options)}`, false);
   }
   const given = new Map<string, unknown>(isObject ? Object.entries(options) : []);
+  const asked: string[] = [];
   const params: Record<string, number | boolean> = {};
 
   const take = (key: string): unknown => {
-    params[key] = NaN;
+    asked.push(key);
     return given.get(key);
   };
 
@@ -112,9 +113,8 @@ export function detectorOptions(name: string, options: unknown): DetectorOptionR
     },
 
     done() {
-      const known = Object.keys(params);
       for (const [key, value] of given) {
-        if (!known.includes(key)) fail(key, 'a known option', value, `unknown option "${key}" (known: ${known.join(', ')})`, false);
+        if (!asked.includes(key)) fail(key, 'a known option', value, `unknown option "${key}" (known: ${asked.join(', ')})`, false);
       }
       return { ...params };
     },

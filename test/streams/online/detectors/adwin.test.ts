@@ -252,7 +252,7 @@ describe('Adwin on streams with a known change', () => {
    * variance form with δ' = δ/ln n that MOA runs is the paper's practical choice.) We assert the
    * measured rate of false alarms per check over 100 stationary Bernoulli(0.2) streams of 10 000 rows
    * is at most δ, at the default δ = 0.002 and at δ = 0.2. Measured: 0 of 31 200 checks at δ = 0.002,
-   * 51 (0.16 %) at δ = 0.2.
+   * 40 (0.13 %) at δ = 0.2.
    */
   it('false alarms per check stay below δ over 100 stationary seeds (Theorem 3.1 (1))', () => {
     const rows = 10_000;

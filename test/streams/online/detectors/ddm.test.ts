@@ -89,9 +89,9 @@ describe('Ddm on streams with a known change', () => {
   /**
    * Gama et al. 2004 read the drift level (3 s) as about 99 % confidence under the normal approximation
    * of the binomial. We assert drifts on fewer than 1 % of rows over 100 stationary Bernoulli(0.2)
-   * seeds of 10 000 rows. Measured: 44 drifts (0.004 % of rows). The warning level (2 s, "95 %") is no
+   * seeds of 10 000 rows. Measured: 41 drifts (0.004 % of rows). The warning level (2 s, "95 %") is no
    * per-row rate: p_min is the least p + s ever seen, so p_t + s_t sits above p_min + 2 s_min on a
-   * fifth of the rows of a stationary stream (measured 19.6 %); we assert it stays below a quarter.
+   * fifth of the rows of a stationary stream (measured 19.7 %); we assert it stays below a quarter.
    */
   it("false alarms over 100 stationary seeds: drifts on fewer than 1 % of rows (the paper's 99 % level)", () => {
     let drifts = 0;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../../src/ops/random.js';
 import { PageHinkley, type PageHinkleyOptions } from '../../../../src/streams/online/detectors/pageHinkley.js';
-import { CHANGE_AT, abrupt, bernoulli, delayFigures, ramp, seeds, signals, stationary } from './driftStreams.js';
+import { CHANGE_AT, abrupt, bernoulli, delayFigures, ramp, seeds, signals } from './driftStreams.js';
 
 interface Params {
   readonly minInstances: number;
@@ -104,8 +104,9 @@ describe('PageHinkley on streams with a known change', () => {
   /**
    * Page's test has no delay figure of its own for this stream; we compare with its mean path: the
    * statistic fed the expected error rate (0.2, then 0.8) crosses λ = 50 after d* = 88 rows. We assert
-   * the median delay over 100 seeds is within 30 % of d*, every seed detects the jump, and the ramp is
-   * detected later than the jump. Measured: jump median 77, mean 75.0, max 97; ramp mean 284.
+   * the median delay over 100 seeds is within 30 % of d*, every seed detects the jump with no false
+   * alarm before it (the run lengths below are far longer than 1000 rows), and the ramp is detected
+   * later than the jump. Measured: jump median 77, mean 75.0, max 97; ramp mean 284.
    */
   it('detects the 0.2 → 0.8 jump near the mean-path delay on 100 seeds, and the ramp later', () => {
     const meanPath = Array.from({ length: 2000 }, (_, t) => abrupt(t));
@@ -113,6 +114,7 @@ describe('PageHinkley on streams with a known change', () => {
     expect(dStar).toBe(88);
     const jump = delayFigures(() => new PageHinkley(), abrupt, seeds(100), 2000);
     expect(jump.missed).toBe(0);
+    expect(jump.falseAlarms).toBe(0);
     expect(Math.abs(jump.median - dStar)).toBeLessThanOrEqual(0.3 * dStar);
     const gradual = delayFigures(() => new PageHinkley(), ramp, seeds(100), 2500);
     expect(gradual.missed).toBe(0);
@@ -124,8 +126,8 @@ describe('PageHinkley on streams with a known change', () => {
    * (Bernoulli(0.2)), and Siegmund's approximation (Sequential Analysis, 1985) gives its average run
    * length to a false alarm: ARL ≈ (e^{−2μ'b} + 2μ'b − 1) / (2μ'²), μ' = μ/σ, b = λ/σ + 1.166, here
    * 61 700 rows. We assert the mean run length over 100 stationary seeds is within 25 % of it
-   * (measured 65 700). With MOA's default fading (α = 1 − 10⁻⁴) the minimum M_t is not faded while m_t
-   * forgets, so false alarms come sooner: we assert a shorter mean run length (measured 22 200).
+   * (measured 59 850). With MOA's default fading (α = 1 − 10⁻⁴) the minimum M_t is not faded while m_t
+   * forgets, so false alarms come sooner: we assert a shorter mean run length (measured 22 300).
    */
   it("false alarms over 100 stationary seeds: the run length matches Siegmund's approximation without fading, and fading shortens it", () => {
     const mu = -0.005 / 0.4;
@@ -146,9 +148,6 @@ describe('PageHinkley on streams with a known change', () => {
     const unfaded = meanRunLength(1);
     expect(Math.abs(unfaded - siegmund)).toBeLessThanOrEqual(0.25 * siegmund);
     expect(meanRunLength(1 - 0.0001)).toBeLessThan(0.5 * unfaded);
-    let falseAlarms = 0;
-    for (const seed of seeds(100, 20_001)) falseAlarms += signals(new PageHinkley(), bernoulli(seed, 2000, stationary)).drifts.length;
-    expect(falseAlarms).toBeLessThanOrEqual(2);
   });
 });
 
