@@ -3,7 +3,7 @@
  *
  * Layers (specs and the sequential model), model files, the streaming pieces (CSV source, shuffle,
  * batch, forward and delta operators, loss heads, gradient averaging, optimizer sinks, train, fit,
- * evaluate, prequential), checkpoints, and the numeric kernels under the `ops` namespace.
+ * evaluate, prequential, drift detectors), checkpoints, and the numeric kernels under the `ops` namespace.
  *
  * Importing this module turns on the WebAssembly SIMD kernels of this thread (initKernels, awaited at
  * the top level), so code that imports from 'deltaflow' runs at full speed without asking; where
@@ -61,6 +61,16 @@ export * from './streams/training/train.js';
 export * from './streams/training/fit.js';
 export * from './streams/training/evaluate.js';
 export * from './streams/online/prequential.js';
+export { detectDrift, type DriftObservation } from './streams/online/detectDrift.js';
+export { DriftInputError, type DriftDetector, type DriftSignal, type DetectorSnapshot } from './streams/online/detectors/detector.js';
+export { DetectorSnapshotError } from './streams/online/detectors/detectorSnapshot.js';
+export { Adwin, type AdwinOptions } from './streams/online/detectors/adwin.js';
+export { PageHinkley, type PageHinkleyOptions } from './streams/online/detectors/pageHinkley.js';
+export { Ddm, type DdmOptions } from './streams/online/detectors/ddm.js';
+export { Eddm, type EddmOptions } from './streams/online/detectors/eddm.js';
+export { HddmA, type HddmAOptions } from './streams/online/detectors/hddmA.js';
+export { Kswin, type KswinOptions } from './streams/online/detectors/kswin.js';
+export { parseDetector, restoreDetector, detectorNames } from './streams/online/detectors/registry.js';
 export * from './streams/training/gradientCheck.js';
 export * from './streams/training/internals.js';
 export { NonFiniteError, type NonFiniteLocation } from './streams/training/numerics.js';

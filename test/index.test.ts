@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import * as deltaflow from '../src/index.js';
 
 const NAMES = [
+  'Adwin', 'Ddm', 'DetectorSnapshotError', 'DriftInputError', 'Eddm', 'HddmA', 'Kswin', 'PageHinkley',
+  'detectDrift', 'detectorNames', 'parseDetector', 'restoreDetector',
   'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CheckpointError', 'CsvError',
   'MAX_MODEL_BYTES', 'MAX_MODEL_ELEMENTS', 'MODEL_FORMAT', 'MODEL_VERSION', 'ModelFileError',
   'NonFiniteError', 'OptionError', 'ShapeError', 'ShuffleState', 'Workspace', 'adam', 'applyOptimizer',
