@@ -81,7 +81,7 @@ function prepare(name: string, options: GenerateOptions): { description: Generat
   const n = definition.conceptCount;
   const idRule = n === null ? 'integers ≥ 1' : `integers in [1, ${n}]`;
   if (concepts.length !== segments) {
-    throw generatorOptionError(where, 'concepts', `${segments} concept ids (one before the first drift point and one after each)`, concepts);
+    throw generatorOptionError(where, 'concepts', `${segments} concept id${segments === 1 ? '' : 's'} (one before the first drift point and one after each)`, concepts);
   }
   if (!concepts.every((c) => Number.isSafeInteger(c) && c >= 1 && (n === null || c <= n))) throw generatorOptionError(where, 'concepts', idRule, concepts);
   const noise = numberOption(where, 'noise', options.noise, 0, 0, 1);
