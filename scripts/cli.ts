@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { evaluateCommand } from './commands/evaluate.js';
+import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
@@ -59,6 +60,7 @@ function buildProgram(): Command {
   program.addCommand(predictCommand());
   program.addCommand(onlineCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(generateCommand());
   program.addCommand(prepareDataCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };

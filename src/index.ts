@@ -3,7 +3,8 @@
  *
  * Layers (specs and the sequential model), model files, the streaming pieces (CSV source, shuffle,
  * batch, forward and delta operators, loss heads, gradient averaging, optimizer sinks, train, fit,
- * evaluate, prequential, drift detectors), checkpoints, and the numeric kernels under the `ops` namespace.
+ * evaluate, prequential, drift detectors), online metrics (cumulative, windowed, faded), synthetic
+ * drift streams, checkpoints, and the numeric kernels under the `ops` namespace.
  *
  * Importing this module turns on the WebAssembly SIMD kernels of this thread (initKernels, awaited at
  * the top level), so code that imports from 'deltaflow' runs at full speed without asking; where
@@ -50,6 +51,10 @@ export type { Sample, Batch, RowOrigin } from './streams/types.js';
 export { fromCsv, featureStats, createCounters, type CsvSourceOptions, type CsvCounters, type FeatureStats } from './streams/sources/fromCsv.js';
 export * from './streams/sources/csvErrors.js';
 export { createGate, type Gate } from './streams/sources/gate.js';
+export type { GenerateOptions, GeneratedRow, GeneratorName } from './streams/sources/generators/generator.js';
+export { generateRows, describeGenerator, generatorNames, type GeneratorDescription } from './streams/sources/generators/generateRows.js';
+export { generate } from './streams/sources/generators/generate.js';
+export { driftProbability } from './streams/sources/generators/driftSchedule.js';
 export * from './streams/training/shuffle.js';
 export * from './streams/training/batch.js';
 export * from './streams/training/forward.js';
@@ -71,6 +76,20 @@ export { Eddm, type EddmOptions } from './streams/online/detectors/eddm.js';
 export { HddmA, type HddmAOptions } from './streams/online/detectors/hddmA.js';
 export { Kswin, type KswinOptions } from './streams/online/detectors/kswin.js';
 export { parseDetector, restoreDetector, detectorNames } from './streams/online/detectors/registry.js';
+export type { Metric, AdditiveMetric, MetricFactory, ClassObservation, RegressionObservation } from './streams/online/metrics/metric.js';
+export { isAdditive } from './streams/online/metrics/metric.js';
+export { accuracyMetric } from './streams/online/metrics/accuracyMetric.js';
+export { kappaMetric } from './streams/online/metrics/kappaMetric.js';
+export { kappaTemporalMetric } from './streams/online/metrics/kappaTemporalMetric.js';
+export { macroF1Metric } from './streams/online/metrics/macroF1Metric.js';
+export { logLossMetric } from './streams/online/metrics/logLossMetric.js';
+export { maeMetric } from './streams/online/metrics/maeMetric.js';
+export { rmseMetric } from './streams/online/metrics/rmseMetric.js';
+export { r2Metric } from './streams/online/metrics/r2Metric.js';
+export { windowMetric } from './streams/online/metrics/windowMetric.js';
+export { fadingMetric } from './streams/online/metrics/fadingMetric.js';
+export { metricSet, type MetricSet, type MetricSetOptions } from './streams/online/metrics/metricSet.js';
+export { metricNames, classificationMetrics, regressionMetrics, CLASSIFICATION_METRICS, REGRESSION_METRICS } from './streams/online/metrics/metricNames.js';
 export * from './streams/training/gradientCheck.js';
 export * from './streams/training/internals.js';
 export { NonFiniteError, type NonFiniteLocation } from './streams/training/numerics.js';

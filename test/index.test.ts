@@ -24,6 +24,12 @@ const NAMES = [
   'restoreParams', 'rngFromState', 'saveModel', 'scanStructure', 'sequential', 'sgd', 'sha256Hex',
   'showLiteral', 'shuffle', 'sigmoid', 'sizeOf', 'snapshotParams', 'softmaxCrossEntropy', 'stepLr', 'tanh',
   'train', 'utf8Error', 'utf8SequenceLength', 'valueError', 'writeCheckpoint',
+  // online metrics
+  'CLASSIFICATION_METRICS', 'REGRESSION_METRICS', 'accuracyMetric', 'classificationMetrics', 'fadingMetric', 'isAdditive',
+  'kappaMetric', 'kappaTemporalMetric', 'logLossMetric', 'macroF1Metric', 'maeMetric', 'metricNames', 'metricSet', 'r2Metric',
+  'regressionMetrics', 'rmseMetric', 'windowMetric',
+  // synthetic drift streams
+  'describeGenerator', 'driftProbability', 'generate', 'generateRows', 'generatorNames',
 ];
 
 describe('the public API (src/index.ts)', () => {

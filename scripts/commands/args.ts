@@ -36,6 +36,13 @@ export function positiveNumber(text: string): number {
   return v;
 }
 
+/** `--width 0` or `--width 500`: a number ≥ 0. */
+export function nonNegativeNumber(text: string): number {
+  const v = decimal(text);
+  if (v === null || v < 0) throw new InvalidArgumentError('expected a number ≥ 0.');
+  return v;
+}
+
 /** `--momentum 0.9`: a number in [0, 1). */
 export function unitInterval(text: string): number {
   const v = decimal(text);
