@@ -8,20 +8,20 @@ import * as deltaflow from '../src/index.js';
 const NAMES = [
   'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CheckpointError', 'CsvError',
   'MAX_MODEL_BYTES', 'MAX_MODEL_ELEMENTS', 'MODEL_FORMAT', 'MODEL_VERSION', 'ModelFileError',
-  'NonFiniteError', 'OptionError', 'ShapeError', 'ShuffleState', 'Workspace', 'adam', 'applyOptimizer',
+  'NonFiniteError', 'OnnxError', 'OptionError', 'ShapeError', 'ShuffleState', 'Workspace', 'adam', 'applyOptimizer',
   'averageGradients', 'avgPool2d', 'backprop', 'batch', 'budgetError', 'buildLayer', 'canonicalJson',
   'cloneModel', 'compareInput', 'configHash', 'constantLr', 'conv2d', 'cosineLr', 'countLineBreaks',
   'createCheckpoint', 'createCheckpointWriter', 'createCounters', 'createGate', 'createGradientPool',
   'createModel', 'createRng', 'createTrainingState', 'decodeCheckpoint', 'deltaLayer', 'deltaModel', 'dense',
   'describeModel', 'diffConfigs', 'emptyLineError', 'encodeCheckpoint', 'evaluate', 'featureStats',
   'fieldCountError', 'findInvalidUtf8', 'fit', 'flatten', 'formatDifferences', 'formatShape', 'forwardAll',
-  'forwardLayer', 'forwardModel', 'fromCsv', 'gradientCheck', 'headerError', 'initKernels',
+  'forwardLayer', 'forwardModel', 'fromCsv', 'fromOnnx', 'gradientCheck', 'headerError', 'initKernels',
   'inputFingerprint', 'internals', 'isLayerKind', 'layerKinds', 'listNames', 'loadModel', 'lossHead',
-  'lrSchedules', 'maxPool2d', 'meanSquaredError', 'modelFromJson', 'modelToJson', 'momentum', 'noDataError',
+  'loadOnnx', 'lrSchedules', 'maxPool2d', 'meanSquaredError', 'modelFromJson', 'modelToJson', 'momentum', 'noDataError',
   'ops', 'paramCount', 'place', 'prefixHash', 'prequential', 'readError', 'readLatestCheckpoint', 'relu',
-  'restoreParams', 'rngFromState', 'saveModel', 'scanStructure', 'sequential', 'sgd', 'sha256Hex',
+  'restoreParams', 'rngFromState', 'saveModel', 'saveOnnx', 'saveTfjs', 'scanStructure', 'sequential', 'sgd', 'sha256Hex',
   'showLiteral', 'shuffle', 'sigmoid', 'sizeOf', 'snapshotParams', 'softmaxCrossEntropy', 'stepLr', 'tanh',
-  'train', 'utf8Error', 'utf8SequenceLength', 'valueError', 'writeCheckpoint',
+  'toOnnx', 'toTfjs', 'train', 'utf8Error', 'utf8SequenceLength', 'valueError', 'writeCheckpoint',
 ];
 
 describe('the public API (src/index.ts)', () => {
