@@ -154,7 +154,6 @@ function checkPool(node: OnnxNode): string[] {
   if (!allZeros(pads)) problems.push(`pads ${showList(pads)} (a padded pool is not supported)`);
   const ceilMode = intAttr(node, 'ceil_mode', 0);
   if (ceilMode !== 0) problems.push(`ceil_mode = ${ceilMode} (only 0 is supported)`);
-  if (node.outputs.length > 1 && node.outputs[1] !== '') problems.push('the Indices output is not supported');
   return problems;
 }
 

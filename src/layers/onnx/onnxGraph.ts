@@ -270,7 +270,7 @@ export function readOnnxGraph(model: object): OnnxGraph {
   const dataInputs = (node: OnnxNode): string[] => node.inputs.filter((v) => v !== '' && !constants.has(v));
   const readers = new Map<string, number[]>();
   nodes.forEach((node, j) => {
-    for (const v of dataInputs(node)) readers.set(v, [...(readers.get(v) ?? []), j]);
+    for (const v of new Set(dataInputs(node))) readers.set(v, [...(readers.get(v) ?? []), j]);
   });
   const chain: OnnxNode[] = [];
   let current = inputName;

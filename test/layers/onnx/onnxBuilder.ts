@@ -57,7 +57,7 @@ const valueInfo = (name: string, dims: readonly (number | string)[] | undefined,
 });
 
 /** The ModelProto object of a graph (to tweak before encoding). */
-export function modelObject(def: GraphDef): { [key: string]: unknown } {
+export function modelObject(def: GraphDef): { graph?: object; [key: string]: unknown } {
   const input = def.input ?? { name: 'input', dims: ['batch', 4] };
   const output = def.output ?? { name: 'output' };
   return {
