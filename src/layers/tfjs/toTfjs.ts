@@ -44,6 +44,9 @@ export interface TfjsWeightSpec {
 /** What `saveTfjs` writes: the `model.json` document and the weights binary (float32, little-endian, in manifest order). */
 export interface TfjsArtifacts {
   readonly modelJson: JsonObject;
+  /** The Keras topology and the metadata inside modelJson, as a TF.js IO handler hands them over. */
+  readonly modelTopology: JsonObject;
+  readonly userDefinedMetadata: { readonly deltaflow: JsonObject };
   readonly weightSpecs: readonly TfjsWeightSpec[];
   readonly weightData: Uint8Array;
 }
@@ -170,29 +173,31 @@ export function toTfjs(model: Model, meta?: JsonObject, options: TfjsExportOptio
 
   const weightsFile = options.weightsFile ?? 'weights.bin';
   const out = model.outShape.length === 3 ? [model.outShape[1], model.outShape[2], model.outShape[0]] : [...model.outShape];
+  const modelTopology: JsonObject = {
+    class_name: 'Sequential',
+    config: { name: 'deltaflow', layers: b.layers },
+    keras_version: 'tfjs-layers 4.22.0',
+    backend: 'tensor_flow.js',
+  };
+  const userDefinedMetadata = {
+    deltaflow: {
+      input: [null, ...input],
+      inputLayout: model.input.length === 3 ? 'NHWC' : 'features',
+      inputIsPreprocessed: true,
+      output: [null, ...out],
+      outputs: hasSoftmax ? 'probabilities' : t.targetNormalize !== null ? 'normalized targets' : 'model outputs',
+      ...(meta === undefined ? {} : { meta }),
+    },
+  };
   const modelJson: JsonObject = {
     format: 'layers-model',
     generatedBy: 'deltaflow',
     convertedBy: null,
-    modelTopology: {
-      class_name: 'Sequential',
-      config: { name: 'deltaflow', layers: b.layers },
-      keras_version: 'tfjs-layers 4.22.0',
-      backend: 'tensor_flow.js',
-    },
+    modelTopology,
     weightsManifest: [{ paths: [weightsFile], weights: b.specs.map((s) => ({ name: s.name, shape: [...s.shape], dtype: s.dtype })) }],
-    userDefinedMetadata: {
-      deltaflow: {
-        input: [null, ...input],
-        inputLayout: model.input.length === 3 ? 'NHWC' : 'features',
-        inputIsPreprocessed: true,
-        output: [null, ...out],
-        outputs: hasSoftmax ? 'probabilities' : t.targetNormalize !== null ? 'normalized targets' : 'model outputs',
-        ...(meta === undefined ? {} : { meta }),
-      },
-    },
+    userDefinedMetadata,
   };
-  return { modelJson, weightSpecs: b.specs, weightData: concatLittleEndian(b.data) };
+  return { modelJson, modelTopology, userDefinedMetadata, weightSpecs: b.specs, weightData: concatLittleEndian(b.data) };
 }
 
 /**

@@ -37,10 +37,9 @@ const arrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
 };
 
 async function load(artifacts: TfjsArtifacts): Promise<tf.LayersModel> {
-  const topology = artifacts.modelJson.modelTopology;
-  if (topology === null || typeof topology !== 'object' || Array.isArray(topology)) throw new Error('no topology');
+  const weightSpecs = artifacts.weightSpecs.map((s) => ({ ...s, shape: [...s.shape] }));
   return tf.loadLayersModel({
-    load: async () => ({ modelTopology: topology, weightSpecs: [...artifacts.weightSpecs], weightData: arrayBuffer(artifacts.weightData), userDefinedMetadata: { ...(artifacts.modelJson.userDefinedMetadata as object) } }),
+    load: async () => ({ modelTopology: artifacts.modelTopology, weightSpecs, weightData: arrayBuffer(artifacts.weightData), userDefinedMetadata: artifacts.userDefinedMetadata }),
   });
 }
 
