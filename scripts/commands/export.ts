@@ -10,7 +10,8 @@
  */
 import { Command } from 'commander';
 import { sizeOf } from '../../src/ops/tensor.js';
-import { dataTransforms } from '../../src/layers/interchangeMeta.js';
+import { dataTransforms, type DataTransforms } from '../../src/layers/interchangeMeta.js';
+import { ModelFileError } from '../../src/layers/modelFile.js';
 import { saveOnnx } from '../../src/layers/onnx/toOnnx.js';
 import { paramCount } from '../../src/layers/sequential.js';
 import { saveTfjs } from '../../src/layers/tfjs/toTfjs.js';
@@ -30,7 +31,13 @@ const thousands = (n: number): string => n.toLocaleString('en-US');
 
 async function runExport(options: ExportOptions): Promise<void> {
   const { model, meta } = await loadModelFile(options.model, 0);
-  const t = dataTransforms(model, meta);
+  let t: DataTransforms;
+  try {
+    t = dataTransforms(model, meta);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new ModelFileError(e.path, e.detail, options.model);
+    throw e;
+  }
   const hasSoftmax = options.softmax ?? (t.hasLogits && model.outShape.length === 1);
   const softmax = options.softmax === undefined ? {} : { softmax: options.softmax };
   const outputs = hasSoftmax ? 'softmax probabilities' : t.targetNormalize !== null ? 'values in target units' : 'model outputs';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dense } from '../../../src/layers/dense.js';
 import { relu } from '../../../src/layers/activation.js';
-import { MAX_SCALARS } from '../../../src/layers/onnx/decodeOnnx.js';
+import { MAX_MESSAGES, MAX_SCALARS } from '../../../src/layers/onnx/decodeModelProto.js';
 import { fromOnnx, loadOnnx } from '../../../src/layers/onnx/fromOnnx.js';
 import { OnnxError } from '../../../src/layers/onnx/onnxError.js';
 import { onnxTypes } from '../../../src/layers/onnx/onnxSchema.js';
@@ -198,7 +198,7 @@ describe('hostile and broken files: a clear error, bounded memory', () => {
     expect(refused(encodeModel(object))).toThrow(/^not a valid ONNX file: messages nested deeper than 32 levels \(at byte \d+\)$/);
   });
 
-  it(`more than ${MAX_SCALARS} numbers outside raw_data are refused before decoding`, () => {
+  it(`more than ${MAX_SCALARS} values in repeated fields are refused before decoding`, () => {
     // A packed int64_data of MAX_SCALARS + 1 zero varints (one byte each), appended by protobufjs's Writer
     // to the encoded messages: field 7 of TensorProto, 5 (initializer) of GraphProto, 7 (graph) of ModelProto.
     const LENGTH_DELIMITED = 2;
@@ -208,7 +208,18 @@ describe('hostile and broken files: a clear error, bounded memory', () => {
     const graph = onnxTypes.GraphProto.encode(onnxTypes.GraphProto.fromObject(object.graph ?? {})).uint32((5 << 3) | LENGTH_DELIMITED).bytes(tensor).finish();
     delete object.graph;
     const bytes = onnxTypes.ModelProto.encode(onnxTypes.ModelProto.fromObject(object)).uint32((7 << 3) | LENGTH_DELIMITED).bytes(graph).finish();
-    expect(refused(bytes)).toThrow(/^not a valid ONNX file: more than 16777216 numbers outside raw_data \(at byte \d+\); store large tensors as raw_data$/);
+    expect(refused(bytes)).toThrow(/^not a valid ONNX file: more than 16777216 values in repeated fields \(at byte \d+\); store large tensors as raw_data$/);
+  });
+
+  it(`more than ${MAX_MESSAGES} messages (empty nodes, two bytes each) are refused before decoding`, () => {
+    const object = modelObject({ input: { name: 'x', dims: ['b', 3] }, nodes: [] });
+    const LENGTH_DELIMITED = 2;
+    const writer = onnxTypes.GraphProto.encode(onnxTypes.GraphProto.fromObject(object.graph ?? {}));
+    for (let i = 0; i <= MAX_MESSAGES; i++) writer.uint32((1 << 3) | LENGTH_DELIMITED).uint32(0);
+    const graph = writer.finish();
+    delete object.graph;
+    const bytes = onnxTypes.ModelProto.encode(onnxTypes.ModelProto.fromObject(object)).uint32((7 << 3) | LENGTH_DELIMITED).bytes(graph).finish();
+    expect(refused(bytes)).toThrow(/^not a valid ONNX file: more than 1048576 messages \(at byte \d+\)$/);
   });
 
   it('loadOnnx names the file, and refuses what is not a regular file', async () => {

@@ -7,13 +7,15 @@
  *   - every length-delimited field fits inside its parent message (a truncated file fails here, with
  *     the byte offset, before anything is built);
  *   - messages nest at most MAX_DEPTH deep (a graph inside an attribute inside a node…);
- *   - at most MAX_SCALARS numbers outside `bytes` fields in all (each becomes a JS value, an int64 even
- *     an object, so they are counted; tensors as large as that must use `raw_data`, whose bytes are
- *     viewed, not expanded).
+ *   - at most MAX_MESSAGES messages (each becomes an object: two bytes of an empty message must not
+ *     cost a hundred of memory);
+ *   - at most MAX_SCALARS values in repeated fields (numbers, and the strings of repeated string
+ *     fields): each becomes a JS value, an int64 even an object; tensors as large as that must use
+ *     `raw_data`, whose bytes are viewed, not expanded.
  *
  * So decoding holds memory to a small multiple of the file size, and the file size is capped by
  * MAX_ONNX_BYTES. Deeper checks (shapes, byte lengths, data types, graph structure) come after, on
- * the decoded messages (onnxGraph.ts, onnxTensors.ts).
+ * the decoded messages (readOnnxGraph.ts, onnxTensors.ts).
  */
 import protobuf from 'protobufjs';
 import { OnnxError } from './onnxError.js';
@@ -23,13 +25,16 @@ import { onnxTypes } from './onnxSchema.js';
 export const MAX_ONNX_BYTES = 512 * 1024 * 1024;
 /** Deepest nesting of messages accepted. */
 export const MAX_DEPTH = 32;
-/** Most numbers outside `bytes` fields (dims, attribute ints, float_data, …) in one file. */
+/** Most values in repeated fields (dims, attribute ints, float_data, node inputs, …) in one file. */
 export const MAX_SCALARS = 1 << 24;
+/** Most messages (nodes, attributes, tensors, dims, …) in one file. */
+export const MAX_MESSAGES = 1 << 20;
 
 const FIXED_WIDTH: { readonly [type: string]: number } = { float: 4, fixed32: 4, sfixed32: 4, double: 8, fixed64: 8, sfixed64: 8 };
 
 interface ScanState {
   scalars: number;
+  messages: number;
 }
 
 /** A packed field's element count: its byte length over the fixed width, or its varints (one ends at each byte < 0x80). */
@@ -73,9 +78,10 @@ function scanMessage(bytes: Uint8Array, start: number, end: number, type: protob
       if (length > end - bodyStart) throw truncated(`a field of ${length} bytes runs past the end of its message (field ${id})`, at, bytes.length);
       const bodyEnd = bodyStart + length;
       if (field !== undefined && field.resolvedType instanceof protobuf.Type) {
+        if (++state.messages > MAX_MESSAGES) throw new OnnxError(`not a valid ONNX file: more than ${MAX_MESSAGES} messages (at byte ${at})`);
         scanMessage(bytes, bodyStart, bodyEnd, field.resolvedType, depth + 1, state);
-      } else if (field !== undefined && field.repeated && field.type !== 'bytes' && field.type !== 'string') {
-        state.scalars += packedCount(bytes, bodyStart, bodyEnd, field.type);
+      } else if (field !== undefined && field.repeated) {
+        state.scalars += field.type === 'bytes' || field.type === 'string' ? 1 : packedCount(bytes, bodyStart, bodyEnd, field.type);
       }
       reader.pos = bodyEnd;
     } else if (wireType === 0 || wireType === 1 || wireType === 5) {
@@ -91,7 +97,7 @@ function scanMessage(bytes: Uint8Array, start: number, end: number, type: protob
       throw truncated(`wire type ${wireType}`, at, bytes.length);
     }
     if (state.scalars > MAX_SCALARS) {
-      throw new OnnxError(`not a valid ONNX file: more than ${MAX_SCALARS} numbers outside raw_data (at byte ${at}); store large tensors as raw_data`);
+      throw new OnnxError(`not a valid ONNX file: more than ${MAX_SCALARS} values in repeated fields (at byte ${at}); store large tensors as raw_data`);
     }
   }
 }
@@ -105,7 +111,7 @@ function scanMessage(bytes: Uint8Array, start: number, end: number, type: protob
 export function decodeModelProto(bytes: Uint8Array): protobuf.Message {
   if (bytes.length > MAX_ONNX_BYTES) throw new OnnxError(`the file has ${bytes.length} bytes, more than the limit of ${MAX_ONNX_BYTES}`);
   if (bytes.length === 0) throw new OnnxError('not a valid ONNX file: it is empty');
-  scanMessage(bytes, 0, bytes.length, onnxTypes.ModelProto, 0, { scalars: 0 });
+  scanMessage(bytes, 0, bytes.length, onnxTypes.ModelProto, 0, { scalars: 0, messages: 0 });
   try {
     return onnxTypes.ModelProto.decode(bytes);
   } catch (e) {
