@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { evaluateCommand } from './commands/evaluate.js';
 import { generateCommand } from './commands/generate.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
@@ -18,7 +20,7 @@ import { prepareDataCommand } from './commands/prepareData.js';
 import { trainCommand } from './commands/train.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -61,6 +63,8 @@ function buildProgram(): Command {
   program.addCommand(onlineCommand());
   program.addCommand(inspectCommand());
   program.addCommand(generateCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(importCommand());
   program.addCommand(prepareDataCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };

@@ -35,6 +35,10 @@ export {
   type SequentialOptions,
 } from './layers/sequential.js';
 export * from './layers/modelFile.js';
+export { toOnnx, saveOnnx, type OnnxExportOptions } from './layers/onnx/toOnnx.js';
+export { fromOnnx, loadOnnx, type OnnxImportOptions } from './layers/onnx/fromOnnx.js';
+export { OnnxError, type OnnxPlace } from './layers/onnx/onnxError.js';
+export { toTfjs, saveTfjs, type TfjsExportOptions, type TfjsArtifacts, type TfjsWeightSpec } from './layers/tfjs/toTfjs.js';
 // The model file's JSON type wins over the checkpoint format's structurally similar one.
 export type { JsonValue, JsonObject } from './layers/modelFile.js';
 

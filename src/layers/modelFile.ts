@@ -15,13 +15,13 @@
  * Loading trusts nothing: JSON.parse only, every field checked with its path in the document
  * (`layers[3].params.W.shape`), sizes capped before anything is allocated, nothing ignored.
  */
-import { open, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, stat } from 'node:fs/promises';
 import { ShapeError, formatShape, sizeOf } from '../ops/tensor.js';
 import type { LayerShapes, LayerSpec } from './layer.js';
 import { OptionError, optionReader, showValue } from './options.js';
 import { inferLayer, isLayerKind, layerKinds } from './registry.js';
 import { checkInputShape, createModel, type Model } from './sequential.js';
+import { writeFileAtomic } from './writeFileAtomic.js';
 
 export const MODEL_FORMAT = 'deltaflow-model';
 export const MODEL_VERSION = 1;
@@ -160,27 +160,7 @@ export function modelToJson(model: Model, meta?: JsonObject): string {
  * @example await saveModel('lenet.json', model, { classes });
  */
 export async function saveModel(path: string, model: Model, meta?: JsonObject): Promise<void> {
-  const text = modelToJson(model, meta);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  // NOTE: fsync of a directory makes the rename durable on Linux; some platforms cannot open a directory, and the file is already complete there.
-  const dir = await open(dirname(path), 'r').catch(() => undefined);
-  if (dir !== undefined) {
-    await dir.sync().catch(() => undefined);
-    await dir.close();
-  }
+  await writeFileAtomic(path, modelToJson(model, meta));
 }
 
 // ---------------------------------------------------------------------------------------------
