@@ -13,6 +13,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { prepareDataCommand } from './commands/prepareData.js';
 import { trainCommand } from './commands/train.js';
 
@@ -58,6 +59,7 @@ function buildProgram(): Command {
   program.addCommand(evaluateCommand());
   program.addCommand(predictCommand());
   program.addCommand(onlineCommand());
+  program.addCommand(serveCommand());
   program.addCommand(inspectCommand());
   program.addCommand(prepareDataCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
