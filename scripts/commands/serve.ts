@@ -75,7 +75,8 @@ function optimizerOf(options: ServeCliOptions): OptimizerConfig {
 }
 
 function checkOptions(options: ServeCliOptions): string | null {
-  const token = options.token ?? process.env.DELTAFLOW_TOKEN ?? null;
+  const fromEnv = process.env.DELTAFLOW_TOKEN;
+  const token = options.token ?? (fromEnv === undefined || fromEnv === '' ? null : fromEnv);
   if (token !== null) {
     if (token.length < MIN_TOKEN_LENGTH) throw new CliError(`--token: at least ${MIN_TOKEN_LENGTH} characters, got ${token.length}`);
     if (!/^[\x21-\x7e]+$/.test(token)) throw new CliError('--token: printable ASCII without spaces (it travels in an Authorization header)');
