@@ -21,7 +21,7 @@ const NAMES = [
   'ops', 'paramCount', 'place', 'prefixHash', 'prequential', 'readError', 'readLatestCheckpoint', 'relu',
   'restoreParams', 'rngFromState', 'saveModel', 'scanStructure', 'sequential', 'sgd', 'sha256Hex',
   'showLiteral', 'shuffle', 'sigmoid', 'sizeOf', 'snapshotParams', 'softmaxCrossEntropy', 'stepLr', 'tanh',
-  'train', 'utf8Error', 'utf8SequenceLength', 'valueError', 'writeCheckpoint',
+  'train', 'utf8Error', 'LabelJoin', 'ModelVersions', 'onlineLearner', 'utf8SequenceLength', 'valueError', 'writeCheckpoint',
 ];
 
 describe('the public API (src/index.ts)', () => {

@@ -132,7 +132,9 @@ const getModelFile: Handler = async (_req, _res, ctx) => {
 
 const getMetrics: Handler = async (_req, _res, ctx) => ({ status: 200, body: ctx.metrics.registry.text(), type: 'text/plain; version=0.0.4; charset=utf-8' });
 
-const getEvents: Handler = async (_req, res, ctx) => {
+const getEvents: Handler = async (req, res, ctx) => {
+  // HEAD: the headers of a stream, and no stream (Node sends no body to HEAD, so it would never flush).
+  if (req.method === 'HEAD') return { status: 200, body: '', type: 'text/event-stream; charset=utf-8' };
   if (ctx.hub.isFull) throw new HttpError(503, 'too_many_clients', 'too many open event streams (--max-event-clients)', { 'Retry-After': '10' });
   const v = ctx.live.current;
   ctx.hub.add(res, [

@@ -137,6 +137,8 @@ function jsonFields(row: JsonRow, names: readonly string[], index: number, renam
     const key = rename.get(name) ?? name;
     if (!has(row, key)) throw badRow(`row ${index}, column ${JSON.stringify(name)}: missing`);
     const v = row[key];
+    // JSON.parse reads 1e400 as Infinity: refused here, as the same text is in a CSV file.
+    if (typeof v === 'number' && !Number.isFinite(v)) throw badRow(`row ${index}, column ${JSON.stringify(name)}: the number is not finite (it overflows)`);
     if (typeof v === 'number') return String(v);
     if (typeof v === 'string') return v;
     throw badRow(`row ${index}, column ${JSON.stringify(name)}: expected a number or a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
