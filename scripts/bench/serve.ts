@@ -1,0 +1,238 @@
+/**
+ * The `serve` section of `npm run bench`: `deltaflow serve --learn` under load from autocannon while
+ * it learns. The server is the real CLI in its own process (one thread: Node's event loop), the load
+ * generator runs in this one, and a learning client posts labelled rows all along (20 rows per
+ * request, at LEARN_ROWS_PER_SECOND), so every figure is of a server that learns as it answers.
+ *
+ * Workloads: an MLP 8-32-16-2 on tabular rows (the size of an online-learning stream), and the
+ * W1 MLP 784-128-64-10 on MNIST digits. Scenarios per workload:
+ *   max-1    as many single-row /predict requests as 32 connections get answered: predictions/s
+ *   max-16   the same with 16 rows per request (clients that batch): predictions/s = 16 × requests/s
+ *   rate-1k  1,000 single-row requests/s spread over 10 connections: the latency percentiles
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { dense } from '../../src/layers/dense.js';
+import { relu } from '../../src/layers/activation.js';
+import { saveModel } from '../../src/layers/modelFile.js';
+import { sequential, type Model } from '../../src/layers/sequential.js';
+import { createRng } from '../../src/ops/random.js';
+import { metaToJson, type DataMeta } from '../commands/meta.js';
+import type { Digits } from './data.js';
+import { table } from './report.js';
+import { fmt } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** Labelled rows per second the learning client posts during every scenario. */
+export const LEARN_ROWS_PER_SECOND = 1000;
+const LEARN_BATCH = 20;
+
+export interface ServeScenario {
+  readonly id: string;
+  readonly connections: number;
+  readonly rowsPerRequest: number;
+  /** Requests per second asked for (all connections together); null: as many as answered. */
+  readonly rate: number | null;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly predictionsPerSecond: number;
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly errors: number;
+  readonly non2xx: number;
+  /** Rows the server learned during the scenario, per second. */
+  readonly learnedRowsPerSecond: number;
+}
+
+export interface ServeWorkload {
+  readonly id: string;
+  readonly label: string;
+  readonly scenarios: ServeScenario[];
+}
+
+export interface ServeResult {
+  readonly command: string;
+  readonly learnRowsPerSecond: number;
+  readonly workloads: ServeWorkload[];
+}
+
+interface Workload {
+  readonly id: string;
+  readonly label: string;
+  readonly model: Model;
+  readonly meta: DataMeta;
+  /** Row i's features and label as a JSON object. */
+  row(i: number): Record<string, number | string>;
+}
+
+function tabular(): Workload {
+  const features = Array.from({ length: 8 }, (_, i) => `f${i}`);
+  const rng = createRng(7);
+  const rows = Array.from({ length: 4096 }, () => {
+    const x = features.map(() => Number((2 * rng.next() - 1).toFixed(4)));
+    return { x, label: x[0] + 0.5 * x[1] - x[2] > 0 ? '1' : '0' };
+  });
+  return {
+    id: 'mlp-8-32-16-2',
+    label: 'MLP 8-32-16-2, 8 features',
+    model: sequential({ input: [8], seed: 1 }, dense({ units: 32 }), relu(), dense({ units: 16 }), relu(), dense({ units: 2 })),
+    meta: { task: 'classify', loss: 'ce', label: ['label'], features, classes: ['0', '1'], classesAreIndices: true, shape: [8], scale: 1, normalize: null, targetNormalize: null },
+    row: (i) => {
+      const r = rows[i % rows.length];
+      return { ...Object.fromEntries(features.map((f, j) => [f, r.x[j]])), label: r.label };
+    },
+  };
+}
+
+function mnist(digits: Digits): Workload {
+  const features = Array.from({ length: 784 }, (_, i) => `p${i}`);
+  return {
+    id: 'mlp-784-128-64-10',
+    label: 'MLP 784-128-64-10 (W1), MNIST rows',
+    model: sequential({ input: [784], seed: 1 }, dense({ units: 128 }), relu(), dense({ units: 64 }), relu(), dense({ units: 10 })),
+    meta: { task: 'classify', loss: 'ce', label: ['label'], features, classes: Array.from({ length: 10 }, (_, i) => String(i)), classesAreIndices: true, shape: [784], scale: 1 / 255, normalize: null, targetNormalize: null },
+    row: (i) => {
+      const k = i % digits.n;
+      const px = digits.pixels.subarray(k * 784, (k + 1) * 784);
+      return { ...Object.fromEntries(features.map((f, j) => [f, px[j]])), label: String(digits.labels[k]) };
+    },
+  };
+}
+
+interface Server {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+function startServer(modelFile: string, args: readonly string[]): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--model', modelFile, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      const m = /listening on (http:\/\/\S+:\d+)/.exec(out);
+      if (m !== null) resolve({ url: m[1], child });
+    });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+}
+
+/** Posts LEARN_BATCH labelled rows every LEARN_BATCH / LEARN_ROWS_PER_SECOND seconds (one request in flight at most). */
+function startLearning(url: string, w: Workload): { stop(): Promise<number> } {
+  let next = 0;
+  let learned = 0;
+  let inFlight: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (inFlight !== null) return;
+    const rows = Array.from({ length: LEARN_BATCH }, () => w.row(next++));
+    inFlight = fetch(`${url}/learn`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(rows) })
+      .then(async (res) => {
+        const body: unknown = await res.json();
+        if (res.status === 200 && body !== null && typeof body === 'object' && 'learned' in body && typeof body.learned === 'number') learned += body.learned;
+      })
+      .catch(() => undefined)
+      .finally(() => (inFlight = null));
+  }, (1000 * LEARN_BATCH) / LEARN_ROWS_PER_SECOND);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+      return learned;
+    },
+  };
+}
+
+async function scenario(url: string, w: Workload, s: { id: string; connections: number; rowsPerRequest: number; rate: number | null; seconds: number }): Promise<ServeScenario> {
+  // Prediction bodies without the label, a few distinct ones cycled through.
+  const bodies = Array.from({ length: 64 }, (_, b) =>
+    JSON.stringify(
+      Array.from({ length: s.rowsPerRequest }, (_, i) => {
+        const { label: _label, ...features } = w.row(b * s.rowsPerRequest + i);
+        return features;
+      }),
+    ),
+  );
+  let b = 0;
+  const learner = startLearning(url, w);
+  const started = performance.now();
+  const result = await autocannon({
+    url: `${url}/predict`,
+    connections: s.connections,
+    duration: s.seconds,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[b++ % bodies.length] }) }],
+    ...(s.rate === null ? {} : { overallRate: s.rate }),
+  });
+  const learned = await learner.stop();
+  const elapsed = (performance.now() - started) / 1000;
+  const rps = result.requests.average;
+  return {
+    ...s,
+    requestsPerSecond: rps,
+    predictionsPerSecond: rps * s.rowsPerRequest,
+    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    learnedRowsPerSecond: learned / elapsed,
+  };
+}
+
+/** Runs every workload's scenarios, each against a fresh `deltaflow serve --learn`. */
+export async function benchServe(digits: Digits, options: { isSmoke: boolean; log: (s: string) => void }): Promise<ServeResult> {
+  const seconds = options.isSmoke ? 1 : 8;
+  const args = ['--learn', '--publish-every', '100', '--max-connections', '512'];
+  const dir = mkdtempSync(join(tmpdir(), 'deltaflow-bench-serve-'));
+  const workloads: ServeWorkload[] = [];
+  try {
+    for (const w of [tabular(), mnist(digits)]) {
+      const file = join(dir, `${w.id}.json`);
+      await saveModel(file, w.model, metaToJson(w.meta));
+      const scenarios: ServeScenario[] = [];
+      for (const s of [
+        { id: 'max-1', connections: 32, rowsPerRequest: 1, rate: null, seconds },
+        { id: 'max-16', connections: 32, rowsPerRequest: 16, rate: null, seconds },
+        { id: 'rate-1k', connections: 10, rowsPerRequest: 1, rate: 1000, seconds },
+      ]) {
+        const server = await startServer(file, args);
+        try {
+          // Warm-up: the JIT and the workspaces of the first batch sizes.
+          await scenario(server.url, w, { ...s, id: 'warm-up', seconds: options.isSmoke ? 0.5 : 2 });
+          const r = await scenario(server.url, w, s);
+          options.log(`serve ${w.id} ${s.id}: ${fmt(r.predictionsPerSecond)} predictions/s, p99 ${r.latencyMs.p99} ms, ${fmt(r.learnedRowsPerSecond)} rows learned/s`);
+          scenarios.push(r);
+        } finally {
+          server.child.kill('SIGTERM');
+        }
+      }
+      workloads.push({ id: w.id, label: w.label, scenarios });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { command: `deltaflow serve --model M ${args.join(' ')}; autocannon in the bench process`, learnRowsPerSecond: LEARN_ROWS_PER_SECOND, workloads };
+}
+
+export function serveReport(r: ServeResult): string {
+  const rows = r.workloads.flatMap((w) =>
+    w.scenarios.map((s) => [
+      w.label,
+      s.rate === null ? `${s.connections} connections, ${s.rowsPerRequest} row${s.rowsPerRequest === 1 ? '' : 's'}/request, as fast as answered` : `${fmt(s.rate)} requests/s over ${s.connections} connections`,
+      fmt(s.predictionsPerSecond),
+      fmt(s.requestsPerSecond),
+      `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99}`,
+      fmt(s.learnedRowsPerSecond),
+      String(s.errors + s.non2xx),
+    ]),
+  );
+  return [
+    `### deltaflow serve --learn under load (autocannon; a client posts ${fmt(r.learnRowsPerSecond)} labelled rows/s meanwhile)`,
+    '',
+    table(['model', 'load', 'predictions/s', 'requests/s', 'latency p50 / p90 / p99 (ms)', 'rows learned/s', 'errors'], rows),
+  ].join('\n');
+}
