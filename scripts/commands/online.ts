@@ -7,7 +7,6 @@
  */
 import { Command, Option } from 'commander';
 import { initKernels } from '../../src/ops/kernels.js';
-import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { saveModel } from '../../src/layers/modelFile.js';
 import { createCounters, fromCsv } from '../../src/streams/sources/fromCsv.js';
 import { prequential, type PrequentialMetrics } from '../../src/streams/online/prequential.js';
@@ -21,15 +20,15 @@ import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
 import { csvOptions, losses, metaFromJson, metaToJson, outputCount } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, targetUnitsMse } from './targets.js';
+import { onlineOptimizer, type OnlineOptimizerName } from './onlineOptimizer.js';
 
-type OptimizerName = 'sgd' | 'momentum' | 'adam';
 
 interface OnlineOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data: string;
   readonly window: number;
   readonly batch: number;
-  readonly optimizer: OptimizerName;
+  readonly optimizer: OnlineOptimizerName;
   readonly lr?: number;
   readonly momentum?: number;
   readonly hidden?: number[];
@@ -37,8 +36,6 @@ interface OnlineOptions extends DataOptions, BadRowOptions {
   readonly save?: string;
   readonly json: boolean;
 }
-
-const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.005, adam: 1e-3 };
 
 const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(2)}%`);
 
@@ -72,14 +69,8 @@ async function runOnline(options: OnlineOptions): Promise<void> {
     });
   }
   checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
-  if (options.momentum !== undefined && options.optimizer !== 'momentum') throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
-  const lr = options.lr ?? DEFAULT_LR[options.optimizer];
-  const make: Record<OptimizerName, () => OptimizerConfig> = {
-    sgd: () => sgd({ lr }),
-    momentum: () => momentum({ lr, momentum: options.momentum ?? 0.9 }),
-    adam: () => adam({ lr }),
-  };
-  const optimizer = make[options.optimizer]();
+  const optimizer = onlineOptimizer(options);
+  const { lr } = optimizer;
   await initKernels();
 
   const counters = createCounters();

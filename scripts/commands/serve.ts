@@ -17,7 +17,6 @@ import type { AddressInfo } from 'node:net';
 import { Command, Option } from 'commander';
 import { loadModel } from '../../src/layers/modelFile.js';
 import { initKernels } from '../../src/ops/kernels.js';
-import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { LOOPBACK_HOSTS, MIN_TOKEN_LENGTH } from '../serve/auth.js';
 import { LiveModel, type ServedVersion } from '../serve/liveModel.js';
 import { serverMetrics } from '../serve/metrics.js';
@@ -31,9 +30,8 @@ import * as parse from './args.js';
 import { CliError } from './args.js';
 import { byteSize } from './badRows.js';
 import { losses } from './meta.js';
+import { onlineOptimizer, type OnlineOptimizerName } from './onlineOptimizer.js';
 import { targetUnitsMse } from './targets.js';
-
-type OptimizerName = 'sgd' | 'momentum' | 'adam';
 
 interface ServeCliOptions {
   readonly model: string;
@@ -44,7 +42,7 @@ interface ServeCliOptions {
   readonly publishEvery: number;
   readonly snapshotEvery?: number;
   readonly snapshots?: string;
-  readonly optimizer: OptimizerName;
+  readonly optimizer: OnlineOptimizerName;
   readonly lr?: number;
   readonly momentum?: number;
   readonly window: number;
@@ -58,20 +56,6 @@ interface ServeCliOptions {
   readonly keepAliveTimeout: number;
   readonly maxConnections: number;
   readonly maxEventClients: number;
-}
-
-/** `deltaflow online`'s defaults, so that learning here equals learning there (test/cli/serve.test.ts checks it). */
-const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.005, adam: 1e-3 };
-
-function optimizerOf(options: ServeCliOptions): OptimizerConfig {
-  if (options.momentum !== undefined && options.optimizer !== 'momentum') throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
-  const lr = options.lr ?? DEFAULT_LR[options.optimizer];
-  const make: Record<OptimizerName, () => OptimizerConfig> = {
-    sgd: () => sgd({ lr }),
-    momentum: () => momentum({ lr, momentum: options.momentum ?? 0.9 }),
-    adam: () => adam({ lr }),
-  };
-  return make[options.optimizer]();
 }
 
 function checkOptions(options: ServeCliOptions): string | null {
@@ -110,7 +94,7 @@ const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : ho
 
 async function runServe(options: ServeCliOptions): Promise<void> {
   const token = checkOptions(options);
-  const optimizer = optimizerOf(options);
+  const optimizer = onlineOptimizer(options);
   if (!existsSync(options.model)) throw new CliError(`--model ${options.model}: no such file (serve takes a model file written by deltaflow train or online --save)`);
   let served: ServableModel;
   try {

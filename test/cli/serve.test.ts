@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv, rng, runCli, tempDir, writeBlobs, writeLinear } from './cliHelpers.js';
-import { call, postJson, recompute, startServe, type Served } from './serveHelpers.js';
+import { call, postJson, recompute, ServerPool, type Served } from './serveHelpers.js';
 import { snapshotName } from '../../scripts/serve/snapshots.js';
 
 const num = (v: number): string => String(Number(v.toPrecision(7)));
@@ -18,13 +18,8 @@ const withoutDataName = (text: string): string => text.replace(/"data": "[^"]*"/
 let dir: string;
 let blobsModel: string;
 let regModel: string;
-const servers: Served[] = [];
-
-async function serve(args: string[]): Promise<Served> {
-  const s = await startServe(args, { cwd: dir });
-  servers.push(s);
-  return s;
-}
+const pool = new ServerPool(() => dir);
+const serve = (args: string[]): Promise<Served> => pool.start(args);
 
 /** The rows of a CSV file as objects keyed by header name (numbers where the text is one). */
 function rowsOf(file: string): Record<string, string | number>[] {
@@ -46,9 +41,7 @@ beforeAll(async () => {
   regModel = join(dir, 'reg', 'model.json');
 });
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
+afterAll(() => pool.stopAll());
 
 describe('deltaflow serve: the same answers as predict', () => {
   it('classification: JSON rows and a CSV body give predict’s classes and probabilities (7 significant digits, byte for byte)', async () => {

@@ -136,3 +136,20 @@ export async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The servers a test file starts, all stopped at its end. */
+export class ServerPool {
+  private readonly servers: Served[] = [];
+
+  constructor(private readonly cwd: () => string) {}
+
+  async start(args: readonly string[]): Promise<Served> {
+    const s = await startServe(args, { cwd: this.cwd() });
+    this.servers.push(s);
+    return s;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
+  }
+}

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir, writeBlobs } from './cliHelpers.js';
-import { call, postJson, rawExchange, recompute, startServe, waitFor, type Served } from './serveHelpers.js';
+import { call, postJson, rawExchange, recompute, ServerPool, waitFor, type Served } from './serveHelpers.js';
 
 const TOKEN = 'a-test-token-0123456789abcdef';
 const sha = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -21,13 +21,8 @@ let dir: string;
 let model: string;
 let other: string;
 let regModel: string;
-const servers: Served[] = [];
-
-async function serve(args: string[]): Promise<Served> {
-  const s = await startServe(args, { cwd: dir });
-  servers.push(s);
-  return s;
-}
+const pool = new ServerPool(() => dir);
+const serve = (args: string[]): Promise<Served> => pool.start(args);
 
 beforeAll(async () => {
   dir = tempDir();
@@ -47,9 +42,7 @@ beforeAll(async () => {
   regModel = join(dir, 'reg', 'model.json');
 });
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
+afterAll(() => pool.stopAll());
 
 describe('deltaflow serve: start-up refusals', () => {
   const cases: [string, string[], string][] = [
