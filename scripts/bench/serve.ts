@@ -19,8 +19,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -53,6 +53,14 @@ export interface ServeScenario {
   readonly non2xx: number;
   /** Rows the server learned during the scenario, per second. */
   readonly learnedRowsPerSecond: number;
+  /** CPU seconds (user + system) the server process used during the scenario. */
+  readonly serverCpuSeconds: number;
+  /** Predictions per second of server CPU: what one core of its own would answer (null where /proc is missing). */
+  readonly predictionsPerCpuSecond: number | null;
+  /** The server's own p99 of /predict (request in → answer out), the upper edge of its histogram bucket, in ms. */
+  readonly serverP99Ms: number | null;
+  /** The machine's 1-minute load average before and after (other processes share its cores). */
+  readonly loadAverage: readonly [number, number];
 }
 
 export interface ServeWorkload {
@@ -64,8 +72,19 @@ export interface ServeWorkload {
 export interface ServeResult {
   readonly command: string;
   readonly learnRowsPerSecond: number;
+  /**
+   * The same loads against an empty Node http server (it answers `{}` to every request) in its own
+   * process: the floor that Node's HTTP and this machine's scheduling put under every figure.
+   */
+  readonly baseline: { readonly max1: LoadFigures; readonly rate1k: LoadFigures; readonly loadAverage: readonly [number, number] };
   readonly workloads: ServeWorkload[];
 }
+
+const EMPTY_SERVER = `
+const s = require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 2 }); res.end('{}'); }); });
+s.keepAliveTimeout = 5000;
+s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
+`;
 
 interface Workload {
   readonly id: string;
@@ -115,9 +134,9 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-function startServer(modelFile: string, args: readonly string[]): Promise<Server> {
+function startServer(argv: readonly string[]): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--model', modelFile, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout?.setEncoding('utf8').on('data', (s: string) => {
@@ -155,7 +174,7 @@ function startLearning(url: string, w: Workload): { stop(): Promise<number> } {
   };
 }
 
-interface LoadFigures {
+export interface LoadFigures {
   readonly requestsPerSecond: number;
   readonly latencyMs: ServeScenario['latencyMs'];
   readonly errors: number;
@@ -234,7 +253,38 @@ async function saturate(url: string, nextBody: () => string, connections: number
   };
 }
 
-async function scenario(url: string, w: Workload, s: { id: string; connections: number; rowsPerRequest: number; rate: number | null; seconds: number }): Promise<ServeScenario> {
+/** User + system CPU seconds of process `pid` so far (Linux /proc; null elsewhere). */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields after the command name's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The cumulative /predict latency histogram of the server's /metrics: [upper edge in seconds, count]. */
+async function predictHistogram(url: string): Promise<[number, number][]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: [number, number][] = [];
+  for (const m of text.matchAll(/^deltaflow_http_request_duration_seconds_bucket\{route="\/predict",le="([^"]+)"\} (\d+)$/gm)) {
+    out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  }
+  return out;
+}
+
+/** The upper edge (ms) of the bucket holding the 99th percentile of the requests between two histograms. */
+function p99Between(before: readonly [number, number][], after: readonly [number, number][]): number | null {
+  const counts = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as const);
+  const total = counts.at(-1)?.[1] ?? 0;
+  if (total === 0) return null;
+  const edge = counts.find(([, n]) => n >= 0.99 * total)?.[0] ?? Infinity;
+  return edge * 1000;
+}
+
+async function scenario(url: string, pid: number | undefined, w: Workload, s: { id: string; connections: number; rowsPerRequest: number; rate: number | null; seconds: number }): Promise<ServeScenario> {
   // Prediction bodies without the label, a few distinct ones cycled through.
   const bodies = Array.from({ length: 64 }, (_, b) =>
     JSON.stringify(
@@ -246,12 +296,27 @@ async function scenario(url: string, w: Workload, s: { id: string; connections: 
   );
   let b = 0;
   const nextBody = (): string => bodies[b++ % bodies.length];
+  const histogram = await predictHistogram(url);
+  const load = loadavg()[0];
+  const cpuBefore = cpuSeconds(pid);
   const learner = startLearning(url, w);
   const started = performance.now();
   const figures = s.rate === null ? await saturate(url, nextBody, s.connections, s.seconds) : await paced(url, nextBody, s.rate, s.seconds, s.connections);
   const learned = await learner.stop();
   const elapsed = (performance.now() - started) / 1000;
-  return { ...s, ...figures, predictionsPerSecond: figures.requestsPerSecond * s.rowsPerRequest, learnedRowsPerSecond: learned / elapsed };
+  const cpuAfter = cpuSeconds(pid);
+  const serverCpuSeconds = cpuBefore === null || cpuAfter === null ? NaN : cpuAfter - cpuBefore;
+  const predictions = figures.requestsPerSecond * s.rowsPerRequest;
+  return {
+    ...s,
+    ...figures,
+    predictionsPerSecond: predictions,
+    learnedRowsPerSecond: learned / elapsed,
+    serverCpuSeconds,
+    predictionsPerCpuSecond: Number.isFinite(serverCpuSeconds) && serverCpuSeconds > 0 ? (predictions * elapsed) / serverCpuSeconds : null,
+    serverP99Ms: p99Between(histogram, await predictHistogram(url)),
+    loadAverage: [load, loadavg()[0]],
+  };
 }
 
 /** Runs every workload's scenarios, each against a fresh `deltaflow serve --learn`. */
@@ -260,6 +325,20 @@ export async function benchServe(digits: Digits, options: { isSmoke: boolean; lo
   const args = ['--learn', '--publish-every', '100', '--max-connections', '512'];
   const dir = mkdtempSync(join(tmpdir(), 'deltaflow-bench-serve-'));
   const workloads: ServeWorkload[] = [];
+  const warm = options.isSmoke ? 0.5 : 2;
+  let baseline: ServeResult['baseline'];
+  const empty = await startServer(['-e', EMPTY_SERVER]);
+  try {
+    const load = loadavg()[0];
+    const body = (): string => '[{"x": 1}]';
+    await saturate(empty.url, body, 32, warm);
+    const max1 = await saturate(empty.url, body, 32, seconds);
+    const rate1k = await paced(empty.url, body, 1000, seconds, 64);
+    baseline = { max1, rate1k, loadAverage: [load, loadavg()[0]] };
+    options.log(`serve baseline (an empty Node server): ${fmt(max1.requestsPerSecond)} requests/s; at 1,000/s p99 ${rate1k.latencyMs.p99} ms`);
+  } finally {
+    empty.child.kill('SIGTERM');
+  }
   try {
     for (const w of [tabular(), mnist(digits)]) {
       const file = join(dir, `${w.id}.json`);
@@ -270,12 +349,15 @@ export async function benchServe(digits: Digits, options: { isSmoke: boolean; lo
         { id: 'max-16', connections: 32, rowsPerRequest: 16, rate: null, seconds },
         { id: 'rate-1k', connections: 64, rowsPerRequest: 1, rate: 1000, seconds },
       ]) {
-        const server = await startServer(file, args);
+        const server = await startServer([CLI, 'serve', '--model', file, '--port', '0', ...args]);
         try {
           // Warm-up: the JIT and the workspaces of the first batch sizes.
-          await scenario(server.url, w, { ...s, id: 'warm-up', seconds: options.isSmoke ? 0.5 : 2 });
-          const r = await scenario(server.url, w, s);
-          options.log(`serve ${w.id} ${s.id}: ${fmt(r.predictionsPerSecond)} predictions/s, p99 ${r.latencyMs.p99} ms, ${fmt(r.learnedRowsPerSecond)} rows learned/s`);
+          await scenario(server.url, server.child.pid, w, { ...s, id: 'warm-up', seconds: warm });
+          const r = await scenario(server.url, server.child.pid, w, s);
+          options.log(
+            `serve ${w.id} ${s.id}: ${fmt(r.predictionsPerSecond)} predictions/s (${r.predictionsPerCpuSecond === null ? '?' : fmt(r.predictionsPerCpuSecond)} per server CPU second), ` +
+              `p99 ${r.latencyMs.p99} ms (server ≤ ${r.serverP99Ms ?? '?'} ms), ${fmt(r.learnedRowsPerSecond)} rows learned/s, load ${r.loadAverage.map((l) => l.toFixed(1)).join('→')}`,
+          );
           scenarios.push(r);
         } finally {
           server.child.kill('SIGTERM');
@@ -286,7 +368,7 @@ export async function benchServe(digits: Digits, options: { isSmoke: boolean; lo
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { command: `deltaflow serve --model M ${args.join(' ')}; autocannon and the pacer in the bench process`, learnRowsPerSecond: LEARN_ROWS_PER_SECOND, workloads };
+  return { command: `deltaflow serve --model M ${args.join(' ')}; autocannon and the pacer in the bench process`, learnRowsPerSecond: LEARN_ROWS_PER_SECOND, baseline, workloads };
 }
 
 export function serveReport(r: ServeResult): string {
@@ -296,14 +378,31 @@ export function serveReport(r: ServeResult): string {
       s.rate === null ? `${s.connections} connections, ${s.rowsPerRequest} row${s.rowsPerRequest === 1 ? '' : 's'}/request, as fast as answered (autocannon)` : `${fmt(s.rate)} requests/s, one every ${fmt(1000 / s.rate)} ms (paced, open loop)`,
       fmt(s.predictionsPerSecond),
       fmt(s.requestsPerSecond),
+      s.predictionsPerCpuSecond === null ? '' : fmt(s.predictionsPerCpuSecond),
       `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99}`,
+      s.serverP99Ms === null ? '' : `≤ ${s.serverP99Ms}`,
       fmt(s.learnedRowsPerSecond),
       String(s.errors + s.non2xx),
+      s.loadAverage.map((l) => l.toFixed(1)).join(' → '),
     ]),
   );
+  const { max1, rate1k } = r.baseline;
+  const baseRow = (load: string, f: LoadFigures): string[] => [
+    'an empty Node http server (baseline)',
+    load,
+    '',
+    fmt(f.requestsPerSecond),
+    '',
+    `${f.latencyMs.p50} / ${f.latencyMs.p90} / ${f.latencyMs.p99}`,
+    '',
+    '',
+    String(f.errors + f.non2xx),
+    r.baseline.loadAverage.map((l) => l.toFixed(1)).join(' → '),
+  ];
+  rows.unshift(baseRow('32 connections, as fast as answered (autocannon)', max1), baseRow('1,000 requests/s (paced)', rate1k));
   return [
     `### deltaflow serve --learn under load (autocannon; a client posts ${fmt(r.learnRowsPerSecond)} labelled rows/s meanwhile)`,
     '',
-    table(['model', 'load', 'predictions/s', 'requests/s', 'latency p50 / p90 / p99 (ms)', 'rows learned/s', 'errors'], rows),
+    table(['model', 'load', 'predictions/s', 'requests/s', 'predictions per server CPU second', 'client latency p50 / p90 / p99 (ms)', 'server p99 (ms)', 'rows learned/s', 'errors', 'machine load avg'], rows),
   ].join('\n');
 }

@@ -106,6 +106,8 @@ describe('npm run bench --smoke: serve', () => {
     expect(r.status, r.stderr).toBe(0);
     const serve = (JSON.parse(r.stdout) as BenchResult).serve;
     expect(serve?.workloads.map((w) => w.id)).toEqual(['mlp-8-32-16-2', 'mlp-784-128-64-10']);
+    expectPositive(serve?.baseline.max1.requestsPerSecond, 'baseline requests/s');
+    expectPositive(serve?.baseline.rate1k.latencyMs.p99, 'baseline p99 at 1,000/s');
     for (const w of serve?.workloads ?? []) {
       expect(w.scenarios.map((s) => s.id)).toEqual(['max-1', 'max-16', 'rate-1k']);
       for (const s of w.scenarios) {
@@ -114,6 +116,7 @@ describe('npm run bench --smoke: serve', () => {
         expect(s.latencyMs.p50 <= s.latencyMs.p99 && s.latencyMs.p99 <= s.latencyMs.max, `${w.id} ${s.id} latency order`).toBe(true);
         expectPositive(s.learnedRowsPerSecond, `${w.id} ${s.id} rows learned/s`);
         expect(s.errors + s.non2xx, `${w.id} ${s.id} errors`).toBe(0);
+        expectPositive(s.predictionsPerCpuSecond, `${w.id} ${s.id} predictions per server CPU second`);
       }
     }
   });
