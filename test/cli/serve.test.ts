@@ -5,7 +5,7 @@
  * labels learn in the order they come, and under concurrent predict and learn every answer is
  * reproduced exactly from the snapshot of the version it names (no torn reads).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv, rng, runCli, tempDir, writeBlobs, writeLinear } from './cliHelpers.js';
@@ -158,9 +158,15 @@ describe('deltaflow serve --learn: late labels', () => {
     expect((await postJson(s.url, '/predict', [{ x: 1, y: 1 }, { x: 2, y: 2 }, { x: 3, y: 3 }])).status).toBe(200);
     const late = await postJson(s.url, '/learn', [{ id: 'a', species: 'setosa' }]);
     expect(late.json.results).toEqual([{ index: 0, status: 'unknown-id', id: 'a' }]);
+    expect((await postJson(s.url, '/predict', [{ id: 'b', x: 0, y: 0 }])).status).toBe(200);
     const info = await call(s.url, '/model');
-    expect(info.json.labels).toMatchObject({ predicted: 1, expired: 1, duplicateIds: 1, unknownIds: 1, pending: 0 });
-    expect(info.json.counters.rowsPredicted).toBe(4);
+    expect(info.json.labels).toMatchObject({ predicted: 2, expired: 1, duplicateIds: 1, unknownIds: 1, pending: 1 });
+    expect(info.json.counters.rowsPredicted).toBe(5);
+    const { code, stdout } = await s.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe(
+      'deltaflow serve: stopped at version 1; 5 rows predicted, 0 learned; late labels: 0 learned, 1 unknown ids, 0 duplicate labels, 1 expired, 1 never labelled',
+    );
   });
 });
 
@@ -184,6 +190,7 @@ describe('deltaflow serve --learn: consistent versions under concurrent predict 
       expect(learned.status, learned.text).toBe(200);
     }
     const versions = new Set<number>();
+    let distinguished = 0;
     for (const p of predictsSent) {
       const a = await p.answer;
       expect(a.status, a.text).toBe(200);
@@ -192,8 +199,14 @@ describe('deltaflow serve --learn: consistent versions under concurrent predict 
       const xs = p.rows.map((r) => Float32Array.from([Number(r.x), Number(r.y)]));
       const again = await recompute(join(snaps, snapshotName(v)), xs, p.rows.map(() => null));
       expect(a.json.predictions, `version ${v}`).toEqual(again);
+      // The check has teeth: the next version's weights answer differently.
+      if (existsSync(join(snaps, snapshotName(v + 1)))) {
+        const next = await recompute(join(snaps, snapshotName(v + 1)), xs, p.rows.map(() => null));
+        if (JSON.stringify(next) !== JSON.stringify(again)) distinguished++;
+      }
     }
     expect(versions.size).toBeGreaterThan(5);
+    expect(distinguished).toBeGreaterThan(100);
   });
 });
 

@@ -83,10 +83,13 @@ describe('deltaflow serve: the token', () => {
 });
 
 describe('deltaflow serve: swapping models', () => {
-  it('POST /model needs a server started with --token', async () => {
+  it('POST /model needs a server started with --token, POST /learn one started with --learn', async () => {
     const s = await serve(['--model', model]);
     const a = await call(s.url, '/model', { body: readFileSync(other, 'utf8'), type: 'application/json' });
     expect(a.status).toBe(403);
+    const learn = await postJson(s.url, '/learn', [{ x: 1, y: 1, species: 'setosa' }]);
+    expect(learn.status).toBe(403);
+    expect(learn.json.error).toBe('this server does not learn (start it with --learn)');
   });
 
   it('POST /model: a bad file is a 400 and the old model stays; a good one answers from the next version', async () => {
