@@ -11,6 +11,8 @@
  *           machine-speed probe around each group (bench/training.ts)
  *   csv     ingest of a generated MNIST-like CSV: deltaflow's fromCsv vs csv-parse (bench/csvIngest.ts)
  *   mem     peak RSS and heap of this process, and bytes a steady-state training step allocates
+ *   serve   `deltaflow serve --learn` under autocannon load while it learns: predictions/s and latency
+ *           percentiles of two MLPs (bench/serve.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -24,6 +26,7 @@ import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
 import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
+import { benchServe, serveReport, type ServeResult } from './bench/serve.js';
 import { csvReport, memoryReport, trainingReport } from './bench/report.js';
 import { peerRunners, torchUnavailable } from './bench/systems.js';
 import { benchWorkload, type WorkloadResult } from './bench/training.js';
@@ -46,6 +49,7 @@ export interface BenchResult {
   };
   readonly training: WorkloadResult[];
   csv?: CsvResult;
+  serve?: ServeResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
       const { labelSum } = await writeDigitsCsv(digits, file, { rows: opts.csvRows });
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
+    if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
     result.memory = processMemory();
 
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
         `deltaflow WASM kernels: ${hasWasm ? 'on' : 'off'}; PyTorch: ${result.meta.torch}`,
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
+      ...(result.serve ? [serveReport(result.serve)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

@@ -16,6 +16,7 @@ import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { prepareDataCommand } from './commands/prepareData.js';
 import { trainCommand } from './commands/train.js';
 
@@ -61,6 +62,7 @@ function buildProgram(): Command {
   program.addCommand(evaluateCommand());
   program.addCommand(predictCommand());
   program.addCommand(onlineCommand());
+  program.addCommand(serveCommand());
   program.addCommand(inspectCommand());
   program.addCommand(generateCommand());
   program.addCommand(exportCommand());

@@ -7,7 +7,7 @@ import type { ProcessMemory, StepAllocation } from './memory.js';
 import { fmt, fmtSpread, mb, spread } from './stats.js';
 import type { SystemResult, WorkloadResult } from './training.js';
 
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }

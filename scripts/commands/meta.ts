@@ -144,6 +144,14 @@ export function completeMeta(h: MetaHints | null): DataMeta | null {
 }
 
 /**
+ * The data description of a model file's meta when it is complete (written by `deltaflow train` or
+ * `online --save`), else null. A meta that is present but malformed is an error naming the file and the field.
+ */
+export function metaFromJson(meta: JsonObject | undefined, file: string): DataMeta | null {
+  return completeMeta(metaHints(meta, file));
+}
+
+/**
  * One line saying how the features will be read when the model file does not record it (no `scale`
  * nor `normalize` in its meta) and `--scale` was not given; null when nothing is missing.
  */

@@ -7,7 +7,6 @@
  */
 import { Command, Option } from 'commander';
 import { initKernels } from '../../src/ops/kernels.js';
-import { adam, momentum, sgd, type OptimizerConfig } from '../../src/ops/optimizers.js';
 import { saveModel } from '../../src/layers/modelFile.js';
 import { createCounters, fromCsv } from '../../src/streams/sources/fromCsv.js';
 import { prequential, type PrequentialMetrics } from '../../src/streams/online/prequential.js';
@@ -21,15 +20,15 @@ import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
 import { csvOptions, losses, metaHints, metaToJson, missingMetaHint, outputCount } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, targetUnitsMse } from './targets.js';
+import { onlineOptimizer, type OnlineOptimizerName } from './onlineOptimizer.js';
 
-type OptimizerName = 'sgd' | 'momentum' | 'adam';
 
 interface OnlineOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data: string;
   readonly window: number;
   readonly batch: number;
-  readonly optimizer: OptimizerName;
+  readonly optimizer: OnlineOptimizerName;
   readonly lr?: number;
   readonly momentum?: number;
   readonly hidden?: number[];
@@ -38,14 +37,7 @@ interface OnlineOptions extends DataOptions, BadRowOptions {
   readonly json: boolean;
 }
 
-const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, momentum: 0.005, adam: 1e-3 };
-/**
- * A model that continues from a file was trained to a minimum: a new model's rate, applied to it one
- * row at a time, can undo it (an iris model went from loss 0.04 to 21 at sgd 0.01). Its default rate
- * is this fraction of a new model's, and the run says so.
- */
-const CONTINUE_LR_FACTOR = 0.01;
-/** A window whose mean loss is this many times the first window's gets one warning line. */
+/** A window whose mean loss is this many times the best window's gets one warning line. */
 const DIVERGENCE_FACTOR = 4;
 
 const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(2)}%`);
@@ -82,20 +74,14 @@ async function runOnline(options: OnlineOptions): Promise<void> {
     });
   }
   checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
-  if (options.momentum !== undefined && options.optimizer !== 'momentum') throw new CliError(`--momentum applies to --optimizer momentum, not ${options.optimizer}`);
   const isContinuing = fileChoice !== null;
-  const lr = options.lr ?? DEFAULT_LR[options.optimizer] * (isContinuing ? CONTINUE_LR_FACTOR : 1);
+  const optimizer = onlineOptimizer(options, { isContinuing });
+  const { lr } = optimizer;
   if (isContinuing && options.lr === undefined) {
     process.stderr.write(
       `deltaflow: continuing ${fileChoice.name} with ${options.optimizer} lr ${lr} (a hundredth of a new model's default, so learning refines the trained weights instead of undoing them; pass --lr to choose)\n`,
     );
   }
-  const make: Record<OptimizerName, () => OptimizerConfig> = {
-    sgd: () => sgd({ lr }),
-    momentum: () => momentum({ lr, momentum: options.momentum ?? 0.9 }),
-    adam: () => adam({ lr }),
-  };
-  const optimizer = make[options.optimizer]();
   await initKernels();
 
   const counters = createCounters();

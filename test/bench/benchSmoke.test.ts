@@ -1,6 +1,6 @@
 /**
  * The bench end to end in its seconds-long mode: `node dist/scripts/bench.js --smoke --json --no-peers`
- * (built by `pretest`) must print one JSON document with every section's figures present and finite.
+ * (built by `pretest`; the serve section in a run of its own) must print one JSON document with every section's figures present and finite.
  * No timing thresholds: speed is what `npm run bench` reports, not what a test asserts.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,7 @@ describe('npm run bench --smoke --json --no-peers', () => {
   let doc: BenchResult;
 
   beforeAll(() => {
-    const r = runBench(['--smoke', '--json', '--no-peers']);
+    const r = runBench(['--smoke', '--json', '--no-peers', '--only', 'w1,w2,csv,mem']);
     expect(r.status, r.stderr).toBe(0);
     doc = JSON.parse(r.stdout) as BenchResult;
   });
@@ -100,10 +100,32 @@ describe('npm run bench --smoke --json --no-peers', () => {
   });
 });
 
+describe('npm run bench --smoke: serve', () => {
+  test('serve: both MLPs under load while learning, each scenario with predictions/s, latency percentiles, rows learned and no errors', () => {
+    const r = runBench(['--smoke', '--json', '--only', 'serve']);
+    expect(r.status, r.stderr).toBe(0);
+    const serve = (JSON.parse(r.stdout) as BenchResult).serve;
+    expect(serve?.workloads.map((w) => w.id)).toEqual(['mlp-8-32-16-2', 'mlp-784-128-64-10']);
+    expectPositive(serve?.baseline.max1.requestsPerSecond, 'baseline requests/s');
+    expectPositive(serve?.baseline.rate1k.latencyMs.p99, 'baseline p99 at 1,000/s');
+    for (const w of serve?.workloads ?? []) {
+      expect(w.scenarios.map((s) => s.id)).toEqual(['max-1', 'max-16', 'rate-1k']);
+      for (const s of w.scenarios) {
+        expectPositive(s.predictionsPerSecond, `${w.id} ${s.id} predictions/s`);
+        expect(s.predictionsPerSecond).toBeCloseTo(s.requestsPerSecond * s.rowsPerRequest, 6);
+        expect(s.latencyMs.p50 <= s.latencyMs.p99 && s.latencyMs.p99 <= s.latencyMs.max, `${w.id} ${s.id} latency order`).toBe(true);
+        expectPositive(s.learnedRowsPerSecond, `${w.id} ${s.id} rows learned/s`);
+        expect(s.errors + s.non2xx, `${w.id} ${s.id} errors`).toBe(0);
+        expectPositive(s.predictionsPerCpuSecond, `${w.id} ${s.id} predictions per server CPU second`);
+      }
+    }
+  });
+});
+
 describe('bench flags', () => {
   test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
     const r = runBench(['--smoke', '--only', 'w3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem)\n');
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve)\n');
   });
 });

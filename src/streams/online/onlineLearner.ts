@@ -10,7 +10,9 @@
  *                   forward pass made before the update, and the step's metrics
  *
  * A step is therefore bit for bit a step of `batch(1) → train(...)`, the same numbers `prequential`
- * gives. Reactions to drift act on the learner between rows: `lrFactor` scales the learning rate from
+ * gives. A step that fails (a non-finite loss or gradient: NonFiniteError, before any weight changed)
+ * is thrown from `learn`; the chain is then subscribed again with the same state, so the next row
+ * continues from the weights and optimizer state as they were (a server keeps serving). Reactions to drift act on the learner between rows: `lrFactor` scales the learning rate from
  * the next step on, `resetOptimizer()` forgets the optimizer's slots (momentum, Adam's moments and its
  * step count), `reinitialize(seed)` draws new weights as `sequential` does for that seed.
  *
@@ -100,16 +102,16 @@ function predictionOf(output: Float32Array, nOut: number, loss: Loss, isClassify
  * An online learner for `model`, which it updates in place.
  *
  * @example
- * const learner = createOnlineLearner(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) });
+ * const learner = onlineLearner(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) });
  * const { prediction } = learner.learn(sample); // predicted, then learned from
  */
-export function createOnlineLearner(model: Model, options: OnlineLearnerOptions): OnlineLearner {
+export function onlineLearner(model: Model, options: OnlineLearnerOptions): OnlineLearner {
   const nOut = sizeOf(model.outShape);
   const state = options.state ?? createTrainingState(model, options.optimizer);
   const schedule = options.lrSchedule ?? constantLr();
   const isClassify = (options.task ?? (options.loss.name === 'softmaxCrossEntropy' ? 'classify' : 'regress')) === 'classify';
   const wss = model.layers.map(() => new Workspace());
-  const input = new Subject<Batch>();
+  let input = new Subject<Batch>();
   let backward: Backward | null = null;
   let lastStep: StepMetrics | null = null;
   let failure: { readonly error: unknown } | null = null;
@@ -123,7 +125,7 @@ export function createOnlineLearner(model: Model, options: OnlineLearnerOptions)
       return predictionOf(y.data, nOut, options.loss, isClassify);
     },
     learn(sample) {
-      if (failure !== null) throw failure.error;
+      if (isClosed) throw new Error('onlineLearner: learn after close');
       const isLabelled = sample.label >= 0;
       const batch: Batch = {
         x: { data: sample.x, shape: [1, sample.x.length] },
@@ -137,7 +139,11 @@ export function createOnlineLearner(model: Model, options: OnlineLearnerOptions)
       input.next(batch);
       // NOTE: the step ran synchronously inside next(), which may have set these (TypeScript cannot see it).
       const failed = failure as { readonly error: unknown } | null;
-      if (failed !== null) throw failed.error;
+      if (failed !== null) {
+        failure = null;
+        subscribe();
+        throw failed.error;
+      }
       const b = backward as Backward | null;
       const step = lastStep as StepMetrics | null;
       if (b === null || step === null) throw new Error('onlineLearner: the training step emitted nothing');
@@ -153,31 +159,38 @@ export function createOnlineLearner(model: Model, options: OnlineLearnerOptions)
       learner.resetOptimizer();
     },
     close() {
+      isClosed = true;
       subscription.unsubscribe();
     },
   };
-  const subscription: Subscription = input
-    .pipe(
-      backprop(model, { loss: options.loss, internals: options.internals }),
-      tap((b) => {
-        backward = b;
-      }),
-      averageGradients({ checkNumerics: options.checkNumerics }),
-      applyOptimizer(model, options.optimizer, {
-        clipNorm: options.clipNorm,
-        // NOTE: × 1 is exact, so an unchanged factor gives the configured schedule's bits.
-        lrSchedule: (step, total) => schedule(step, total) * learner.lrFactor,
-        totalSteps: options.totalSteps,
-        state,
-      }),
-    )
-    .subscribe({
-      next: (m) => {
-        lastStep = m;
-      },
-      error: (error: unknown) => {
-        failure = { error };
-      },
-    });
+  let isClosed = false;
+  let subscription: Subscription;
+  const subscribe = (): void => {
+    input = new Subject<Batch>();
+    subscription = input
+      .pipe(
+        backprop(model, { loss: options.loss, internals: options.internals }),
+        tap((b) => {
+          backward = b;
+        }),
+        averageGradients({ checkNumerics: options.checkNumerics }),
+        applyOptimizer(model, options.optimizer, {
+          clipNorm: options.clipNorm,
+          // NOTE: × 1 is exact, so an unchanged factor gives the configured schedule's bits.
+          lrSchedule: (step, total) => schedule(step, total) * learner.lrFactor,
+          totalSteps: options.totalSteps,
+          state,
+        }),
+      )
+      .subscribe({
+        next: (m) => {
+          lastStep = m;
+        },
+        error: (error: unknown) => {
+          failure = { error };
+        },
+      });
+  };
+  subscribe();
   return learner;
 }

@@ -33,8 +33,11 @@ export type ReactionKind = Reaction['kind'];
 
 export const reactionNames: readonly ReactionKind[] = ['reset-optimizer', 'boost-lr', 'reinit', 'background'];
 
+/** `reaction boost-lr: factor must be in (1, 1000], got "0.5"`: one line naming the reaction, the rule and the value. */
 const fail = (what: string, detail: string, value: unknown): never => {
-  throw new OptionError(`reaction ${what}`, what, detail, value);
+  const where = `reaction ${what}`;
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new OptionError(where, what, detail, value, `${detail}, got ${shown}`, `${where}: ${detail}, got ${shown}`);
 };
 
 function numberParam(reaction: string, key: string, text: string, rule: (v: number) => boolean, range: string): number {
