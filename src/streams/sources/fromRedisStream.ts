@@ -1,0 +1,430 @@
+/**
+ * `fromRedisStream`: Samples from a Redis stream, read through a consumer group (`XREADGROUP`),
+ * validated like fromCsv's rows (entry forms and messages: redis/redisEntry.ts), with an
+ * exactly-once protocol for the state a consumer commits.
+ *
+ * Reading is pull-driven: the next `count` entries are asked for only after the previous ones were
+ * emitted (synchronously, or after a `gate` credit). A live stream blocks in `XREADGROUP … BLOCK
+ * blockMs` and reads on when entries arrive; unsubscribing drops the blocked connection and ends.
+ * The group is created when missing (`XGROUP CREATE stream group groupStart MKSTREAM`; `groupStart`
+ * `0` = the whole stream, `$` = only entries added from now on).
+ *
+ * Exactly-once in the committed state (at-least-once delivery + an idempotent resume):
+ *
+ *   1. Each entry the source hands on (emitted, skipped, a header or the end marker) advances
+ *      `source.position` = { stream, group, lastId, count, idsHash, header? } BEFORE the Sample is
+ *      emitted, so inside a synchronous training step `position` covers exactly the rows learned.
+ *   2. The consumer stores that position in its checkpoint, atomically with the model state.
+ *   3. Only after the checkpoint is durable does it call `source.commit(position)`: `XACK` of every
+ *      entry delivered here with id ≤ position.lastId. Until then the entries stay pending (PEL).
+ *   4. A consumer that restarts passes `start` = the checkpoint's position. The source first claims a
+ *      crashed consumer's pending entries idle for ≥ `claimIdleMs` (`XAUTOCLAIM`, so a consumer started
+ *      under a new name takes over), then reads its own pending entries in id order (`XREADGROUP …
+ *      STREAMS key 0`): those with id ≤ start.lastId were learned and checkpointed — they are
+ *      acknowledged without being emitted again; the others are emitted, then new entries (`>`).
+ *      Entries with id ≤ start.lastId that arrive as new (a re-created group) are acknowledged too.
+ *
+ * A kill anywhere loses nothing (unacknowledged entries come back) and doubles nothing (covered
+ * entries are never emitted again). An entry not yet covered that is gone from the stream (trimmed by
+ * MAXLEN, deleted) is an error (`REDIS_ENTRY_LOST`), never a silent gap. The protocol assumes one
+ * logical consumer per group at a time (a learner and its restarts). docs/redis.md tells the whole
+ * protocol with the CLI.
+ *
+ * Bounded reading: an end-marker entry (`end=1`, written by `deltaflow publish`) completes the source
+ * (unless `endMarker: false`), and so does `maxRows` data entries covered (counted over resumes).
+ */
+import { Observable, type Subscriber } from 'rxjs';
+import { CsvError, type SkipReport, noDataError } from './csvErrors.js';
+import type { CsvCounters } from './fromCsv.js';
+import type { Gate } from './gate.js';
+import { type RedisConnection, type Reply, asArray, asBuffer, asText, connectRedis } from './redis/redisConnection.js';
+import { type DecodedEntry, EntryDecoder, type EntrySchemaOptions, RedisEntryError } from './redis/redisEntry.js';
+import { RedisStreamError } from './redis/redisError.js';
+import { type RedisTarget, streamTarget } from './redis/redisUrl.js';
+import { type RedisStreamPosition, checkPosition, compareIds, foldIdsHash, initialPosition, isEntryId } from './redis/streamPosition.js';
+import type { Sample } from '../types.js';
+
+/** Options of `fromRedisStream`: the stream and group, then fromCsv's schema and bad-row options. */
+export interface RedisStreamOptions extends EntrySchemaOptions {
+  /** The stream key (or give it in the URL: `redis://HOST:PORT/STREAM`). */
+  readonly stream?: string;
+  /** Consumer group (created when missing). */
+  readonly group: string;
+  /** This consumer's name in the group. */
+  readonly consumer: string;
+  /** Source name in messages and origins. Default `redis://HOST:PORT/STREAM`. */
+  readonly name?: string;
+  /** Where a restart resumes: the position stored in the last durable checkpoint. Default: the start. */
+  readonly start?: RedisStreamPosition;
+  /** Id a missing group is created at: `0` (default, the whole stream) or `$` (only new entries), or an entry id. */
+  readonly groupStart?: string;
+  /** Entries asked for per XREADGROUP (default 256). */
+  readonly count?: number;
+  /** How long one XREADGROUP blocks waiting for new entries, in ms (default 1000); it then blocks again. */
+  readonly blockMs?: number;
+  /** Complete at an end-marker entry (`end=…`), default true; with false it is passed over. */
+  readonly endMarker?: boolean;
+  /** Complete once this many data entries are covered (position.count, over resumes). */
+  readonly maxRows?: number;
+  /** Claim other consumers' pending entries idle at least this long at start (default 30000 ms). */
+  readonly claimIdleMs?: number;
+  /** Connect and command timeout in ms (default 5000). */
+  readonly timeoutMs?: number;
+  /** Bad entries: fail (`error`, default) or skip, count and report (`skip`); structural problems always fail. */
+  readonly onBadRow?: 'error' | 'skip';
+  readonly maxBadRows?: number;
+  /** Checked when a bounded read completes. */
+  readonly maxBadFraction?: number;
+  /** Called with every skipped entry (its `id` is the entry id). */
+  readonly onSkip?: (report: SkipReport) => void;
+  /** Counters filled in while reading (`bytesRead` counts field bytes). */
+  readonly counters?: CsvCounters;
+  /** Credits for an asynchronous consumer (see gate.ts). */
+  readonly gate?: Gate;
+}
+
+/** What the source object adds to its Observable: the position and the commit of the protocol above. */
+export interface RedisStreamControl {
+  /** The position after the last entry handed on (or `start`, or the initial position). */
+  readonly position: RedisStreamPosition;
+  /** Entries handed on and not yet acknowledged. */
+  readonly uncommitted: number;
+  /**
+   * Acknowledges (`XACK`) every entry handed on with id ≤ `position.lastId` (default: the current
+   * position). Call it only once the checkpoint holding `position` is durable. Resolves to the number
+   * of entries acknowledged.
+   */
+  commit(position?: RedisStreamPosition): Promise<number>;
+}
+
+export type RedisStreamSource = Observable<Sample> & RedisStreamControl;
+
+const DEFAULT_COUNT = 256;
+const DEFAULT_BLOCK_MS = 1000;
+const DEFAULT_CLAIM_IDLE_MS = 30_000;
+const ACK_CHUNK = 1000;
+
+function checkOptions(o: RedisStreamOptions): void {
+  const bad = (option: string, rule: string, value: unknown): never => {
+    throw new TypeError(`fromRedisStream: option "${option}" must be ${rule}, got ${JSON.stringify(value) ?? String(value)}`);
+  };
+  const count = (option: string, v: number | undefined, min: number): void => {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) bad(option, `an integer ≥ ${min}`, v);
+  };
+  if (typeof o.group !== 'string' || o.group === '') bad('group', 'a non-empty string', o.group);
+  if (typeof o.consumer !== 'string' || o.consumer === '') bad('consumer', 'a non-empty string', o.consumer);
+  if (o.groupStart !== undefined && o.groupStart !== '$' && o.groupStart !== '0' && !isEntryId(o.groupStart)) bad('groupStart', "'0', '$' or an entry id", o.groupStart);
+  count('count', o.count, 1);
+  count('blockMs', o.blockMs, 1);
+  count('maxRows', o.maxRows, 1);
+  count('claimIdleMs', o.claimIdleMs, 0);
+  count('timeoutMs', o.timeoutMs, 1);
+  count('maxBadRows', o.maxBadRows, 0);
+  if (o.onBadRow !== undefined && o.onBadRow !== 'error' && o.onBadRow !== 'skip') bad('onBadRow', "'error' or 'skip'", o.onBadRow);
+  if (o.maxBadFraction !== undefined && !(o.maxBadFraction >= 0 && o.maxBadFraction <= 1)) bad('maxBadFraction', 'a number in [0, 1]', o.maxBadFraction);
+}
+
+/** The state a source keeps across its subscriptions (one at a time): where it is, what to acknowledge. */
+interface SourceState {
+  readonly target: RedisTarget & { readonly stream: string };
+  readonly name: string;
+  position: RedisStreamPosition;
+  /** Ids handed on and not acknowledged yet, in id order. */
+  delivered: string[];
+  decoder: EntryDecoder;
+  /** The command connection of the running subscription (commits use it), or null. */
+  conn: RedisConnection | null;
+  active: object | null;
+}
+
+/**
+ * A pull-driven source of Samples from a Redis stream's consumer group, with the exactly-once
+ * protocol of the file comment.
+ *
+ * @example
+ * const source = fromRedisStream('redis://127.0.0.1:6379/rows', { group: 'learner', consumer: 'a', classes: 10, start: saved?.position });
+ * source.pipe(batch(32), train(model, opts)).subscribe({ next: async () => { await save(model, source.position); await source.commit(source.position); } });
+ */
+export function fromRedisStream(url: string, options: RedisStreamOptions): RedisStreamSource {
+  checkOptions(options);
+  const target = streamTarget(url, options.stream);
+  const start = options.start === undefined ? initialPosition(target.stream, options.group) : checkPosition(options.start, target.stream, options.group);
+  const name = options.name ?? target.display;
+  const state: SourceState = {
+    target,
+    name,
+    position: start,
+    delivered: [],
+    decoder: new EntryDecoder(name, options, start.header),
+    conn: null,
+    active: null,
+  };
+  const samples = new Observable<Sample>((subscriber) => {
+    if (state.active !== null) {
+      subscriber.error(new RedisStreamError('REDIS_MISUSE', `${name}: this source is already being read; subscribe to it once at a time`));
+      return;
+    }
+    const token = {};
+    state.active = token;
+    const abort = new AbortController();
+    const read = new StreamRead(state, options, subscriber, abort.signal);
+    read.run().then(
+      () => subscriber.complete(),
+      (e: unknown) => {
+        if (!abort.signal.aborted) subscriber.error(e);
+      },
+    ).finally(() => {
+      if (state.active === token) state.active = null;
+    });
+    return () => {
+      abort.abort();
+      read.stop();
+      if (state.active === token) state.active = null;
+    };
+  });
+  const source: RedisStreamSource = Object.assign(samples, {
+    position: state.position,
+    uncommitted: 0,
+    commit: (position?: RedisStreamPosition) => commit(state, options.timeoutMs, position ?? state.position),
+  });
+  // NOTE: live getters, not values: Object.assign copies a getter's value once.
+  Object.defineProperty(source, 'position', { get: () => state.position, enumerable: true });
+  Object.defineProperty(source, 'uncommitted', { get: () => state.delivered.length, enumerable: true });
+  return source;
+}
+
+async function commit(state: SourceState, timeoutMs: number | undefined, position: RedisStreamPosition): Promise<number> {
+  const { stream } = state.target;
+  if (position.stream !== stream || position.group !== state.position.group) {
+    throw new RedisStreamError('REDIS_BAD_POSITION', `${state.name}: commit of a position of stream ${JSON.stringify(position.stream)}, group ${JSON.stringify(position.group)}`);
+  }
+  let n = 0;
+  while (n < state.delivered.length && compareIds(state.delivered[n], position.lastId) <= 0) n++;
+  if (n === 0) return 0;
+  const ids = state.delivered.slice(0, n);
+  const own = state.conn;
+  const conn = own ?? (await connectRedis(state.target, { timeoutMs, forKey: stream }));
+  try {
+    await ack(conn, stream, position.group, ids);
+  } finally {
+    if (own === null) await conn.close();
+  }
+  // Commits may overlap; drop exactly the acknowledged prefix, whatever was removed meanwhile.
+  const last = ids[ids.length - 1];
+  let k = 0;
+  while (k < state.delivered.length && compareIds(state.delivered[k], last) <= 0) k++;
+  state.delivered.splice(0, k);
+  return ids.length;
+}
+
+/** XACK in chunks, pipelined (issued together, awaited together). */
+async function ack(conn: RedisConnection, stream: string, group: string, ids: readonly string[]): Promise<void> {
+  const sends: Promise<Reply>[] = [];
+  for (let i = 0; i < ids.length; i += ACK_CHUNK) sends.push(conn.send(['XACK', stream, group, ...ids.slice(i, i + ACK_CHUNK)]));
+  await Promise.all(sends);
+}
+
+/** One entry of a reply: its id and fields (null when the entry was deleted but is still pending). */
+interface RawEntry {
+  readonly id: string;
+  readonly fields: Buffer[] | null;
+}
+
+function entriesOf(reply: Reply): RawEntry[] {
+  if (reply === null) return [];
+  const out: RawEntry[] = [];
+  for (const stream of asArray(reply, 'XREADGROUP')) {
+    const entries = asArray(asArray(stream, 'XREADGROUP stream')[1], 'XREADGROUP entries');
+    for (const e of entries) {
+      const pair = asArray(e, 'XREADGROUP entry');
+      const fields = pair[1] === null || pair[1] === undefined ? null : asArray(pair[1], 'entry fields').map((f) => asBuffer(f, 'entry field'));
+      out.push({ id: asText(pair[0], 'entry id'), fields });
+    }
+  }
+  return out;
+}
+
+/** One subscription: connections, recovery of pending entries, then the live read. */
+class StreamRead {
+  private reader: RedisConnection | null = null;
+  private readonly counters: CsvCounters | undefined;
+  private readonly toAck: string[] = [];
+  private emitted = 0;
+  private skipped = 0;
+
+  constructor(
+    private readonly state: SourceState,
+    private readonly o: RedisStreamOptions,
+    private readonly subscriber: Subscriber<Sample>,
+    private readonly signal: AbortSignal,
+  ) {
+    this.counters = o.counters;
+  }
+
+  stop(): void {
+    this.reader?.destroy();
+  }
+
+  async run(): Promise<void> {
+    const { state, o } = this;
+    const { stream } = state.target;
+    const group = state.position.group;
+    const options = { timeoutMs: o.timeoutMs, forKey: stream };
+    const conn = await connectRedis(state.target, options);
+    if (this.signal.aborted) return conn.destroy();
+    state.conn = conn;
+    try {
+      this.reader = await connectRedis(state.target, options);
+      if (this.signal.aborted) return;
+      await this.createGroup(conn, stream, group);
+      await this.claim(conn, stream, group);
+      // This consumer's pending entries, in id order (`0` = from the start of its history).
+      let after = '0';
+      for (;;) {
+        const entries = entriesOf(await this.readGroup(after, 0));
+        if (entries.length === 0) break;
+        for (const e of entries) {
+          after = e.id;
+          if (this.signal.aborted || (await this.take(e))) return await this.flushAcks(conn);
+        }
+        await this.flushAcks(conn);
+      }
+      while (!this.isDone()) {
+        const entries = entriesOf(await this.readGroup('>', o.blockMs ?? DEFAULT_BLOCK_MS));
+        for (const e of entries) {
+          if (this.signal.aborted || (await this.take(e))) return await this.flushAcks(conn);
+        }
+        await this.flushAcks(conn);
+      }
+    } finally {
+      this.reader?.destroy();
+      if (state.conn === conn) state.conn = null;
+      await conn.close();
+    }
+  }
+
+  private isDone(): boolean {
+    const max = this.o.maxRows;
+    return this.signal.aborted || (max !== undefined && this.state.position.count >= max);
+  }
+
+  private async createGroup(conn: RedisConnection, stream: string, group: string): Promise<void> {
+    try {
+      await conn.send(['XGROUP', 'CREATE', stream, group, this.o.groupStart ?? '0', 'MKSTREAM']);
+    } catch (e) {
+      if (!(e instanceof RedisStreamError && /BUSYGROUP/.test(e.message))) throw e;
+    }
+  }
+
+  /** XAUTOCLAIM every entry of the group idle ≥ claimIdleMs to this consumer (ids only). */
+  private async claim(conn: RedisConnection, stream: string, group: string): Promise<void> {
+    const idle = String(this.o.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS);
+    let cursor = '0-0';
+    do {
+      const reply = asArray(await conn.send(['XAUTOCLAIM', stream, group, this.o.consumer, idle, cursor, 'COUNT', '1000', 'JUSTID']), 'XAUTOCLAIM');
+      cursor = asText(reply[0], 'XAUTOCLAIM cursor');
+      // Redis 7 drops pending entries that no longer exist from the PEL and lists them here.
+      for (const id of reply[2] === undefined ? [] : asArray(reply[2], 'XAUTOCLAIM deleted')) this.checkNotLost(asText(id, 'deleted id'));
+    } while (cursor !== '0-0' && !this.signal.aborted);
+  }
+
+  private checkNotLost(id: string): void {
+    if (compareIds(id, this.state.position.lastId) <= 0) return;
+    throw new RedisStreamError(
+      'REDIS_ENTRY_LOST',
+      `${this.state.name} entry ${id} is gone from the stream (trimmed or deleted) before a checkpoint covered it; its row is lost — keep streams longer (publish --maxlen) than the consumer lags`,
+    );
+  }
+
+  private readGroup(id: string, blockMs: number): Promise<Reply> {
+    const reader = this.reader;
+    if (reader === null) return Promise.resolve(null);
+    const o = this.o;
+    let count = o.count ?? DEFAULT_COUNT;
+    if (o.maxRows !== undefined) count = Math.max(1, Math.min(count, o.maxRows - this.state.position.count));
+    const args = ['XREADGROUP', 'GROUP', this.state.position.group, o.consumer, 'COUNT', String(count)];
+    if (blockMs > 0) args.push('BLOCK', String(blockMs));
+    args.push('STREAMS', this.state.target.stream, id);
+    return reader.sendBuffers(args, blockMs);
+  }
+
+  private async flushAcks(conn: RedisConnection): Promise<void> {
+    if (this.toAck.length === 0) return;
+    const ids = this.toAck.splice(0);
+    await ack(conn, this.state.target.stream, this.state.position.group, ids);
+  }
+
+  /** Hands on one entry; resolves to true when the source is complete (end marker, maxRows). */
+  private async take(e: RawEntry): Promise<boolean> {
+    const { state } = this;
+    const pos = state.position;
+    if (compareIds(e.id, pos.lastId) <= 0) {
+      // Covered by the start position's checkpoint: acknowledge, never emit again.
+      this.toAck.push(e.id);
+      return false;
+    }
+    if (e.fields === null) {
+      this.checkNotLost(e.id);
+      return false;
+    }
+    if (this.counters !== undefined) for (const f of e.fields) this.counters.bytesRead += f.length;
+    const decoded: DecodedEntry = state.decoder.decode(e.id, e.fields, pos.count);
+    if (decoded.kind !== 'data') {
+      const header = state.decoder.header;
+      state.position = header === null ? { ...pos, lastId: e.id } : { ...pos, lastId: e.id, header };
+      state.delivered.push(e.id);
+      if (decoded.kind === 'end' && this.o.endMarker !== false) {
+        this.checkEnd();
+        return true;
+      }
+      return false;
+    }
+    const result = decoded.result;
+    if (!(result instanceof CsvError) && this.o.gate !== undefined) {
+      await this.o.gate.acquire(this.signal);
+      if (this.signal.aborted) return true;
+    }
+    state.position = { ...pos, lastId: e.id, count: pos.count + 1, idsHash: foldIdsHash(pos.idsHash, e.id) };
+    state.delivered.push(e.id);
+    const c = this.counters;
+    if (c !== undefined) c.dataRows++;
+    if (result instanceof CsvError) this.skip(result, pos.count, decoded.raw, e.id);
+    else {
+      this.emitted++;
+      if (c !== undefined) c.rowsEmitted++;
+      this.subscriber.next(result);
+    }
+    if (this.o.maxRows !== undefined && state.position.count >= this.o.maxRows) {
+      this.checkEnd();
+      return true;
+    }
+    return false;
+  }
+
+  private skip(err: CsvError, record: number, raw: string, id: string): void {
+    const o = this.o;
+    if (o.onBadRow !== 'skip' || !err.isRowLevel) throw err;
+    this.skipped++;
+    const c = this.counters;
+    if (c !== undefined) {
+      c.rowsSkipped++;
+      c.skippedByCode[err.code] = (c.skippedByCode[err.code] ?? 0) + 1;
+    }
+    o.onSkip?.({ source: this.state.name, line: record + 1, record, column: err.column, code: err.code as SkipReport['code'], message: err.message, raw, id });
+    const skipped = c?.rowsSkipped ?? this.skipped;
+    if (o.maxBadRows !== undefined && skipped > o.maxBadRows) {
+      throw new RedisEntryError(id, { source: this.state.name, line: record + 1, column: 0, code: 'CSV_TOO_MANY_BAD_ROWS' }, `${this.state.name}: too many bad rows: ${skipped} skipped, more than maxBadRows ${o.maxBadRows} (last: ${err.message})`);
+    }
+  }
+
+  /** At the end of a bounded read: rows at all, and the bad-row fraction. */
+  private checkEnd(): void {
+    const o = this.o;
+    const c = this.counters;
+    if (this.emitted === 0 && this.state.position.count === 0) throw noDataError(this.state.name, this.skipped > 0 ? ` (all ${this.skipped} rows were skipped)` : '');
+    if (c !== undefined && o.maxBadFraction !== undefined && c.rowsSkipped > o.maxBadFraction * c.dataRows) {
+      const pct = ((100 * c.rowsSkipped) / c.dataRows).toFixed(1);
+      throw new CsvError({ source: this.state.name, line: 0, column: 0, code: 'CSV_TOO_MANY_BAD_ROWS' }, `${this.state.name}: too many bad rows: ${c.rowsSkipped} of ${c.dataRows} rows skipped (${pct}%), more than maxBadFraction ${o.maxBadFraction}`);
+    }
+  }
+}
