@@ -14,10 +14,11 @@ import { inspectCommand } from './commands/inspect.js';
 import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
 import { prepareDataCommand } from './commands/prepareData.js';
+import { publishCommand } from './commands/publish.js';
 import { trainCommand } from './commands/train.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'RedisStreamError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -60,6 +61,7 @@ function buildProgram(): Command {
   program.addCommand(onlineCommand());
   program.addCommand(inspectCommand());
   program.addCommand(prepareDataCommand());
+  program.addCommand(publishCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };
   program.configureOutput(output);
