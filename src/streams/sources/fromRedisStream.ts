@@ -41,7 +41,7 @@ import { type RedisConnection, type Reply, asArray, asBuffer, asText, connectRed
 import { type DecodedEntry, EntryDecoder, type EntrySchemaOptions, RedisEntryError } from './redis/redisEntry.js';
 import { RedisStreamError } from './redis/redisError.js';
 import { type RedisTarget, streamTarget } from './redis/redisUrl.js';
-import { type RedisStreamPosition, checkPosition, compareIds, foldIdsHash, initialPosition, isEntryId } from './redis/streamPosition.js';
+import { type IdsHashState, type RedisStreamPosition, checkPosition, compareIds, foldInto, hashHex, hashState, initialPosition, isEntryId } from './redis/streamPosition.js';
 import type { Sample } from '../types.js';
 
 /** Options of `fromRedisStream`: the stream and group, then fromCsv's schema and bad-row options. */
@@ -128,7 +128,12 @@ function checkOptions(o: RedisStreamOptions): void {
 interface SourceState {
   readonly target: RedisTarget & { readonly stream: string };
   readonly name: string;
-  position: RedisStreamPosition;
+  readonly group: string;
+  /** The position, kept as fields (the hash as halves) so an entry costs no object nor hex string. */
+  lastId: string;
+  count: number;
+  readonly hash: IdsHashState;
+  header: string | undefined;
   /** Ids handed on and not acknowledged yet, in id order. */
   delivered: string[];
   decoder: EntryDecoder;
@@ -153,7 +158,11 @@ export function fromRedisStream(url: string, options: RedisStreamOptions): Redis
   const state: SourceState = {
     target,
     name,
-    position: start,
+    group: start.group,
+    lastId: start.lastId,
+    count: start.count,
+    hash: hashState(start.idsHash),
+    header: start.header,
     delivered: [],
     decoder: new EntryDecoder(name, options, start.header),
     conn: null,
@@ -183,19 +192,24 @@ export function fromRedisStream(url: string, options: RedisStreamOptions): Redis
     };
   });
   const source: RedisStreamSource = Object.assign(samples, {
-    position: state.position,
+    position: positionOf(state),
     uncommitted: 0,
-    commit: (position?: RedisStreamPosition) => commit(state, options.timeoutMs, position ?? state.position),
+    commit: (position?: RedisStreamPosition) => commit(state, options.timeoutMs, position ?? positionOf(state)),
   });
   // NOTE: live getters, not values: Object.assign copies a getter's value once.
-  Object.defineProperty(source, 'position', { get: () => state.position, enumerable: true });
+  Object.defineProperty(source, 'position', { get: () => positionOf(state), enumerable: true });
   Object.defineProperty(source, 'uncommitted', { get: () => state.delivered.length, enumerable: true });
   return source;
 }
 
+function positionOf(state: SourceState): RedisStreamPosition {
+  const p = { stream: state.target.stream, group: state.group, lastId: state.lastId, count: state.count, idsHash: hashHex(state.hash) };
+  return state.header === undefined ? p : { ...p, header: state.header };
+}
+
 async function commit(state: SourceState, timeoutMs: number | undefined, position: RedisStreamPosition): Promise<number> {
   const { stream } = state.target;
-  if (position.stream !== stream || position.group !== state.position.group) {
+  if (position.stream !== stream || position.group !== state.group) {
     throw new RedisStreamError('REDIS_BAD_POSITION', `${state.name}: commit of a position of stream ${JSON.stringify(position.stream)}, group ${JSON.stringify(position.group)}`);
   }
   let n = 0;
@@ -268,7 +282,7 @@ class StreamRead {
   async run(): Promise<void> {
     const { state, o } = this;
     const { stream } = state.target;
-    const group = state.position.group;
+    const group = state.group;
     const options = { timeoutMs: o.timeoutMs, forKey: stream };
     const conn = await connectRedis(state.target, options);
     if (this.signal.aborted) return conn.destroy();
@@ -285,14 +299,19 @@ class StreamRead {
         if (entries.length === 0) break;
         for (const e of entries) {
           after = e.id;
-          if (this.signal.aborted || (await this.take(e))) return await this.flushAcks(conn);
+          if (this.signal.aborted) return;
+          // Awaited only while waiting for a gate credit: no microtask per entry otherwise.
+          const taken = this.take(e);
+          if (typeof taken === 'boolean' ? taken : await taken) return await this.flushAcks(conn);
         }
         await this.flushAcks(conn);
       }
       while (!this.isDone()) {
         const entries = entriesOf(await this.readGroup('>', o.blockMs ?? DEFAULT_BLOCK_MS));
         for (const e of entries) {
-          if (this.signal.aborted || (await this.take(e))) return await this.flushAcks(conn);
+          if (this.signal.aborted) return;
+          const taken = this.take(e);
+          if (typeof taken === 'boolean' ? taken : await taken) return await this.flushAcks(conn);
         }
         await this.flushAcks(conn);
       }
@@ -305,7 +324,7 @@ class StreamRead {
 
   private isDone(): boolean {
     const max = this.o.maxRows;
-    return this.signal.aborted || (max !== undefined && this.state.position.count >= max);
+    return this.signal.aborted || (max !== undefined && this.state.count >= max);
   }
 
   private async createGroup(conn: RedisConnection, stream: string, group: string): Promise<void> {
@@ -329,7 +348,7 @@ class StreamRead {
   }
 
   private checkNotLost(id: string): void {
-    if (compareIds(id, this.state.position.lastId) <= 0) return;
+    if (compareIds(id, this.state.lastId) <= 0) return;
     throw new RedisStreamError(
       'REDIS_ENTRY_LOST',
       `${this.state.name} entry ${id} is gone from the stream (trimmed or deleted) before a checkpoint covered it; its row is lost — keep streams longer (publish --maxlen) than the consumer lags`,
@@ -341,8 +360,8 @@ class StreamRead {
     if (reader === null) return Promise.resolve(null);
     const o = this.o;
     let count = o.count ?? DEFAULT_COUNT;
-    if (o.maxRows !== undefined) count = Math.max(1, Math.min(count, o.maxRows - this.state.position.count));
-    const args = ['XREADGROUP', 'GROUP', this.state.position.group, o.consumer, 'COUNT', String(count)];
+    if (o.maxRows !== undefined) count = Math.max(1, Math.min(count, o.maxRows - this.state.count));
+    const args = ['XREADGROUP', 'GROUP', this.state.group, o.consumer, 'COUNT', String(count)];
     if (blockMs > 0) args.push('BLOCK', String(blockMs));
     args.push('STREAMS', this.state.target.stream, id);
     return reader.sendBuffers(args, blockMs);
@@ -351,14 +370,16 @@ class StreamRead {
   private async flushAcks(conn: RedisConnection): Promise<void> {
     if (this.toAck.length === 0) return;
     const ids = this.toAck.splice(0);
-    await ack(conn, this.state.target.stream, this.state.position.group, ids);
+    await ack(conn, this.state.target.stream, this.state.group, ids);
   }
 
-  /** Hands on one entry; resolves to true when the source is complete (end marker, maxRows). */
-  private async take(e: RawEntry): Promise<boolean> {
+  /**
+   * Hands on one entry; returns true when the source is complete (end marker, maxRows). Returns a
+   * promise only while it waits for a gate credit.
+   */
+  private take(e: RawEntry): boolean | Promise<boolean> {
     const { state } = this;
-    const pos = state.position;
-    if (compareIds(e.id, pos.lastId) <= 0) {
+    if (compareIds(e.id, state.lastId) <= 0) {
       // Covered by the start position's checkpoint: acknowledge, never emit again.
       this.toAck.push(e.id);
       return false;
@@ -368,10 +389,10 @@ class StreamRead {
       return false;
     }
     if (this.counters !== undefined) for (const f of e.fields) this.counters.bytesRead += f.length;
-    const decoded: DecodedEntry = state.decoder.decode(e.id, e.fields, pos.count);
+    const decoded: DecodedEntry = state.decoder.decode(e.id, e.fields, state.count);
     if (decoded.kind !== 'data') {
-      const header = state.decoder.header;
-      state.position = header === null ? { ...pos, lastId: e.id } : { ...pos, lastId: e.id, header };
+      state.lastId = e.id;
+      state.header = state.decoder.header ?? undefined;
       state.delivered.push(e.id);
       if (decoded.kind === 'end' && this.o.endMarker !== false) {
         this.checkEnd();
@@ -380,21 +401,29 @@ class StreamRead {
       return false;
     }
     const result = decoded.result;
-    if (!(result instanceof CsvError) && this.o.gate !== undefined) {
-      await this.o.gate.acquire(this.signal);
-      if (this.signal.aborted) return true;
-    }
-    state.position = { ...pos, lastId: e.id, count: pos.count + 1, idsHash: foldIdsHash(pos.idsHash, e.id) };
-    state.delivered.push(e.id);
+    const gate = result instanceof CsvError ? undefined : this.o.gate;
+    const wait = gate?.acquire(this.signal);
+    if (wait !== undefined) return wait.then(() => this.signal.aborted || this.handOn(e.id, result, decoded.raw));
+    return this.handOn(e.id, result, decoded.raw);
+  }
+
+  /** Advances the position past a data entry, then emits its Sample or skips it. */
+  private handOn(id: string, result: Sample | CsvError, raw: string): boolean {
+    const { state } = this;
+    const record = state.count;
+    state.lastId = id;
+    state.count++;
+    foldInto(state.hash, id);
+    state.delivered.push(id);
     const c = this.counters;
     if (c !== undefined) c.dataRows++;
-    if (result instanceof CsvError) this.skip(result, pos.count, decoded.raw, e.id);
+    if (result instanceof CsvError) this.skip(result, record, raw, id);
     else {
       this.emitted++;
       if (c !== undefined) c.rowsEmitted++;
       this.subscriber.next(result);
     }
-    if (this.o.maxRows !== undefined && state.position.count >= this.o.maxRows) {
+    if (this.o.maxRows !== undefined && state.count >= this.o.maxRows) {
       this.checkEnd();
       return true;
     }
@@ -421,7 +450,7 @@ class StreamRead {
   private checkEnd(): void {
     const o = this.o;
     const c = this.counters;
-    if (this.emitted === 0 && this.state.position.count === 0) throw noDataError(this.state.name, this.skipped > 0 ? ` (all ${this.skipped} rows were skipped)` : '');
+    if (this.emitted === 0 && this.state.count === 0) throw noDataError(this.state.name, this.skipped > 0 ? ` (all ${this.skipped} rows were skipped)` : '');
     if (c !== undefined && o.maxBadFraction !== undefined && c.rowsSkipped > o.maxBadFraction * c.dataRows) {
       const pct = ((100 * c.rowsSkipped) / c.dataRows).toFixed(1);
       throw new CsvError({ source: this.state.name, line: 0, column: 0, code: 'CSV_TOO_MANY_BAD_ROWS' }, `${this.state.name}: too many bad rows: ${c.rowsSkipped} of ${c.dataRows} rows skipped (${pct}%), more than maxBadFraction ${o.maxBadFraction}`);

@@ -21,7 +21,6 @@
  * its position.
  */
 import { createReadStream } from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
 import { CsvError as ParseError, Parser } from 'csv-parse';
 import { CsvError, fieldCountError, emptyLineError, findInvalidUtf8, noDataError } from '../csvErrors.js';
 import { checkHeader } from '../csvSchema.js';
@@ -101,6 +100,8 @@ export async function publishCsv(input: string | NodeJS.ReadableStream, url: str
   try {
     for (const key of keys) writers.push(await StreamWriter.open(target, key, { maxLen: options.maxLen, timeoutMs: options.timeoutMs }));
     const bytes: AsyncIterable<Buffer | string> = typeof input === 'string' ? createReadStream(input) : (input as AsyncIterable<Buffer | string>);
+    // Records are collected per chunk by on_record and written synchronously (no promise per row).
+    const queue: { record: string[]; lines: number }[] = [];
     const parser = new Parser({
       delimiter: ',',
       quote: '"',
@@ -108,37 +109,56 @@ export async function publishCsv(input: string | NodeJS.ReadableStream, url: str
       record_delimiter: ['\r\n', '\n', '\r'],
       relax_column_count: true,
       max_record_size: options.maxRecordSize ?? 1024 * 1024,
-      info: true,
       bom: false,
+      on_record: (record: string[], context) => {
+        queue.push({ record, lines: context.lines });
+        return null;
+      },
     });
-    const records = pipeline(Readable.from(utf8Text(bytes, name)), parser, () => {});
+    parser.on('error', () => {}); // errors arrive through the write/end callbacks
     let nFields = -1;
     let rows = 0;
     let nextLine = 1;
-    try {
-      for await (const item of records as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        const { record, info } = item;
+    const take = (): void => {
+      for (const { record, lines } of queue) {
         const line = nextLine;
-        nextLine = info.lines + 1;
+        nextLine = lines + 1;
         if (nFields < 0) {
-          const names = checkHeader(name, line, record);
-          nFields = names.length;
+          nFields = checkHeader(name, line, record).length;
           const header = record.map(csvQuote).join(',');
           for (const w of writers) w.add(['header', header]);
           continue;
         }
         if (record.length === 1 && record[0] === '') throw emptyLineError(name, line);
         if (record.length !== nFields) throw fieldCountError(name, line, nFields, record.length);
-        const w = writers[rows % n];
-        w.add(['row', record.map(csvQuote).join(',')]);
+        writers[rows % n].add(['row', record.map(csvQuote).join(',')]);
         rows++;
-        if (w.inFlight >= batch) await w.drain(batch >> 1);
       }
-    } catch (e) {
-      // csv-parse's own errors (quotes, record size) name their line in words; ours and Redis' pass as they are.
-      if (!(e instanceof ParseError)) throw e;
-      const code = e.code === 'CSV_MAX_RECORD_SIZE' ? 'CSV_MAX_RECORD_SIZE' : 'CSV_PARSE_ERROR';
-      throw new CsvError({ source: name, line: 0, column: 0, code }, `${name}: ${e.message}`);
+      queue.length = 0;
+    };
+    const feed = (text: string | null): Promise<Error | undefined> =>
+      new Promise((resolve) => {
+        const done = (err?: Error | null): void => resolve(err ?? undefined);
+        if (text === null) parser.end(done);
+        else parser.write(text, done);
+      });
+    const parseError = (e: Error): CsvError => {
+      // csv-parse's own errors (quotes, record size) name their line in words.
+      const code = e instanceof ParseError && e.code === 'CSV_MAX_RECORD_SIZE' ? 'CSV_MAX_RECORD_SIZE' : 'CSV_PARSE_ERROR';
+      return new CsvError({ source: name, line: 0, column: 0, code }, `${name}: ${e.message}`);
+    };
+    try {
+      for await (const text of utf8Text(bytes, name)) {
+        const err = await feed(text);
+        take();
+        if (err !== undefined) throw parseError(err);
+        for (const w of writers) if (w.inFlight >= batch) await w.drain(batch >> 1);
+      }
+      const err = await feed(null);
+      take();
+      if (err !== undefined) throw parseError(err);
+    } finally {
+      parser.destroy();
     }
     if (rows === 0) throw noDataError(name);
     if (options.end !== false) for (const w of writers) w.add(['end', '1']);

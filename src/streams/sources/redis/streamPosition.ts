@@ -42,8 +42,30 @@ export function isEntryId(id: string): boolean {
   return ID.test(id);
 }
 
+/** The decimal integer in `s[from, to)` if it is 1–15 digits (exact as a double), else -1. */
+function smallPart(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 /** Sign of `a − b` for entry ids (as (ms, seq), not as text: `9-0` < `10-0`). */
 export function compareIds(a: string, b: string): number {
+  // Fast path: parts of ≤ 15 digits (every id Redis makes today: ms has 13) compare as doubles.
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  const msA = smallPart(a, 0, da);
+  const msB = smallPart(b, 0, db);
+  const seqA = smallPart(a, da + 1, a.length);
+  const seqB = smallPart(b, db + 1, b.length);
+  if (da > 0 && db > 0 && msA >= 0 && msB >= 0 && seqA >= 0 && seqB >= 0) {
+    return msA !== msB ? (msA < msB ? -1 : 1) : seqA === seqB ? 0 : seqA < seqB ? -1 : 1;
+  }
   const ma = ID.exec(a);
   const mb = ID.exec(b);
   if (ma === null || mb === null) throw new RangeError(`not an entry id: ${JSON.stringify(ma === null ? a : b)}`);
@@ -53,20 +75,42 @@ export function compareIds(a: string, b: string): number {
   return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
-/** The hash after folding in one more id (see the file comment). */
-export function foldIdsHash(hash: string, id: string): string {
-  let hi = Number.parseInt(hash.slice(0, 8), 16) >>> 0;
-  let lo = Number.parseInt(hash.slice(8, 16), 16) >>> 0;
-  const step = (c: number): void => {
+/** A running idsHash as its two 32-bit halves (what a reader keeps between entries). */
+export interface IdsHashState {
+  hi: number;
+  lo: number;
+}
+
+/** The halves of a 16-hex-digit idsHash. */
+export function hashState(hash: string): IdsHashState {
+  return { hi: Number.parseInt(hash.slice(0, 8), 16) >>> 0, lo: Number.parseInt(hash.slice(8, 16), 16) >>> 0 };
+}
+
+/** The 16 hex digits of a hash state. */
+export function hashHex(h: IdsHashState): string {
+  return h.hi.toString(16).padStart(8, '0') + h.lo.toString(16).padStart(8, '0');
+}
+
+/** Folds the bytes `id "\n"` into `h`, in place (see the file comment). */
+export function foldInto(h: IdsHashState, id: string): void {
+  let { hi, lo } = h;
+  for (let i = 0; i <= id.length; i++) {
+    const c = i < id.length ? id.charCodeAt(i) & 0xff : 0x0a;
     lo = (lo ^ c) >>> 0;
     const t = lo * 0x1b3; // < 2⁴¹: exact in float64
     const carry = Math.floor(t / 0x100000000);
     hi = (Math.imul(hi, 0x1b3) + carry + (lo << 8)) >>> 0;
     lo = t >>> 0;
-  };
-  for (let i = 0; i < id.length; i++) step(id.charCodeAt(i) & 0xff);
-  step(0x0a);
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  }
+  h.hi = hi;
+  h.lo = lo;
+}
+
+/** The hash after folding in one more id (see the file comment). */
+export function foldIdsHash(hash: string, id: string): string {
+  const h = hashState(hash);
+  foldInto(h, id);
+  return hashHex(h);
 }
 
 /** Checks a position read back from a checkpoint (JSON); throws `REDIS_BAD_POSITION` naming what is wrong. */
