@@ -132,10 +132,11 @@ describe('publishCsv', () => {
       ['label,x\n0,1\n1\n', 'short.csv:3: expected 2 fields, got 1'],
       ['label,x\n0,1\n\n1,2\n', 'empty line at empty.csv:3'],
       ['label,label\n0,1\n', 'dup.csv:1: duplicate column "label" (fields 1 and 2)'],
-      ['label,x\n0,"1\n', 'quote.csv: Quote Not Closed: the parsing is finished with an opening quote at line 2'],
+      ['label,x\n0,"1\n', 'quote.csv:2:2: the quote opened here is never closed (the input ends inside it)'],
+      ['label,x\n0,1"2"\n', 'inner.csv:2:2: quote inside an unquoted field ("1\\""); quote the whole field'],
       ['label,x\n', 'none.csv: no data rows in none.csv'.replace('none.csv: ', '')],
     ];
-    const names = ['short.csv', 'empty.csv', 'dup.csv', 'quote.csv', 'none.csv'];
+    const names = ['short.csv', 'empty.csv', 'dup.csv', 'quote.csv', 'inner.csv', 'none.csv'];
     for (let i = 0; i < cases.length; i++) {
       const key = freshKey('bad');
       const path = join(dir, names[i]);

@@ -6,7 +6,8 @@
  *   row=<one record>       row i of the file in partition i mod N (partitions.ts), in file order
  *   end=1                  last, in every partition (unless `end: false`)
  *
- * It checks the file's STRUCTURE as fromCsv does — UTF-8, quotes, the header (empty or duplicate
+ * Records are split by csvRecords.ts (a quote-aware line scan; csv-parse only for records with
+ * quotes). It checks the file's STRUCTURE as fromCsv does — UTF-8, quotes, the header (empty or duplicate
  * names), the field count of every row, empty lines — and fails at the first problem, naming the file
  * and line (rows before it are already published). It does not check VALUES: what a value means
  * (a label, a class name, a feature) belongs to the consumer's schema, and the consumer validates it
@@ -21,9 +22,9 @@
  * its position.
  */
 import { createReadStream } from 'node:fs';
-import { CsvError as ParseError, Parser } from 'csv-parse';
 import { CsvError, fieldCountError, emptyLineError, findInvalidUtf8, noDataError } from '../csvErrors.js';
 import { checkHeader } from '../csvSchema.js';
+import { RecordSplitter, type SplitRecord, fieldsOf } from './csvRecords.js';
 import { partitionKey } from './partitions.js';
 import { parseRedisUrl } from './redisUrl.js';
 import { StreamWriter } from './streamWriter.js';
@@ -100,66 +101,43 @@ export async function publishCsv(input: string | NodeJS.ReadableStream, url: str
   try {
     for (const key of keys) writers.push(await StreamWriter.open(target, key, { maxLen: options.maxLen, timeoutMs: options.timeoutMs }));
     const bytes: AsyncIterable<Buffer | string> = typeof input === 'string' ? createReadStream(input) : (input as AsyncIterable<Buffer | string>);
-    // Records are collected per chunk by on_record and written synchronously (no promise per row).
-    const queue: { record: string[]; lines: number }[] = [];
-    const parser = new Parser({
-      delimiter: ',',
-      quote: '"',
-      escape: '"',
-      record_delimiter: ['\r\n', '\n', '\r'],
-      relax_column_count: true,
-      max_record_size: options.maxRecordSize ?? 1024 * 1024,
-      bom: false,
-      on_record: (record: string[], context) => {
-        queue.push({ record, lines: context.lines });
-        return null;
-      },
-    });
-    parser.on('error', () => {}); // errors arrive through the write/end callbacks
+    const splitter = new RecordSplitter(name, options.maxRecordSize ?? 1024 * 1024);
+    const records: SplitRecord[] = [];
     let nFields = -1;
     let rows = 0;
-    let nextLine = 1;
     const take = (): void => {
-      for (const { record, lines } of queue) {
-        const line = nextLine;
-        nextLine = lines + 1;
+      for (const r of records) {
         if (nFields < 0) {
-          nFields = checkHeader(name, line, record).length;
-          const header = record.map(csvQuote).join(',');
+          const names = checkHeader(name, r.line, r.hasQuote ? fieldsOf(name, r) : r.text.split(','));
+          nFields = names.length;
+          const header = r.hasQuote ? fieldsOf(name, r).map(csvQuote).join(',') : r.text;
           for (const w of writers) w.add(['header', header]);
           continue;
         }
-        if (record.length === 1 && record[0] === '') throw emptyLineError(name, line);
-        if (record.length !== nFields) throw fieldCountError(name, line, nFields, record.length);
-        writers[rows % n].add(['row', record.map(csvQuote).join(',')]);
+        if (r.text === '') throw emptyLineError(name, r.line);
+        let text = r.text;
+        let count: number;
+        if (r.hasQuote) {
+          const fields = fieldsOf(name, r);
+          count = fields.length;
+          text = fields.map(csvQuote).join(',');
+        } else {
+          count = 1;
+          for (let i = text.indexOf(','); i >= 0; i = text.indexOf(',', i + 1)) count++;
+        }
+        if (count !== nFields) throw fieldCountError(name, r.line, nFields, count);
+        writers[rows % n].add(['row', text]);
         rows++;
       }
-      queue.length = 0;
+      records.length = 0;
     };
-    const feed = (text: string | null): Promise<Error | undefined> =>
-      new Promise((resolve) => {
-        const done = (err?: Error | null): void => resolve(err ?? undefined);
-        if (text === null) parser.end(done);
-        else parser.write(text, done);
-      });
-    const parseError = (e: Error): CsvError => {
-      // csv-parse's own errors (quotes, record size) name their line in words.
-      const code = e instanceof ParseError && e.code === 'CSV_MAX_RECORD_SIZE' ? 'CSV_MAX_RECORD_SIZE' : 'CSV_PARSE_ERROR';
-      return new CsvError({ source: name, line: 0, column: 0, code }, `${name}: ${e.message}`);
-    };
-    try {
-      for await (const text of utf8Text(bytes, name)) {
-        const err = await feed(text);
-        take();
-        if (err !== undefined) throw parseError(err);
-        for (const w of writers) if (w.inFlight >= batch) await w.drain(batch >> 1);
-      }
-      const err = await feed(null);
+    for await (const text of utf8Text(bytes, name)) {
+      splitter.push(text, false, records);
       take();
-      if (err !== undefined) throw parseError(err);
-    } finally {
-      parser.destroy();
+      for (const w of writers) if (w.inFlight >= batch) await w.drain(batch >> 1);
     }
+    splitter.push('', true, records);
+    take();
     if (rows === 0) throw noDataError(name);
     if (options.end !== false) for (const w of writers) w.add(['end', '1']);
     await Promise.all(writers.map((w) => w.close()));
