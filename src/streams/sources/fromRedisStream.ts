@@ -148,7 +148,13 @@ interface SourceState {
  *
  * @example
  * const source = fromRedisStream('redis://127.0.0.1:6379/rows', { group: 'learner', consumer: 'a', classes: 10, start: saved?.position });
- * source.pipe(batch(32), train(model, opts)).subscribe({ next: async () => { await save(model, source.position); await source.commit(source.position); } });
+ * source.pipe(batch(32), train(model, opts)).subscribe({
+ *   next: () => {
+ *     const position = source.position; // taken inside the step: covers exactly the rows trained
+ *     writeCheckpointSync({ model, position }); // durable before the commit
+ *     void source.commit(position);
+ *   },
+ * });
  */
 export function fromRedisStream(url: string, options: RedisStreamOptions): RedisStreamSource {
   checkOptions(options);
@@ -292,6 +298,7 @@ class StreamRead {
       if (this.signal.aborted) return;
       await this.createGroup(conn, stream, group);
       await this.claim(conn, stream, group);
+      if (this.isDone()) return; // a bounded read resumed past its maxRows
       // This consumer's pending entries, in id order (`0` = from the start of its history).
       let after = '0';
       for (;;) {
