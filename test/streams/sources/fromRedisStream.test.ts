@@ -258,6 +258,7 @@ describe('fromRedisStream position, commit and bounds', () => {
     expect((await lastValueFrom(resumed.pipe(toArray()))).map((s) => s.origin.id)).toEqual([ids[4]]);
     // Resumed at its bound already (the pending entries of the first reads are not emitted again).
     await redis.add(key, [['row', '1,4']]);
+    await redis.send(['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', key, '>']); // now pending for c, beyond the bound
     const atBound = fromRedisStream(`${url}/${key}`, { group: 'g', consumer: 'c', classes: 2, blockMs: 50, endMarker: false, maxRows: 3, start: resumed.position });
     expect(await lastValueFrom(atBound.pipe(toArray()))).toEqual([]);
     const stopAtEnd = await readAll(key, { group: 'e', classes: 2 });
