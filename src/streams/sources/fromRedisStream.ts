@@ -18,8 +18,9 @@
  *   3. Only after the checkpoint is durable does it call `source.commit(position)`: `XACK` of every
  *      entry delivered here with id ≤ position.lastId. Until then the entries stay pending (PEL).
  *   4. A consumer that restarts passes `start` = the checkpoint's position. The source first claims a
- *      crashed consumer's pending entries idle for ≥ `claimIdleMs` (`XAUTOCLAIM`, so a consumer started
- *      under a new name takes over), then reads its own pending entries in id order (`XREADGROUP …
+ *      crashed consumer's pending entries once idle for ≥ `claimIdleMs` (`XAUTOCLAIM`, so a consumer
+ *      started under a new name takes over; it waits until none are held by another name, since
+ *      reading on first would reorder them), then reads its own pending entries in id order (`XREADGROUP …
  *      STREAMS key 0`): those with id ≤ start.lastId were learned and checkpointed — they are
  *      acknowledged without being emitted again; the others are emitted, then new entries (`>`).
  *      Entries with id ≤ start.lastId that arrive as new (a re-created group) are acknowledged too.
@@ -66,7 +67,10 @@ export interface RedisStreamOptions extends EntrySchemaOptions {
   readonly endMarker?: boolean;
   /** Complete once this many data entries are covered (position.count, over resumes). */
   readonly maxRows?: number;
-  /** Claim other consumers' pending entries idle at least this long at start (default 30000 ms). */
+  /**
+   * At start, claim other consumers' pending entries once idle this long (default 30000 ms); the
+   * source waits for them before reading on (a crashed predecessor's entries come first).
+   */
   readonly claimIdleMs?: number;
   /** Connect and command timeout in ms (default 5000). */
   readonly timeoutMs?: number;
@@ -342,16 +346,56 @@ class StreamRead {
     }
   }
 
-  /** XAUTOCLAIM every entry of the group idle ≥ claimIdleMs to this consumer (ids only). */
+  /**
+   * Takes over every entry other consumers of the group hold pending: XAUTOCLAIM (ids only) of those
+   * idle ≥ claimIdleMs, again until no other consumer holds any. NOTE: reading on while a predecessor
+   * still holds entries would learn later entries first and, once its entries were claimed after the
+   * position had moved past them, acknowledge them unlearned; so a consumer started under a new name
+   * waits (up to claimIdleMs) for a crashed predecessor's entries to become claimable. Entries still
+   * held after 2 × claimIdleMs + 1 s mean another consumer is reading the group: an error.
+   */
   private async claim(conn: RedisConnection, stream: string, group: string): Promise<void> {
-    const idle = String(this.o.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS);
-    let cursor = '0-0';
-    do {
-      const reply = asArray(await conn.send(['XAUTOCLAIM', stream, group, this.o.consumer, idle, cursor, 'COUNT', '1000', 'JUSTID']), 'XAUTOCLAIM');
-      cursor = asText(reply[0], 'XAUTOCLAIM cursor');
-      // Redis 7 drops pending entries that no longer exist from the PEL and lists them here.
-      for (const id of reply[2] === undefined ? [] : asArray(reply[2], 'XAUTOCLAIM deleted')) this.checkNotLost(asText(id, 'deleted id'));
-    } while (cursor !== '0-0' && !this.signal.aborted);
+    const idleMs = this.o.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
+    const deadline = Date.now() + 2 * idleMs + 1000;
+    for (;;) {
+      let cursor = '0-0';
+      do {
+        const reply = asArray(await conn.send(['XAUTOCLAIM', stream, group, this.o.consumer, String(idleMs), cursor, 'COUNT', '1000', 'JUSTID']), 'XAUTOCLAIM');
+        cursor = asText(reply[0], 'XAUTOCLAIM cursor');
+        // Redis 7 drops pending entries that no longer exist from the PEL and lists them here.
+        for (const id of reply[2] === undefined ? [] : asArray(reply[2], 'XAUTOCLAIM deleted')) this.checkNotLost(asText(id, 'deleted id'));
+      } while (cursor !== '0-0' && !this.signal.aborted);
+      const others = await this.otherHolders(conn, stream, group);
+      if (others.length === 0 || this.signal.aborted) return;
+      if (Date.now() > deadline) {
+        const held = others.map(([name, n]) => `${JSON.stringify(name)} holds ${n}`).join(', ');
+        throw new RedisStreamError(
+          'REDIS_MISUSE',
+          `${this.state.name}: other consumers of group ${JSON.stringify(group)} keep entries pending (${held}) for longer than 2 × claimIdleMs: another consumer is reading this group; a learner needs a group of its own`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(20, Math.min(500, idleMs / 4)));
+        this.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    }
+  }
+
+  /** `[consumer, pending count]` of the group's other consumers with pending entries (XPENDING summary). */
+  private async otherHolders(conn: RedisConnection, stream: string, group: string): Promise<[string, number][]> {
+    const summary = asArray(await conn.send(['XPENDING', stream, group]), 'XPENDING');
+    const consumers = summary[3] === null || summary[3] === undefined ? [] : asArray(summary[3], 'XPENDING consumers');
+    const out: [string, number][] = [];
+    for (const c of consumers) {
+      const pair = asArray(c, 'XPENDING consumer');
+      const name = asText(pair[0], 'consumer name');
+      const n = Number(asText(pair[1], 'pending count'));
+      if (name !== this.o.consumer && n > 0) out.push([name, n]);
+    }
+    return out;
   }
 
   private checkNotLost(id: string): void {

@@ -152,6 +152,27 @@ describe('fromRedisStream exactly-once under SIGKILL', () => {
     expect(await redis.send(['XPENDING', key, 'g', '-', '+', '10'])).toEqual([]);
   });
 
+  it('a second consumer reading the same group at once is refused after 2 × claimIdleMs, in one line', async () => {
+    const key = freshKey('two');
+    await publishRows(key, 50);
+    const stream = `${url}/${key}`;
+    await redis.send(['XGROUP', 'CREATE', key, 'g', '0']);
+    // A live other consumer: it keeps taking fresh entries, so some are always pending for it.
+    await redis.send(['XREADGROUP', 'GROUP', 'g', 'other', 'COUNT', '5', 'STREAMS', key, '>']);
+    const keepBusy = setInterval(() => {
+      void redis.send(['XADD', key, '*', 'row', '1,1']).then(() => redis.send(['XREADGROUP', 'GROUP', 'g', 'other', 'COUNT', '100', 'STREAMS', key, '>']));
+    }, 20);
+    try {
+      const e = await lastValueFrom(fromRedisStream(stream, { group: 'g', consumer: 'second', classes: 2, claimIdleMs: 150, blockMs: 50 })).then(
+        () => new Error('expected a failure'),
+        (err: Error) => err,
+      );
+      expect(e.message).toMatch(new RegExp(`^${stream.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: other consumers of group "g" keep entries pending \\("other" holds \\d+\\) for longer than 2 × claimIdleMs: another consumer is reading this group; a learner needs a group of its own$`));
+    } finally {
+      clearInterval(keepBusy);
+    }
+  });
+
   it('a consumer killed with pending entries: a new consumer name claims them once idle for claimIdleMs, emitting only what its checkpoint does not cover', async () => {
     const N = 400;
     const key = freshKey('claim');
@@ -167,11 +188,14 @@ describe('fromRedisStream exactly-once under SIGKILL', () => {
     const pendingOfCrashed = (await redis.send(['XPENDING', key, 'g', '-', '+', '10000', 'crashed'])) as unknown[];
     expect(pendingOfCrashed.length).toBeGreaterThan(0);
 
-    // Not idle long enough yet: nothing of the crashed consumer is claimed, only new entries are read (none).
+    // Not idle long enough yet: nothing of the crashed consumer is claimed, and the new consumer waits —
+    // reading new entries first would put them before the crashed consumer's.
     const early = fromRedisStream(stream, { group: 'g', consumer: 'rescuer', classes: 2, start: saved.position, claimIdleMs: 60_000, blockMs: 50, maxRows: covered + 1 });
-    const sub = early.subscribe({ error: () => {} });
+    const earlyRows: unknown[] = [];
+    const sub = early.subscribe({ next: (s) => earlyRows.push(s), error: () => {} });
     await new Promise((res) => setTimeout(res, 300));
     sub.unsubscribe();
+    expect(earlyRows).toEqual([]);
     expect(((await redis.send(['XPENDING', key, 'g', '-', '+', '10000', 'crashed'])) as unknown[]).length).toBe(pendingOfCrashed.length);
 
     await new Promise((res) => setTimeout(res, 250));
