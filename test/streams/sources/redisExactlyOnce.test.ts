@@ -1,7 +1,7 @@
 /**
  * At-least-once delivery becomes exactly-once in the committed state: a learner (redisLearner.mjs, a
  * child process on the built dist/) consumes a Redis stream, checkpoints {state, position} atomically
- * and acknowledges only after the checkpoint is durable. It is SIGKILLed (by PID) at random points
+ * and acknowledges only after the checkpoint is durable. It is SIGKILLed (by PID) 12 times at random points
  * again and again and restarted with the same command — under changing consumer names, so a restart
  * both re-reads its own pending entries and claims (XAUTOCLAIM) a dead consumer's. The final
  * committed state must count every entry once, hash the ids in stream order, equal an uninterrupted
@@ -49,8 +49,14 @@ interface Outcome {
   readonly stderr: string;
 }
 
-/** Runs the learner; with `killAfterMs`, SIGKILLs it (by PID) that long after its first progress line. */
-function runLearner(args: string[], killAfterMs?: number, env: Record<string, string> = {}): Promise<Outcome> {
+/** When to SIGKILL a learner: after its `afterProgress`-th progress line (one per checkpoint), plus `delayMs`. */
+interface Kill {
+  readonly afterProgress: number;
+  readonly delayMs: number;
+}
+
+/** Runs the learner; with `kill`, SIGKILLs it (by PID) at that point. */
+function runLearner(args: string[], kill?: Kill, env: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(process.execPath, [LEARNER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
@@ -58,10 +64,10 @@ function runLearner(args: string[], killAfterMs?: number, env: Record<string, st
     let timer: NodeJS.Timeout | null = null;
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (killAfterMs !== undefined && timer === null && stdout.includes('progress')) {
+      if (kill !== undefined && timer === null && (stdout.match(/progress/g)?.length ?? 0) >= kill.afterProgress) {
         timer = setTimeout(() => {
           if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-        }, killAfterMs);
+        }, kill.delayMs);
       }
     });
     child.stderr?.on('data', (d: Buffer) => {
@@ -113,7 +119,9 @@ describe('fromRedisStream exactly-once under SIGKILL', () => {
     let cycles = 0;
     for (;; cycles++) {
       const consumer = `learner-${cycles % 3}`;
-      const killAfter = kills < 12 ? Math.floor(random() * 60) : undefined;
+      // 12 kills, each after 1–8 checkpoints (≤ 56 rows) and 0–8 ms: before, during or after a
+      // checkpoint write or its commit, or mid-read. 12 × 56 < N, so every one lands before the end.
+      const killAfter = kills < 12 ? { afterProgress: 1 + Math.floor(random() * 8), delayMs: Math.floor(random() * 9) } : undefined;
       const r = await runLearner([stream, 'killed', consumer, stateFile, '0', '100'], killAfter);
       if (r.signal === 'SIGKILL') {
         kills++;
@@ -123,7 +131,7 @@ describe('fromRedisStream exactly-once under SIGKILL', () => {
       expect(r.code).toBe(0);
       break;
     }
-    expect(kills).toBeGreaterThanOrEqual(8);
+    expect(kills).toBe(12);
     const final = JSON.parse(readFileSync(stateFile, 'utf8')) as Saved;
     expect(final.state).toEqual(expectedState(ids, xs));
     expect(final.state).toEqual(reference.state);
@@ -179,7 +187,7 @@ describe('fromRedisStream exactly-once under SIGKILL', () => {
     const ids = await publishRows(key, N);
     const stream = `${url}/${key}`;
     const stateFile = join(dir, 'claim.json');
-    const r = await runLearner([stream, 'g', 'crashed', stateFile, '60000', '200'], 20);
+    const r = await runLearner([stream, 'g', 'crashed', stateFile, '60000', '200'], { afterProgress: 3, delayMs: 5 });
     expect(r.signal).toBe('SIGKILL');
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { position: Parameters<typeof fromRedisStream>[1]['start'] } & Saved;
     const covered = saved.position.count;
