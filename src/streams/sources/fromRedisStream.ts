@@ -294,11 +294,12 @@ class StreamRead {
     const { stream } = state.target;
     const group = state.group;
     const options = { timeoutMs: o.timeoutMs, forKey: stream };
-    const conn = await connectRedis(state.target, options);
+    // Named in CLIENT LIST: `deltaflow-source:CONSUMER` (commands) and `…:read` (the blocking reads).
+    const conn = await connectRedis(state.target, { ...options, name: `deltaflow-source:${o.consumer}` });
     if (this.signal.aborted) return conn.destroy();
     state.conn = conn;
     try {
-      this.reader = await connectRedis(state.target, options);
+      this.reader = await connectRedis(state.target, { ...options, name: `deltaflow-source:${o.consumer}:read` });
       if (this.signal.aborted) return;
       await this.createGroup(conn, stream, group);
       await this.claim(conn, stream, group);

@@ -19,6 +19,11 @@ const freshPath = (): string => join(dir, `f${nFiles++}.csv`);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `isDone()` holds (checked every 10 ms), for at most 10 s: robust on a loaded machine. */
+async function waitFor(isDone: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !isDone(); i++) await sleep(10);
+}
+
 /** Follows `path`, collecting Samples, until `until(samples)` holds; then unsubscribes. Rejects on a reader error. */
 function follow(path: string, options: CsvSourceOptions, until: (rows: Sample[]) => boolean, timeoutMs = 20_000): Promise<Sample[]> {
   return new Promise((resolve, reject) => {
@@ -95,13 +100,14 @@ describe('fromCsv follow', () => {
     writeFileSync(path, 'label,x\n0,1\n1,2');
     const seen: Sample[] = [];
     const sub = fromCsv(path, { classes: 2, follow: { pollMs: 10 } }).subscribe({ next: (s) => seen.push(s) });
-    await sleep(150);
+    await waitFor(() => seen.length >= 1);
+    await sleep(150); // several polls: the partial row must still wait
     expect(seen.map((s) => s.x[0])).toEqual([1]);
     appendFileSync(path, '5\r');
     await sleep(150);
     expect(seen.map((s) => s.x[0])).toEqual([1]);
     appendFileSync(path, '\n0,3\n');
-    await sleep(150);
+    await waitFor(() => seen.length >= 3);
     expect(seen.map((s) => s.x[0])).toEqual([1, 25, 3]);
     expect(seen[1].origin).toEqual({ source: path, line: 3, record: 1, endOffset: 18 });
     sub.unsubscribe();
@@ -128,7 +134,7 @@ describe('fromCsv follow', () => {
     const error = new Promise<Error>((resolve) => {
       fromCsv(path, { classes: 2, follow: { pollMs: 10 } }).subscribe({ next: (s) => rows.push(s), error: resolve });
     });
-    await sleep(100);
+    await waitFor(() => rows.length >= 2);
     truncateSync(path, 4);
     expect((await error).message).toBe(`${path}: cannot read at byte offset 16: the file was truncated (its size is now 4 bytes); rows written since may be lost, so reading stops`);
     expect(rows).toHaveLength(2);
@@ -141,7 +147,7 @@ describe('fromCsv follow', () => {
     const error = new Promise<Error>((resolve) => {
       fromCsv(path, { classes: 2, follow: { pollMs: 10 } }).subscribe({ next: (s) => rows.push(s), error: resolve });
     });
-    await sleep(80);
+    await waitFor(() => rows.length >= 1);
     // The writer appends a last row, then the file is rotated (rename + a new file at the path).
     appendFileSync(path, '1,2\n');
     renameSync(path, `${path}.1`);

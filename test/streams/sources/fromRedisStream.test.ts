@@ -267,17 +267,23 @@ describe('fromRedisStream position, commit and bounds', () => {
 
   it('a live stream blocks until entries arrive; unsubscribing closes its connections', async () => {
     const key = freshKey('live');
+    const consumer = freshKey('live-consumer');
     await redis.add(key, [['header', 'label,x']]);
-    const clients = async (): Promise<number> => String(await redis.send(['CLIENT', 'LIST'])).trim().split('\n').length;
-    const before = await clients();
-    const source = fromRedisStream(`${url}/${key}`, { group: 'g', consumer: 'c', classes: 2, blockMs: 100 });
+    // This source's own connections, by their CLIENT LIST names (other test files share the server).
+    const mine = async (): Promise<number> =>
+      String(await redis.send(['CLIENT', 'LIST'])).split('\n').filter((l) => l.includes(`name=deltaflow-source:${consumer.replace(/[^A-Za-z0-9_.:-]/g, '_')}`)).length;
+    const waitFor = async (isDone: () => Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 500 && !(await isDone()); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const source = fromRedisStream(`${url}/${key}`, { group: 'g', consumer, classes: 2, blockMs: 100 });
     const firstRow = firstValueFrom(source);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await clients()).toBe(before + 2);
+    await waitFor(async () => (await mine()) === 2);
+    expect(await mine()).toBe(2);
+    await new Promise((r) => setTimeout(r, 250)); // blocked reads time out and block again
     const [id] = await redis.add(key, [['row', '1,5']]);
     expect((await firstRow).origin.id).toBe(id);
-    for (let i = 0; i < 50 && (await clients()) > before; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await clients()).toBe(before);
+    await waitFor(async () => (await mine()) === 0);
+    expect(await mine()).toBe(0);
   });
 
   it('rejects a second subscription at once, and a start position of another stream or group', async () => {

@@ -39,7 +39,7 @@ describe('fromRedisStream and a Redis restart', () => {
       }),
     );
     // Wait until the live read blocks (all 20 rows seen), then kill the server under it.
-    for (let i = 0; i < 100 && seen.length < 20; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && seen.length < 20; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen).toHaveLength(20);
     await source.commit(committed);
     await server.kill();

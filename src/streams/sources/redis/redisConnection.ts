@@ -52,6 +52,8 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** On a cluster, connect to the master serving this key. */
   readonly forKey?: string;
+  /** Connection name in `CLIENT LIST` (characters other than letters, digits and `-_.:` become `_`). */
+  readonly name?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -82,7 +84,7 @@ function timeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<
   });
 }
 
-async function open(redis: NodeRedis, target: RedisTarget, host: string, port: number, timeoutMs: number): Promise<RedisConnection> {
+async function open(redis: NodeRedis, target: RedisTarget, host: string, port: number, timeoutMs: number, name: string | undefined): Promise<RedisConnection> {
   const address = `${host}:${port}`;
   const where = `Redis at ${host.includes(':') ? `[${host}]` : host}:${port}`;
   const client = redis.createClient({
@@ -91,6 +93,7 @@ async function open(redis: NodeRedis, target: RedisTarget, host: string, port: n
     password: target.password,
     RESP: 2,
     disableOfflineQueue: true,
+    ...(name === undefined ? {} : { name: name.replace(/[^A-Za-z0-9_.:-]/g, '_') }),
   });
   let lost: Error | null = null;
   client.on('error', (e) => {
@@ -148,7 +151,7 @@ async function open(redis: NodeRedis, target: RedisTarget, host: string, port: n
 export async function connectRedis(target: RedisTarget, options: ConnectOptions = {}): Promise<RedisConnection> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const redis = await loadNodeRedis();
-  const first = await open(redis, target, target.host, target.port, timeoutMs);
+  const first = await open(redis, target, target.host, target.port, timeoutMs, options.name);
   let info: string;
   try {
     info = asText(await first.send(['INFO', 'cluster']), 'INFO cluster');
@@ -164,7 +167,7 @@ export async function connectRedis(target: RedisTarget, options: ConnectOptions 
     if (master === null) throw new RedisStreamError('REDIS_COMMAND', `${target.display}: no cluster node serves slot ${slot} of key ${JSON.stringify(options.forKey)} (is the cluster complete? redis-cli --cluster check)`);
     if (master.host === target.host && master.port === target.port) return { ...first, isCluster: true };
     await first.close();
-    return { ...(await open(redis, target, master.host, master.port, timeoutMs)), isCluster: true };
+    return { ...(await open(redis, target, master.host, master.port, timeoutMs, options.name)), isCluster: true };
   } catch (e) {
     first.destroy();
     throw e;

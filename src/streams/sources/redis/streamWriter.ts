@@ -37,7 +37,7 @@ export class StreamWriter {
 
   /** Connects to the server holding `key` (its master on a cluster). */
   static async open(target: RedisTarget, key: string, options: StreamWriterOptions = {}): Promise<StreamWriter> {
-    const conn = await connectRedis(target, { timeoutMs: options.timeoutMs, forKey: key });
+    const conn = await connectRedis(target, { timeoutMs: options.timeoutMs, forKey: key, name: `deltaflow-writer:${key}` });
     return new StreamWriter(conn, key, options.maxLen);
   }
 
