@@ -18,10 +18,11 @@ import { onlineCommand } from './commands/online.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { prepareDataCommand } from './commands/prepareData.js';
+import { publishCommand } from './commands/publish.js';
 import { trainCommand } from './commands/train.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -68,6 +69,7 @@ function buildProgram(): Command {
   program.addCommand(exportCommand());
   program.addCommand(importCommand());
   program.addCommand(prepareDataCommand());
+  program.addCommand(publishCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };
   program.configureOutput(output);

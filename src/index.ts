@@ -59,6 +59,20 @@ export type { GenerateOptions, GeneratedRow, GeneratorName } from './streams/sou
 export { generateRows, describeGenerator, generatorNames, type GeneratorDescription } from './streams/sources/generators/generateRows.js';
 export { generate } from './streams/sources/generators/generate.js';
 export { driftProbability } from './streams/sources/generators/driftSchedule.js';
+export type { FollowOptions } from './streams/sources/followFile.js';
+// Redis Streams (node-redis is loaded only when one of these connects)
+export {
+  fromRedisStream,
+  type RedisStreamOptions,
+  type RedisStreamControl,
+  type RedisStreamSource,
+} from './streams/sources/fromRedisStream.js';
+export { toRedisStream, type StreamRecord, type ToRedisStreamOptions } from './streams/sources/toRedisStream.js';
+export { publishCsv, type PublishOptions, type PublishResult } from './streams/sources/redis/publishCsv.js';
+export { partitionKey, keySlot } from './streams/sources/redis/partitions.js';
+export { type RedisStreamPosition, initialPosition, foldIdsHash, compareIds } from './streams/sources/redis/streamPosition.js';
+export { RedisStreamError, type RedisStreamErrorCode } from './streams/sources/redis/redisError.js';
+export { RedisEntryError } from './streams/sources/redis/redisEntry.js';
 export * from './streams/training/shuffle.js';
 export * from './streams/training/batch.js';
 export * from './streams/training/forward.js';

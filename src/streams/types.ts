@@ -6,7 +6,14 @@
  */
 import type { Tensor } from '../ops/tensor.js';
 
-/** Where a row came from, for error messages, skip reports and checkpoints. */
+/**
+ * Where a row came from, for error messages, skip reports and checkpoints.
+ *
+ * For a row of a Redis stream (fromRedisStream): `source` is `redis://HOST:PORT/STREAM`, `record` the
+ * 0-based index of the entry among the stream's data entries (counted over resumes), `line` is
+ * `record + 1`, `endOffset` is 0 (a stream has no bytes to resume at: its position is a
+ * RedisStreamPosition) and `id` is the entry id.
+ */
 export interface RowOrigin {
   /** File path, or a name such as `stdin` for a stream. */
   readonly source: string;
@@ -16,7 +23,11 @@ export interface RowOrigin {
   readonly record: number;
   /** Byte offset just past the end of this record in the source (resume point). */
   readonly endOffset: number;
-  /** The row's id: the text of the source's id column (fromCsv `id`), or a message id such as a Redis entry id; absent when the source has none. */
+  /**
+   * The row's identity, when it has one: the text of the source's id column (fromCsv `id`), or the
+   * entry id `MS-SEQ` of a Redis stream entry. Predictions carry it, so a label that arrives later (a
+   * delayed label, a `POST /learn` by id) finds the row it belongs to. Absent otherwise.
+   */
   readonly id?: string;
 }
 

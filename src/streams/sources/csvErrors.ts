@@ -105,6 +105,8 @@ export interface SkipReport {
   readonly message: string;
   /** The row as it appears in the input, without its line ending. */
   readonly raw: string;
+  /** The entry id, for an entry of a Redis stream (fromRedisStream). */
+  readonly id?: string;
 }
 
 // ───────────────────────────── wording ─────────────────────────────

@@ -79,22 +79,46 @@ function feed(parser: Parser, chunk: Buffer | null): Promise<Error | undefined> 
  */
 export async function readWithCsvParse(src: ByteSource, at: Cursor, run: ParseRun, untilPlan: boolean): Promise<Cursor | null> {
   const queue: ParsedRecord[] = [];
-  const parser = newParser(at, run.maxRecordSize, queue);
+  let parser = newParser(at, run.maxRecordSize, queue);
   const window = new ByteWindow(at.offset);
   const cur: Cursor = { ...at };
+  const isPlanned = (): boolean => untilPlan && run.plan !== null && !run.needsHeader;
+  /** Takes the parsed records; true when reading must stop (aborted). */
+  const takeQueued = async (): Promise<boolean> => {
+    for (const rec of queue) {
+      if (isPlanned()) break;
+      const wait = takeRecord(rec, cur, window, run, untilPlan);
+      if (wait !== undefined) await wait;
+      if (run.signal.aborted) return true;
+    }
+    queue.length = 0;
+    return false;
+  };
   try {
     for (;;) {
       const chunk = await src.next();
+      if (chunk !== null && chunk.length === 0) {
+        // A followed file is idle at its end (followFile.ts). NOTE: csv-parse keeps the last record
+        // until it sees bytes after it (a record delimiter may be longer), so a row would wait for the
+        // next one; when the bytes not taken are whole lines (LF last, no quote open) the parser is
+        // ended to hand over those records, and a new one goes on from there.
+        const pending = window.slice(cur.offset, window.end);
+        if (pending.length === 0 || pending[pending.length - 1] !== 0x0a || scanStructure(pending).kind === 'open-at-end') continue;
+        const err = await feed(parser, null);
+        if (await takeQueued()) return null;
+        if (err !== undefined) throw locateError(err, window, cur, run);
+        parser.destroy();
+        parser = newParser({ ...cur }, run.maxRecordSize, queue);
+        if (isPlanned()) {
+          src.unshift(window.slice(cur.offset, window.end));
+          return cur;
+        }
+        continue;
+      }
       if (chunk !== null) window.append(chunk);
       const err = await feed(parser, chunk);
-      for (const rec of queue) {
-        if (untilPlan && run.plan !== null && !run.needsHeader) break;
-        const wait = takeRecord(rec, cur, window, run, untilPlan);
-        if (wait !== undefined) await wait;
-        if (run.signal.aborted) return null;
-      }
-      queue.length = 0;
-      if (untilPlan && run.plan !== null && !run.needsHeader) {
+      if (await takeQueued()) return null;
+      if (isPlanned()) {
         src.unshift(window.slice(cur.offset, window.end));
         return cur;
       }

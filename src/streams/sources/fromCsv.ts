@@ -30,6 +30,7 @@ import { CsvError, type SkipReport, budgetError, noDataError } from './csvErrors
 import { readWithCsvParse } from './csvParseReader.js';
 import { type ColumnPlan, type SchemaOptions, checkSchemaOptions } from './csvSchema.js';
 import { type Cursor, readFast } from './fastCsv.js';
+import { type FollowOptions, type FollowedFile, followFile } from './followFile.js';
 import type { Gate } from './gate.js';
 import type { Sample } from '../types.js';
 
@@ -114,6 +115,12 @@ export interface CsvSourceOptions extends SchemaOptions {
   readonly engine?: 'fast' | 'csv-parse';
   /** Complete without error when the input has no data rows (an empty epoch). Default false. */
   readonly allowEmpty?: boolean;
+  /**
+   * Follow a FILE that another program keeps appending to, like `tail -f` (followFile.ts): read to
+   * the end, then wait for more rows, until unsubscribed. A row is read once its line ending arrives;
+   * a truncated or rotated file ends the read with an error saying so. `true`, or `{ pollMs }`.
+   */
+  readonly follow?: boolean | FollowOptions;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
@@ -142,6 +149,11 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
   count('maxRecordSize', o.maxRecordSize, 1);
   if ((o.startOffset ?? 0) > 0 && typeof input !== 'string') bad('startOffset', '0 unless the input is a file path', o.startOffset);
   if (o.engine !== undefined && o.engine !== 'fast' && o.engine !== 'csv-parse') bad('engine', "'fast' or 'csv-parse'", o.engine);
+  if (o.follow !== undefined && o.follow !== false) {
+    if (typeof input !== 'string') bad('follow', 'unset unless the input is a file path (a stream is followed as it is)', o.follow);
+    if (typeof o.follow === 'object') count('follow.pollMs', o.follow.pollMs, 1);
+    else if (o.follow !== true) bad('follow', 'true, false or { pollMs }', o.follow);
+  }
 }
 
 /**
@@ -240,7 +252,7 @@ export class Run {
   private emitted = 0;
   private skipped = 0;
   private lastSkip: CsvError | null = null;
-  private stream: Readable | NodeJS.ReadableStream | null = null;
+  private stream: Readable | NodeJS.ReadableStream | FollowedFile | null = null;
 
   constructor(
     private readonly input: string | NodeJS.ReadableStream,
@@ -260,12 +272,15 @@ export class Run {
     if (s !== null && 'destroy' in s && typeof s.destroy === 'function') s.destroy();
   }
 
-  private open(offset: number, isCounted = true): ByteSource {
+  private open(offset: number, isCounted = true, isFollowed = this.options.follow !== undefined && this.options.follow !== false): ByteSource {
     const o = this.options;
+    const highWaterMark = o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     const stream =
-      typeof this.input === 'string'
-        ? createReadStream(this.input, { start: offset, highWaterMark: o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK })
-        : this.input;
+      typeof this.input !== 'string'
+        ? this.input
+        : isFollowed
+          ? followFile(this.input, offset, { highWaterMark, ...(typeof o.follow === 'object' ? o.follow : {}) })
+          : createReadStream(this.input, { start: offset, highWaterMark });
     this.stream = stream;
     return new ByteSource(stream as AsyncIterable<unknown>, this.name, offset, isCounted ? this.counters : createCounters());
   }
@@ -298,7 +313,7 @@ export class Run {
   /** Header (or first row) of a resumed file, from the file start, to resolve the columns. */
   private async readPlanSilently(): Promise<void> {
     this.isSilent = true;
-    const src = this.open(0, false);
+    const src = this.open(0, false, false);
     try {
       const at = await skipBom(src, { offset: 0, line: 1, record: 0 });
       await readWithCsvParse(src, at, this, true);
