@@ -95,6 +95,11 @@ export class LabelJoin<P> {
     return this.entries.get(id)?.pending != null;
   }
 
+  /** Whether `id` is remembered: waiting for its label, or labelled and not yet forgotten (a label for it now is a duplicate). */
+  isKnown(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   /**
    * Checks ids arriving together before any of them is recorded (a request of several rows is taken
    * whole or not at all): the index of the first id that is already waiting or repeated among them —
