@@ -8,15 +8,8 @@
  * `return()` would wait for it.
  */
 
-/** What fromCsv needs of a web stream; DOM's and Node's `ReadableStream<Uint8Array>` both fit. */
-export interface WebByteStream {
-  getReader(): {
-    read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
-    cancel(reason?: unknown): Promise<void>;
-    releaseLock(): void;
-  };
-  readonly locked: boolean;
-}
+/** A web byte stream: DOM's and Node's global `ReadableStream<Uint8Array>`. */
+export type WebByteStream = ReadableStream<Uint8Array>;
 
 /** True for a web ReadableStream (has `getReader`), false for a Node stream or anything else. */
 export function isWebStream(input: unknown): input is WebByteStream {
