@@ -224,7 +224,7 @@ function draw(now: number): void {
 function onControl(c: ControlMessage): void {
   control = c;
   const box = byId('stats-every-control', HTMLElement);
-  box.hidden = !c.isLive;
+  box.hidden = !c.isLive || (runs.length > 0 && runs.every((r) => r.done !== null));
   const input = byId('stats-every', HTMLInputElement);
   if (document.activeElement !== input) input.value = String(c.statsEvery);
 }
@@ -239,6 +239,7 @@ function connect(): void {
     const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
     if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
     else if (isAllDone) setStatus('finished', 'run finished');
+    if (isAllDone) byId('stats-every-control', HTMLElement).hidden = true;
     else setStatus('live', 'live');
   };
   for (const type of ['run', 'steps', 'epoch', 'layers', 'window', 'drift', 'done', 'control']) events.addEventListener(type, handle);
