@@ -116,7 +116,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const handleControl = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (options.control === undefined) return answer(res, 409, 'text/plain; charset=utf-8', 'a replay has no live settings\n');
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return answer(res, 415, 'text/plain; charset=utf-8', 'send application/json\n');
-    const parsed = parseControl(await readBody(req));
+    const body = await readBody(req).catch((e: unknown) => (e instanceof RangeError ? null : Promise.reject(e)));
+    if (body === null) return answer(res, 413, 'text/plain; charset=utf-8', `at most ${MAX_BODY_BYTES} bytes\n`);
+    const parsed = parseControl(body);
     if (typeof parsed === 'string') return answer(res, 400, 'text/plain; charset=utf-8', `${parsed}\n`);
     options.control.statsEvery = parsed.statsEvery;
     const message = control();

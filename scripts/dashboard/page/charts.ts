@@ -2,7 +2,8 @@
  * The page's charts, on uPlot (served by the local server from node_modules): line charts of
  * scalars — several runs overlaid on one x axis (the union of their x values; a run has null where
  * it has no point) — and distribution charts, percentile bands over steps as TensorBoard draws them.
- * Each chart's element carries `data-chart` (its id) and `data-points` (its x values, for tests).
+ * Each chart's element carries `data-chart` (its id), `data-points` (its x values) and, for line
+ * charts, `data-markers` (its vertical markers), for tests.
  */
 import uPlot from 'uplot';
 
@@ -92,6 +93,7 @@ export class LineChart {
       this.chart.setData(data);
     }
     this.box.dataset.points = String(data[0].length);
+    this.box.dataset.markers = String(this.markers.length);
   }
 
   private drawMarkers(u: uPlot): void {
