@@ -11,6 +11,7 @@
  *           machine-speed probe around each group (bench/training.ts)
  *   csv     ingest of a generated MNIST-like CSV: deltaflow's fromCsv vs csv-parse (bench/csvIngest.ts)
  *   mem     peak RSS and heap of this process, and bytes a steady-state training step allocates
+ *   dashboard  training throughput with the live dashboard open against without (bench/dashboard.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -19,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBigCsv } from './bench/bigCsvDriver.js';
+import { benchDashboard, dashboardReport, type DashboardBenchResult } from './bench/dashboard.js';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
@@ -46,6 +48,7 @@ export interface BenchResult {
   };
   readonly training: WorkloadResult[];
   csv?: CsvResult;
+  dashboard?: DashboardBenchResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
+    if (opts.sections.includes('dashboard')) result.dashboard = await benchDashboard({ passes: opts.passes, log });
     result.memory = processMemory();
 
     if (opts.isJson) {
@@ -158,6 +162,7 @@ async function main(): Promise<void> {
         `deltaflow WASM kernels: ${hasWasm ? 'on' : 'off'}; PyTorch: ${result.meta.torch}`,
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
+      ...(result.dashboard ? [dashboardReport(result.dashboard)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

@@ -6,7 +6,7 @@
  * layer's distributions of weights, gradients and deltas as percentile bands.
  */
 import { debiasedEma } from '../../../src/ops/smoothing.js';
-import type { ControlMessage, WireMessage } from '../protocol.js';
+import type { ControlMessage, LayersMessage, WireMessage } from '../protocol.js';
 import { BandChart, LineChart, type Line } from './charts.js';
 import { applyMessage, finalTestAccuracy, type RunData } from './runData.js';
 
@@ -143,6 +143,8 @@ function renderOnline(): void {
 // ───────────── layers ─────────────
 
 const bandCharts = new Map<string, BandChart>();
+/** Per run, the layer records last drawn (the band charts change only when new ones arrive). */
+const drawnLayers = new Map<number, LayersMessage>();
 
 function renderLayers(): void {
   const host = byId('layers', HTMLElement);
@@ -167,6 +169,10 @@ function renderLayers(): void {
       return;
     }
     section.querySelector('.empty')?.remove();
+    const newest = r.layers[r.layers.length - 1];
+    if (drawnLayers.get(i) === newest && r.layers.length === Number(section.dataset.records)) return;
+    drawnLayers.set(i, newest);
+    section.dataset.records = String(r.layers.length);
     const steps = r.layers.map((l) => l.step);
     for (const info of r.info.layers) {
       let row = section.querySelector<HTMLElement>(`.layer[data-layer="${info.index}"]`);
