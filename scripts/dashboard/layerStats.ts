@@ -29,6 +29,8 @@ export interface LayerStatsProbe {
   every: number;
   /** Report that step `step` has been applied: its statistics when it was a sampled step, else null. */
   takeStep(step: number): LayersMessage | null;
+  /** Milliseconds spent computing statistics so far (on the training thread). */
+  readonly busyMs: number;
   /** Stop listening to the probe. */
   close(): void;
 }
@@ -61,6 +63,7 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
   const pending = new Map<number, { delta: DistributionStat | null; grads: Record<string, DistributionStat> }>();
   let lastStep = startStep;
   let isArmed = false;
+  let busyMs = 0;
   const state = { every };
   const arm = (): void => {
     isArmed = (lastStep + 1) % state.every === 0;
@@ -71,17 +74,21 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
   const subscriptions = layers.flatMap((info) => [
     probe.delta(info.index).subscribe((e) => {
       if (!isArmed) return;
+      const t0 = performance.now();
       const entry = pending.get(info.index) ?? { delta: null, grads: {} };
       entry.delta = stat(distribution(e.deltaY.data, { percentiles, scratch }));
       pending.set(info.index, entry);
+      busyMs += performance.now() - t0;
     }),
     probe.gradients(info.index).subscribe((e) => {
       if (!isArmed) return;
+      const t0 = performance.now();
       const entry = pending.get(info.index) ?? { delta: null, grads: {} };
       e.names.forEach((name, j) => {
         entry.grads[name] = stat(distribution(e.grads[j], { percentiles, scratch, scale: 1 / Math.max(1, e.m) }));
       });
       pending.set(info.index, entry);
+      busyMs += performance.now() - t0;
     }),
   ]);
 
@@ -97,11 +104,15 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
       state.every = k;
       arm();
     },
+    get busyMs() {
+      return busyMs;
+    },
     takeStep(step) {
       const wasArmed = isArmed && step === lastStep + 1;
       lastStep = step;
       let message: LayersMessage | null = null;
       if (wasArmed) {
+        const t0 = performance.now();
         const stats: LayerStat[] = layers.map((info) => {
           const layer = model.layers[info.index];
           const weights: Record<string, DistributionStat> = {};
@@ -110,6 +121,7 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
           return { layer: info.index, weights, grads: seen?.grads ?? {}, delta: seen?.delta ?? null };
         });
         message = { type: 'layers', step, layers: stats };
+        busyMs += performance.now() - t0;
       }
       arm();
       return message;

@@ -61,6 +61,8 @@ export interface LiveDashboard {
   finish(done: Omit<DoneMessage, 'type'>): void;
   /** Flush, close the file and the server (open pages keep what they drew). */
   close(): Promise<void>;
+  /** Milliseconds the dashboard has used on this (the training) thread: statistics, events, file and sockets. */
+  busyMs(): number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
@@ -111,10 +113,13 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Li
   });
   const file: StatsWriter | null = options.statsPath === null ? null : openStatsFile(options.statsPath);
 
+  let emitMs = 0;
   const emit = (event: RunEvent): void => {
+    const t0 = performance.now();
     file?.write(event);
     const kept = store.add(event);
     if (kept !== null) server.send(0, kept);
+    emitMs += performance.now() - t0;
   };
   emit(run);
 
@@ -185,6 +190,7 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Li
       flush();
       emit({ type: 'done', ...done });
     },
+    busyMs: () => emitMs + probe.busyMs,
     async close() {
       if (isClosed) return;
       isClosed = true;

@@ -11,7 +11,10 @@ import { BandChart, LineChart, type Line } from './charts.js';
 import { applyMessage, finalTestAccuracy, type RunData } from './runData.js';
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+/** Scalars redraw at most this often; band charts at most every LAYERS_REDRAW_MS (they are many). */
 const REDRAW_MS = 500;
+const LAYERS_REDRAW_MS = 2000;
+let lastLayersDraw = 0;
 
 const token = new URLSearchParams(location.search).get('token');
 const withToken = (path: string): string => (token === null ? path : `${path}?token=${encodeURIComponent(token)}`);
@@ -20,6 +23,7 @@ const runs: RunData[] = [];
 let control: ControlMessage | null = null;
 let smoothing = 0.6;
 let isDirty = true;
+let isLayersDirty = true;
 let lastDraw = 0;
 
 function byId<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -217,14 +221,20 @@ function renderLayers(): void {
 
 function draw(now: number): void {
   requestAnimationFrame(draw);
-  if (!isDirty || now - lastDraw < REDRAW_MS) return;
-  isDirty = false;
-  lastDraw = now;
-  renderRuns();
-  renderScalars();
-  renderOnline();
-  renderLayers();
-  document.body.dataset.drawn = String(Number(document.body.dataset.drawn ?? '0') + 1);
+  const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
+  if (isDirty && now - lastDraw >= REDRAW_MS) {
+    isDirty = false;
+    lastDraw = now;
+    renderRuns();
+    renderScalars();
+    renderOnline();
+    document.body.dataset.drawn = String(Number(document.body.dataset.drawn ?? '0') + 1);
+  }
+  if (isLayersDirty && (isAllDone || now - lastLayersDraw >= LAYERS_REDRAW_MS)) {
+    isLayersDirty = false;
+    lastLayersDraw = now;
+    renderLayers();
+  }
 }
 
 function onControl(c: ControlMessage): void {
@@ -242,6 +252,7 @@ function connect(): void {
     if (m.type === 'control') onControl(m);
     else applyMessage(runs, m);
     isDirty = true;
+    isLayersDirty = true;
     const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
     if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
     else if (isAllDone) setStatus('finished', 'run finished');
