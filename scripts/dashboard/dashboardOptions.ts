@@ -8,7 +8,7 @@ import { CliError, nonNegativeInt, positiveInt } from '../commands/args.js';
 import { isLoopback } from './requestGuard.js';
 
 export const DEFAULT_PORT = 6006;
-export const DEFAULT_STATS_EVERY = 10;
+export const DEFAULT_STATS_EVERY = 20;
 const MIN_TOKEN_LENGTH = 12;
 
 export interface ServeFlags {

@@ -12,12 +12,16 @@
  * the probe is armed when the NEXT step is a sampled one (s ≡ 0 mod K) and ignores every other step:
  * off the sampled steps a layer costs one emptied function call.
  *
+ * A tensor of more than MAX_VALUES values is summarized from every s-th of them (`maxValues`), so a
+ * sample costs about the same for any layer size.
+ *
  * With `workers` > 1 the probe sees the main thread's slice of each batch only (parallelBackprop.ts).
  */
 import type { Model } from '../../src/layers/sequential.js';
 import { distribution, TENSORBOARD_PERCENTILES, type Distribution } from '../../src/ops/distribution.js';
 import { internals, type Internals } from '../../src/streams/training/internals.js';
 import { describeSpec } from '../commands/models.js';
+import { cpuMs } from './cpuTime.js';
 import type { DistributionStat, LayerInfo, LayerStat, LayersMessage } from './protocol.js';
 
 export interface LayerStatsProbe {
@@ -29,11 +33,14 @@ export interface LayerStatsProbe {
   every: number;
   /** Report that step `step` has been applied: its statistics when it was a sampled step, else null. */
   takeStep(step: number): LayersMessage | null;
-  /** Milliseconds spent computing statistics so far (on the training thread). */
+  /** CPU milliseconds spent computing statistics so far (on the training thread). */
   readonly busyMs: number;
   /** Stop listening to the probe. */
   close(): void;
 }
+
+/** Values a distribution looks at, at most: longer tensors are summarized from an even subsample (distribution.ts). */
+export const MAX_VALUES = 8192;
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
@@ -59,6 +66,7 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
   const probe = internals(model);
   const layers = layersWithParams(model);
   const scratch = new Int32Array(1024);
+  const maxValues = MAX_VALUES;
   const percentiles = TENSORBOARD_PERCENTILES;
   const pending = new Map<number, { delta: DistributionStat | null; grads: Record<string, DistributionStat> }>();
   let lastStep = startStep;
@@ -74,21 +82,21 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
   const subscriptions = layers.flatMap((info) => [
     probe.delta(info.index).subscribe((e) => {
       if (!isArmed) return;
-      const t0 = performance.now();
+      const t0 = cpuMs();
       const entry = pending.get(info.index) ?? { delta: null, grads: {} };
-      entry.delta = stat(distribution(e.deltaY.data, { percentiles, scratch }));
+      entry.delta = stat(distribution(e.deltaY.data, { percentiles, scratch, maxValues }));
       pending.set(info.index, entry);
-      busyMs += performance.now() - t0;
+      busyMs += cpuMs() - t0;
     }),
     probe.gradients(info.index).subscribe((e) => {
       if (!isArmed) return;
-      const t0 = performance.now();
+      const t0 = cpuMs();
       const entry = pending.get(info.index) ?? { delta: null, grads: {} };
       e.names.forEach((name, j) => {
-        entry.grads[name] = stat(distribution(e.grads[j], { percentiles, scratch, scale: 1 / Math.max(1, e.m) }));
+        entry.grads[name] = stat(distribution(e.grads[j], { percentiles, scratch, maxValues, scale: 1 / Math.max(1, e.m) }));
       });
       pending.set(info.index, entry);
-      busyMs += performance.now() - t0;
+      busyMs += cpuMs() - t0;
     }),
   ]);
 
@@ -112,16 +120,16 @@ export function layerStatsProbe(model: Model, every: number, startStep = 0): Lay
       lastStep = step;
       let message: LayersMessage | null = null;
       if (wasArmed) {
-        const t0 = performance.now();
+        const t0 = cpuMs();
         const stats: LayerStat[] = layers.map((info) => {
           const layer = model.layers[info.index];
           const weights: Record<string, DistributionStat> = {};
-          for (const p of layer.params) weights[p.name] = stat(distribution(p.value, { percentiles, scratch }));
+          for (const p of layer.params) weights[p.name] = stat(distribution(p.value, { percentiles, scratch, maxValues }));
           const seen = pending.get(info.index);
           return { layer: info.index, weights, grads: seen?.grads ?? {}, delta: seen?.delta ?? null };
         });
         message = { type: 'layers', step, layers: stats };
-        busyMs += performance.now() - t0;
+        busyMs += cpuMs() - t0;
       }
       arm();
       return message;

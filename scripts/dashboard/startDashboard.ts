@@ -19,6 +19,7 @@ import type { PrequentialMetrics } from '../../src/streams/online/prequential.js
 import { summary } from '../commands/inspect.js';
 import type { ModelChoice } from '../commands/models.js';
 import type { DashboardFlags } from './dashboardOptions.js';
+import { cpuMs } from './cpuTime.js';
 import { layerStatsProbe } from './layerStats.js';
 import type { DoneMessage, DriftMessage, RunEvent, RunMessage, StepsMessage, WindowMessage } from './protocol.js';
 import { RunStore } from './runStore.js';
@@ -61,7 +62,7 @@ export interface LiveDashboard {
   finish(done: Omit<DoneMessage, 'type'>): void;
   /** Flush, close the file and the server (open pages keep what they drew). */
   close(): Promise<void>;
-  /** Milliseconds the dashboard has used on this (the training) thread: statistics, events, file and sockets. */
+  /** CPU milliseconds the dashboard has used on this (the training) thread: statistics, events, file and sockets. */
   busyMs(): number;
 }
 
@@ -115,11 +116,11 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Li
 
   let emitMs = 0;
   const emit = (event: RunEvent): void => {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     file?.write(event);
     const kept = store.add(event);
     if (kept !== null) server.send(0, kept);
-    emitMs += performance.now() - t0;
+    emitMs += cpuMs() - t0;
   };
   emit(run);
 

@@ -15,6 +15,9 @@
  * rank r: in [v₍⌊r⌋₎ − w, v₍⌈r⌉₎ + w] (test/ops/distribution.test.ts checks it against `percentilesNaive`).
  *
  * Non-finite values (NaN, ±Infinity) are counted in `nonFinite` and left out of everything else.
+ * With `maxValues`, a longer tensor is summarized from an even subsample: every s-th value,
+ * s = ⌈length / maxValues⌉ (the statistics are then the subsample's; its percentiles' ranks are off
+ * by about 1/√maxValues of the whole for a tensor whose values are not ordered by position).
  * Layout: `x` is any flat Float32Array (weights, Σ-gradients, deltas), read only.
  */
 
@@ -25,6 +28,8 @@ export const TENSORBOARD_PERCENTILES: readonly number[] = [0, 6.68, 15.87, 30.85
 export const DISTRIBUTION_BINS = 1024;
 
 export interface Distribution {
+  /** Every `stride`-th value was looked at (1: all of them). */
+  readonly stride: number;
   /** Finite values. */
   readonly count: number;
   /** NaN and ±Infinity values (left out of the rest). */
@@ -45,6 +50,8 @@ export interface DistributionOptions {
   readonly scale?: number;
   /** Histogram counts, reused between calls (its length is the bin count B); default: a fresh DISTRIBUTION_BINS array. */
   readonly scratch?: Int32Array;
+  /** Look at every s-th value only, s = ⌈length / maxValues⌉ (default: every value). */
+  readonly maxValues?: number;
 }
 
 /**
@@ -57,6 +64,9 @@ export function distribution(x: Float32Array, options: DistributionOptions = {})
   const scale = options.scale ?? 1;
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`distribution: scale must be a positive finite number, got ${scale}`);
   for (const p of ps) if (!(p >= 0 && p <= 100)) throw new RangeError(`distribution: percentiles must be in [0, 100], got ${p}`);
+  const maxValues = options.maxValues ?? Infinity;
+  if (!(maxValues >= 1)) throw new RangeError(`distribution: maxValues must be at least 1, got ${maxValues}`);
+  const stride = Math.max(1, Math.ceil(x.length / maxValues));
   const hist = options.scratch ?? new Int32Array(DISTRIBUTION_BINS);
   const nBins = hist.length;
   if (nBins < 1) throw new RangeError('distribution: scratch must hold at least one bin');
@@ -69,7 +79,7 @@ export function distribution(x: Float32Array, options: DistributionOptions = {})
   let shift = 0;
   let s1 = 0;
   let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < x.length; i += stride) {
     const v = x[i];
     if (v - v !== 0) {
       nonFinite++;
@@ -83,16 +93,16 @@ export function distribution(x: Float32Array, options: DistributionOptions = {})
     s1 += d;
     s2 += d * d;
   }
-  if (n === 0) return { count: 0, nonFinite, min: NaN, max: NaN, mean: NaN, std: NaN, percentiles: ps.map(() => NaN) };
+  if (n === 0) return { stride, count: 0, nonFinite, min: NaN, max: NaN, mean: NaN, std: NaN, percentiles: ps.map(() => NaN) };
   const mean = shift + s1 / n;
   const std = Math.sqrt(Math.max(0, s2 / n - (s1 / n) * (s1 / n)));
   const range = max - min;
-  if (range === 0) return { count: n, nonFinite, min: min * scale, max: max * scale, mean: mean * scale, std: std * scale, percentiles: ps.map(() => min * scale) };
+  if (range === 0) return { stride, count: n, nonFinite, min: min * scale, max: max * scale, mean: mean * scale, std: std * scale, percentiles: ps.map(() => min * scale) };
 
   // Pass 2: the histogram.
   hist.fill(0);
   const toBin = nBins / range;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < x.length; i += stride) {
     const v = x[i];
     if (v - v !== 0) continue;
     const j = Math.floor((v - min) * toBin);
@@ -111,7 +121,7 @@ export function distribution(x: Float32Array, options: DistributionOptions = {})
     const v = min + j * width + ((r - before + 0.5) / c) * width;
     return Math.min(max, Math.max(min, v)) * scale;
   });
-  return { count: n, nonFinite, min: min * scale, max: max * scale, mean: mean * scale, std: std * scale, percentiles };
+  return { stride, count: n, nonFinite, min: min * scale, max: max * scale, mean: mean * scale, std: std * scale, percentiles };
 }
 
 /**

@@ -12,7 +12,7 @@ function around(x: Float32Array, p: number): [number, number] {
 describe('distribution', () => {
   it('1..5 with 4 bins: exact count, min, max, mean, population std; median in bin 2', () => {
     const d = distribution(Float32Array.of(5, 1, 4, 2, 3), { percentiles: [0, 50, 100], scratch: new Int32Array(4) });
-    expect(d).toMatchObject({ count: 5, nonFinite: 0, min: 1, max: 5, mean: 3 });
+    expect(d).toMatchObject({ stride: 1, count: 5, nonFinite: 0, min: 1, max: 5, mean: 3 });
     expect(d.std).toBeCloseTo(Math.sqrt(2), 12);
     // bins of width 1 over [1, 5]: {1}, {2}, {3}, {4, 5}; rank 2 is the only value of bin 2 → 3 + ½.
     expect(d.percentiles).toEqual([1, 3.5, 5]);
@@ -71,6 +71,19 @@ describe('distribution', () => {
         expect(d.count).toBe(n);
       }
     }
+  });
+
+  it('maxValues: a long tensor is summarized from every s-th value, exactly as that subsample would be', () => {
+    const rng = createRng(11);
+    const x = Float32Array.from({ length: 10_001 }, () => rng.normal());
+    x[3000] = NaN;
+    const sub = distribution(x, { maxValues: 1000 });
+    // s = ⌈10001 / 1000⌉ = 11: x[0], x[11], …, x[9999] — 910 values, x[3000] not among them.
+    const every11 = x.filter((_, i) => i % 11 === 0);
+    expect(sub).toEqual({ ...distribution(every11), stride: 11 });
+    expect(sub.count).toBe(910);
+    expect(distribution(x, { maxValues: 20_000 }).stride).toBe(1);
+    expect(() => distribution(x, { maxValues: 0 })).toThrow('distribution: maxValues must be at least 1, got 0');
   });
 
   it('the naive oracle interpolates between order statistics: 1,2,3,4 → median 2.5, p25 1.75', () => {

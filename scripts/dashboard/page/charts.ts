@@ -82,7 +82,7 @@ export class LineChart {
           width: widthOf(this.box),
           height: this.options.height ?? 220,
           scales: { x: { time: false }, y: this.options.logY === true ? { distr: 3 } : {} },
-          axes: [{ label: this.options.xLabel ?? 'step' }, {}],
+          axes: [{ label: this.options.xLabel ?? 'step' }, { size: 70 }],
           series: [{ label: this.options.xLabel ?? 'step' }, ...lines.map(seriesOf)],
           plugins: [{ hooks: { draw: [(u: uPlot) => this.drawMarkers(u)] } }],
         },

@@ -159,7 +159,7 @@ function renderLayers(): void {
       section.className = 'layer-run';
       section.dataset.run = String(i);
       const h = document.createElement('h3');
-      h.textContent = `${shortName(r)} — every ${r.info.statsEvery} steps`;
+      h.textContent = r.info.statsEvery > 0 ? `${shortName(r)} — every ${r.info.statsEvery} steps` : shortName(r);
       section.append(h);
       host.append(section);
     }
