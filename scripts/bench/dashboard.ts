@@ -12,7 +12,7 @@
  * training thread (its statistics, events, file and socket writes, in CPU time where they run) as a
  * share of the pass's CPU time — what it takes from training wherever the page is drawn.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Model } from '../../src/layers/sequential.js';
@@ -40,12 +40,14 @@ export interface DashboardBenchResult {
   readonly overhead: number;
   /** Per dashboard pass: the dashboard's own CPU time on the training thread ÷ the pass's CPU time (this process). */
   readonly threadShares: readonly number[];
+  /** Per dashboard pass: the viewer's CPU time (all Chromium processes) ÷ the pass's wall time, in cores. */
+  readonly viewerCores: readonly number[];
 }
 
 const lenet = (): ReturnType<typeof buildPreset> => buildPreset('lenet', { input: [1, 28, 28], outputs: 10, hidden: [], seed: 1 });
 
 /** One epoch over the CSV, reporting each event to the dashboard as train.ts does; samples/s over the pass. */
-async function passWithEvents(model: Model, csv: string, dash: LiveDashboard | null): Promise<{ rate: number; rows: number; threadShare: number }> {
+async function passWithEvents(model: Model, csv: string, dash: LiveDashboard | null): Promise<{ rate: number; rows: number; threadShare: number; seconds: number }> {
   const start = performance.now();
   const cpuStart = cpuMs();
   const busyBefore = dash?.busyMs() ?? 0;
@@ -74,11 +76,34 @@ async function passWithEvents(model: Model, csv: string, dash: LiveDashboard | n
     });
   });
   const ms = performance.now() - start;
-  return { rate: samples / (ms / 1000), rows: samples, threadShare: ((dash?.busyMs() ?? 0) - busyBefore) / (cpuMs() - cpuStart) };
+  return { rate: samples / (ms / 1000), rows: samples, seconds: ms / 1000, threadShare: ((dash?.busyMs() ?? 0) - busyBefore) / (cpuMs() - cpuStart) };
+}
+
+/** CPU milliseconds used so far by the processes whose command line mentions `marker` (Linux /proc). */
+function processesCpuMs(marker: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+interface Viewer {
+  readonly name: string;
+  /** CPU milliseconds the viewer has used so far (0 for the in-process SSE client, counted with training). */
+  cpuMs(): number;
+  close(): Promise<void>;
 }
 
 /** A page on the dashboard: Chromium when it is installed, else a plain SSE reader. */
-async function openViewer(url: string): Promise<{ name: string; close: () => Promise<void> }> {
+async function openViewer(url: string): Promise<Viewer> {
   if (existsSync('/usr/bin/chromium')) {
     const { chromium } = await import('playwright-core');
     const profile = mkdtempSync(join(tmpdir(), 'deltaflow-bench-chromium-'));
@@ -91,6 +116,7 @@ async function openViewer(url: string): Promise<{ name: string; close: () => Pro
     await page.goto(url);
     return {
       name: 'the dashboard page in headless Chromium',
+      cpuMs: () => processesCpuMs(profile),
       close: async () => {
         await context.close();
         rmSync(profile, { recursive: true, force: true });
@@ -107,7 +133,7 @@ async function openViewer(url: string): Promise<{ name: string; close: () => Pro
       // aborted
     }
   })();
-  return { name: 'an SSE client (Chromium not installed)', close: async () => abort.abort() };
+  return { name: 'an SSE client (Chromium not installed)', cpuMs: () => 0, close: async () => abort.abort() };
 }
 
 /**
@@ -134,6 +160,7 @@ export async function benchDashboard(options: { readonly passes: number; readonl
   const plain: number[] = [];
   const dashboard: number[] = [];
   const threadShares: number[] = [];
+  const viewerCores: number[] = [];
   let rows = 0;
   try {
     // Warm-up: one of each (kernels, JIT, the page's first draw).
@@ -142,9 +169,14 @@ export async function benchDashboard(options: { readonly passes: number; readonl
     for (let i = 0; i < options.passes; i++) {
       // ABBA order, so a machine speeding up or slowing down over a pair favours neither side.
       const isPlainFirst = i % 2 === 0;
+      const v0 = viewer.cpuMs();
       const first = await passWithEvents(isPlainFirst ? plainModel : choice.model, files.train, isPlainFirst ? null : dash);
+      const v1 = viewer.cpuMs();
       const second = await passWithEvents(isPlainFirst ? choice.model : plainModel, files.train, isPlainFirst ? dash : null);
+      const v2 = viewer.cpuMs();
       const [a, b] = isPlainFirst ? [first, second] : [second, first];
+      // The viewer's CPU over the dashboard pass.
+      viewerCores.push((isPlainFirst ? v2 - v1 : v1 - v0) / 1000 / b.seconds);
       plain.push(a.rate);
       dashboard.push(b.rate);
       threadShares.push(b.threadShare);
@@ -157,7 +189,7 @@ export async function benchDashboard(options: { readonly passes: number; readonl
     rmSync(dir, { recursive: true, force: true });
   }
   const ratios = plain.map((p, i) => dashboard[i] / p);
-  return { viewer: viewer.name, statsEvery, rows, plain, dashboard, ratios, overhead: 1 - spread(ratios).median, threadShares };
+  return { viewer: viewer.name, statsEvery, rows, plain, dashboard, ratios, overhead: 1 - spread(ratios).median, threadShares, viewerCores };
 }
 
 export function dashboardReport(r: DashboardBenchResult): string {
@@ -171,6 +203,7 @@ export function dashboardReport(r: DashboardBenchResult): string {
     `| fit with the dashboard open | ${fmt(r.dashboard)} |`,
     '',
     `throughput overhead: ${(100 * r.overhead).toFixed(1)} % (1 − median of ${r.ratios.length} same-pair ratios; per pair: ${r.ratios.map((x) => `${((1 - x) * 100).toFixed(1)}`).join(', ')} %)`,
+    `the page's CPU (${r.viewer}): ${(100 * spread(r.viewerCores).median).toFixed(1)} % of a core while the run trains (median; it competes with training only on a machine without a free core)`,
     `the dashboard's own CPU time in the training process (statistics, events, stats.jsonl, sockets): ${(100 * spread(r.threadShares).median).toFixed(2)} % of each pass's CPU time (median; max ${(100 * spread(r.threadShares).max).toFixed(2)} %)`,
   ].join('\n');
 }

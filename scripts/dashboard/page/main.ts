@@ -219,8 +219,25 @@ function renderLayers(): void {
 
 // ───────────── loop ─────────────
 
+let drawTimer: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Draw soon: scalars at most every REDRAW_MS, band charts at most every LAYERS_REDRAW_MS (at once
+ * when every run has ended). Nothing runs while no message arrives — no animation-frame loop.
+ */
+function scheduleDraw(): void {
+  if (drawTimer !== null) return;
+  const now = performance.now();
+  const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
+  const layersWait = isLayersDirty ? (isAllDone ? 0 : lastLayersDraw + LAYERS_REDRAW_MS - now) : Infinity;
+  const wait = Math.max(0, Math.min(isDirty ? lastDraw + REDRAW_MS - now : Infinity, layersWait));
+  drawTimer = setTimeout(() => {
+    drawTimer = null;
+    requestAnimationFrame(draw);
+  }, Number.isFinite(wait) ? wait : 0);
+}
+
 function draw(now: number): void {
-  requestAnimationFrame(draw);
   const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
   if (isDirty && now - lastDraw >= REDRAW_MS) {
     isDirty = false;
@@ -235,6 +252,7 @@ function draw(now: number): void {
     lastLayersDraw = now;
     renderLayers();
   }
+  if (isDirty || isLayersDirty) scheduleDraw();
 }
 
 function onControl(c: ControlMessage): void {
@@ -253,6 +271,7 @@ function connect(): void {
     else applyMessage(runs, m);
     isDirty = true;
     isLayersDirty = true;
+    scheduleDraw();
     const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
     if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
     else if (isAllDone) setStatus('finished', 'run finished');
@@ -279,6 +298,7 @@ function setup(): void {
     shown.value = smoothing.toFixed(2);
     isDirty = true;
     lastDraw = 0;
+    scheduleDraw();
   });
   const every = byId('stats-every', HTMLInputElement);
   every.addEventListener('change', () => {
@@ -291,7 +311,6 @@ function setup(): void {
     for (const c of bandCharts.values()) c.resize();
   });
   connect();
-  requestAnimationFrame(draw);
 }
 
 setup();
