@@ -13,6 +13,7 @@
  *   mem     peak RSS and heap of this process, and bytes a steady-state training step allocates
  *   serve   `deltaflow serve --learn` under autocannon load while it learns: predictions/s and latency
  *           percentiles of two MLPs (bench/serve.ts)
+ *   dashboard  training throughput with the live dashboard open against without (bench/dashboard.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -21,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBigCsv } from './bench/bigCsvDriver.js';
+import { benchDashboard, dashboardReport, type DashboardBenchResult } from './bench/dashboard.js';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
@@ -50,6 +52,7 @@ export interface BenchResult {
   readonly training: WorkloadResult[];
   csv?: CsvResult;
   serve?: ServeResult;
+  dashboard?: DashboardBenchResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -152,6 +155,7 @@ async function main(): Promise<void> {
     }
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
+    if (opts.sections.includes('dashboard')) result.dashboard = await benchDashboard({ passes: opts.passes, log });
     result.memory = processMemory();
 
     if (opts.isJson) {
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
       ...(result.serve ? [serveReport(result.serve)] : []),
+      ...(result.dashboard ? [dashboardReport(result.dashboard)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

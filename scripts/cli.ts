@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { dashboardCommand } from './commands/dashboard.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { generateCommand } from './commands/generate.js';
 import { exportCommand } from './commands/export.js';
@@ -22,7 +23,7 @@ import { publishCommand } from './commands/publish.js';
 import { trainCommand } from './commands/train.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError', 'StatsFileError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -70,6 +71,7 @@ function buildProgram(): Command {
   program.addCommand(importCommand());
   program.addCommand(prepareDataCommand());
   program.addCommand(publishCommand());
+  program.addCommand(dashboardCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };
   program.configureOutput(output);

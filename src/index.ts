@@ -52,7 +52,7 @@ export * as ops from './ops/index.js';
 
 // Streams
 export type { Sample, Batch, RowOrigin } from './streams/types.js';
-export { fromCsv, featureStats, createCounters, type CsvSourceOptions, type CsvCounters, type FeatureStats } from './streams/sources/fromCsv.js';
+export { fromCsv, featureStats, createCounters, type CsvInput, type CsvSourceOptions, type CsvCounters, type FeatureStats } from './streams/sources/fromCsv.js';
 export * from './streams/sources/csvErrors.js';
 export { createGate, type Gate } from './streams/sources/gate.js';
 export type { GenerateOptions, GeneratedRow, GeneratorName } from './streams/sources/generators/generator.js';

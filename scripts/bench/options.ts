@@ -3,7 +3,7 @@
  *
  *   --json               print one JSON document (every pass and probe) instead of tables
  *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve (default: all)
+ *   --only LIST          sections among w1,w2,csv,mem,serve,dashboard (default: all but dashboard)
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
 
-export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve'] as const;
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'dashboard'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -101,7 +101,8 @@ export function readOptions(argv: readonly string[]): BenchOptions {
   return {
     isJson: values.json === true,
     isSmoke,
-    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : [...SECTIONS],
+    // The dashboard section (a browser and 2 × passes epochs) runs only when asked for.
+    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : SECTIONS.filter((s) => s !== 'dashboard'),
     passes: positive('passes', values.passes, isSmoke ? 3 : 5, true),
     peers,
     workers: [...new Set(workers)].sort((a, b) => a - b),

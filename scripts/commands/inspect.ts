@@ -50,7 +50,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), rule, ...rows.map(line), rule].join('\n');
 }
 
-function summary(choice: ModelChoice): string {
+/** The summary `deltaflow inspect` prints (the dashboard shows it too). @example process.stdout.write(summary(choice)) */
+export function summary(choice: ModelChoice): string {
   const rows = rowsOf(choice);
   const total = rows.reduce((n, r) => n + r.params, 0);
   const lines = [

@@ -21,9 +21,11 @@ import { csvOptions, losses, metaHints, metaToJson, missingMetaHint, outputCount
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, targetUnitsMse } from './targets.js';
 import { onlineOptimizer, type OnlineOptimizerName } from './onlineOptimizer.js';
+import { addDashboardOptions, type DashboardFlags } from '../dashboard/dashboardOptions.js';
+import { startDashboard } from '../dashboard/startDashboard.js';
 
 
-interface OnlineOptions extends DataOptions, BadRowOptions {
+interface OnlineOptions extends DataOptions, BadRowOptions, DashboardFlags {
   readonly model: string;
   readonly data: string;
   readonly window: number;
@@ -114,18 +116,29 @@ async function runOnline(options: OnlineOptions): Promise<void> {
       `deltaflow: the loss of the ${options.window} rows up to row ${m.seen} is ${w.toPrecision(3)}, ${why}: the learning rate (${lr}) may be too high for this model; try a smaller --lr\n`,
     );
   };
+  // --dashboard: a live page of the windowed metrics and the layers (no run folder, so nothing is kept).
+  const dash = options.dashboard
+    ? await startDashboard({ flags: options, choice, name: setup.input.name, title: `online ${choice.name} on ${setup.input.name}: ${optimizer.kind} lr ${lr}, window ${options.window}`, kind: 'online', statsPath: null, log: (l) => process.stderr.write(`deltaflow: ${l}\n`) })
+    : null;
+  const started = performance.now();
+  const ended = (status: 'done' | 'failed', error?: unknown): Promise<void> => {
+    const end = last as PrequentialMetrics | null;
+    dash?.finish({ status, steps: end?.seen ?? 0, seconds: (performance.now() - started) / 1000, trainLoss: end?.cumulativeLoss ?? null, testLoss: null, testAccuracy: null, ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }) });
+    return dash?.close() ?? Promise.resolve();
+  };
   await new Promise<void>((resolve, reject) => {
-    source.pipe(prequential(choice.model, { loss, optimizer, window: options.window, batchSize: options.batch })).subscribe({
+    source.pipe(prequential(choice.model, { loss, optimizer, window: options.window, batchSize: options.batch, ...(dash === null ? {} : { internals: dash.internals }) })).subscribe({
       next: (m) => {
         last = m;
+        dash?.onWindow(m);
         if (Math.floor(m.seen / options.window) > Math.floor(printedAt / options.window)) {
           printedAt = m.seen;
           report(m, 'progress');
           watchLoss(m);
         }
       },
-      error: reject,
-      complete: () => resolve(),
+      error: (e: unknown) => void ended('failed', e).finally(() => reject(e)),
+      complete: () => void ended('done').then(resolve, reject),
     });
   });
   const final = last as PrequentialMetrics | null;
@@ -152,5 +165,5 @@ export function onlineCommand(): Command {
     .option('--seed <n>', 'seed of a preset\'s initialization', parse.integer, 1)
     .option('--save <file>', 'write the learned model (with its data description) at the end')
     .option('--json', 'JSON lines on stdout instead of text', false);
-  return addBadRowOptions(addDataOptions(command), 'reported in the rows line at the end').action(runOnline);
+  return addDashboardOptions(addBadRowOptions(addDataOptions(command), 'reported in the rows line at the end')).action(runOnline);
 }

@@ -43,11 +43,13 @@ import { setupData, type NormalizeChoice } from './dataSetup.js';
 import { csvOptions, losses, metaHints, metaToJson, outputCount, type DataMeta, type LossName, type MetaHints, type Task } from './meta.js';
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, scaleHints } from './targets.js';
+import { addDashboardOptions, type DashboardFlags } from '../dashboard/dashboardOptions.js';
+import { startDashboard } from '../dashboard/startDashboard.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions, CheckpointFlags {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags {
   /** With --json: one line per step too (what the kill test counts). */
   readonly jsonSteps: boolean;
   readonly clipNorm?: number;
@@ -275,6 +277,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       `${testPath === undefined ? '' : `, testing on ${testPath}`}; run folder ${run.dir}\n`);
   }
 
+  // --dashboard: a live page of the run; its events are kept in the run folder's stats.jsonl for replays.
+  const dash = options.dashboard
+    ? await startDashboard({ flags: options, choice, name: run.dir, title, kind: 'train', statsPath: join(run.dir, 'stats.jsonl'), startStep: state.optimizer.t, log: (l) => process.stderr.write(`deltaflow: ${l}\n`) })
+    : null;
   const progress = createProgress(!options.quiet && !options.json);
   const start = performance.now();
   // The pass under way: its epoch, and the samples trained when it began (a resumed epoch began before
@@ -309,6 +315,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     const done = e.samples - epochStartSamples;
     progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
     run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000, gradNorm: e.gradNorm });
+    dash?.onStep(e);
     if (options.json && options.jsonSteps) process.stdout.write(`${JSON.stringify({ type: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss })}\n`);
   };
 
@@ -326,6 +333,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       kind: 'epoch', epoch: e.epoch, step: lastStep, samples: lastSamples, loss: e.trainLoss, accuracy: e.trainAccuracy,
       testLoss: e.test?.loss ?? null, testAccuracy: e.test?.accuracy ?? null, lr: lastLr, seconds: (performance.now() - start) / 1000,
     });
+    dash?.onEpoch(e, lastStep);
     const weights = cloneModel(model);
     return () => writeEpochFiles(e, weights);
   };
@@ -372,6 +380,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       ...(totalSteps === null ? {} : { totalSteps }),
       workers: options.workers,
       ...guard.fitOptions,
+      ...(dash === null ? {} : { internals: dash.internals }),
       state,
       resume: session.resume,
       onBoundary: session.onBoundary,
@@ -395,12 +404,16 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     });
     await pending;
     await session.flush();
+    const end = lastEpoch as EpochEvent | null;
+    dash?.finish({ status: session.stoppedBy() === null ? 'done' : 'stopped', steps: lastStep, seconds: (performance.now() - start) / 1000, trainLoss: end?.trainLoss ?? null, testLoss: end?.test?.loss ?? null, testAccuracy: end?.test?.accuracy ?? null });
   } catch (e) {
+    dash?.finish({ status: 'failed', steps: lastStep, seconds: (performance.now() - start) / 1000, trainLoss: null, testLoss: null, testAccuracy: null, error: e instanceof Error ? e.message : String(e) });
     // The checkpoints saved before the failure are written first: a resume starts from the last good one.
     await session.flush().catch(() => undefined);
     await guard.fail(e, runEnd());
     throw e;
   } finally {
+    await dash?.close();
     session.dispose();
     progress.endEpoch();
     await run.close();
@@ -474,5 +487,5 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addCheckpointOptions(addBadRowOptions(command));
+  return addDashboardOptions(addCheckpointOptions(addBadRowOptions(command)));
 }

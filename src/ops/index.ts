@@ -14,3 +14,5 @@ export * from './optimizers.js';
 export * from './schedules.js';
 export * from './metrics.js';
 export * from './kernels.js';
+export * from './distribution.js';
+export * from './smoothing.js';

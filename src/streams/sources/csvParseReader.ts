@@ -126,7 +126,9 @@ export async function readWithCsvParse(src: ByteSource, at: Cursor, run: ParseRu
       if (chunk === null) return null;
     }
   } finally {
-    parser.destroy();
+    // NOTE: csv-parse's browser build (the browser bundle, src/browser.ts) runs on an older stream
+    // polyfill that has no destroy(); there the parser is simply dropped.
+    if (typeof parser.destroy === 'function') parser.destroy();
   }
 }
 

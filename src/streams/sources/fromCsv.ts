@@ -33,6 +33,10 @@ import { type Cursor, readFast } from './fastCsv.js';
 import { type FollowOptions, type FollowedFile, followFile } from './followFile.js';
 import type { Gate } from './gate.js';
 import type { Sample } from '../types.js';
+import { isWebStream, webStreamChunks, type WebByteStream } from './webStream.js';
+
+/** What fromCsv reads: a file path, a Node byte stream (process.stdin), or a web ReadableStream<Uint8Array>. */
+export type CsvInput = string | NodeJS.ReadableStream | WebByteStream;
 
 /** Counts a source keeps while it reads; pass your own object to read them during or after a run. */
 export interface CsvCounters {
@@ -133,8 +137,8 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
   const count = (option: string, v: number | undefined, min: number): void => {
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) bad(option, `an integer ≥ ${min}`, v);
   };
-  if (typeof input !== 'string' && !(input !== null && typeof input === 'object' && Symbol.asyncIterator in input)) {
-    throw new TypeError('fromCsv: input must be a file path or a readable stream');
+  if (typeof input !== 'string' && !isWebStream(input) && !(input !== null && typeof input === 'object' && Symbol.asyncIterator in input)) {
+    throw new TypeError('fromCsv: input must be a file path, a readable stream or a web ReadableStream');
   }
   checkSchemaOptions(o);
   if (o.onBadRow !== undefined && o.onBadRow !== 'error' && o.onBadRow !== 'skip') bad('onBadRow', "'error' or 'skip'", o.onBadRow);
@@ -157,7 +161,8 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
 }
 
 /**
- * A pull-driven source of Samples from a CSV file (path) or byte stream (e.g. `process.stdin`).
+ * A pull-driven source of Samples from a CSV file (path), a byte stream (e.g. `process.stdin`), or a
+ * web `ReadableStream<Uint8Array>` (a browser File's `stream()`, a fetch Response's `body`).
  *
  * @example
  * const counters = createCounters();
@@ -165,7 +170,7 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
  *   .pipe(batch(32), train(model, opts))
  *   .subscribe({ complete: () => console.log(counters) });
  */
-export function fromCsv(input: string | NodeJS.ReadableStream, options: CsvSourceOptions): Observable<Sample> {
+export function fromCsv(input: CsvInput, options: CsvSourceOptions): Observable<Sample> {
   checkOptions(input, options);
   return new Observable<Sample>((subscriber) => {
     const abort = new AbortController();
@@ -199,7 +204,7 @@ export interface FeatureStats {
  * const s = await featureStats('train.csv', { classes: 10 });
  * fromCsv('train.csv', { classes: 10, normalize: { kind: 'zscore', a: s.mean, b: s.std.map((d) => d || 1) } });
  */
-export function featureStats(input: string | NodeJS.ReadableStream, options: CsvSourceOptions): Promise<FeatureStats> {
+export function featureStats(input: CsvInput, options: CsvSourceOptions): Promise<FeatureStats> {
   const { normalize: _ignored, ...rest } = options;
   return new Promise((resolve, reject) => {
     let n = 0;
@@ -252,15 +257,15 @@ export class Run {
   private emitted = 0;
   private skipped = 0;
   private lastSkip: CsvError | null = null;
-  private stream: Readable | NodeJS.ReadableStream | FollowedFile | null = null;
+  private stream: Readable | NodeJS.ReadableStream | FollowedFile | ReturnType<typeof webStreamChunks> | null = null;
 
   constructor(
-    private readonly input: string | NodeJS.ReadableStream,
+    private readonly input: CsvInput,
     readonly options: CsvSourceOptions,
     private readonly subscriber: Subscriber<Sample>,
     readonly signal: AbortSignal,
   ) {
-    this.name = options.name ?? (typeof input === 'string' ? input : 'stdin');
+    this.name = options.name ?? (typeof input === 'string' ? input : isWebStream(input) ? 'stream' : 'stdin');
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.needsHeader = options.hasHeader ?? true;
     this.counters = options.counters ?? createCounters();
@@ -277,7 +282,9 @@ export class Run {
     const highWaterMark = o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     const stream =
       typeof this.input !== 'string'
-        ? this.input
+        ? isWebStream(this.input)
+          ? webStreamChunks(this.input, this.name)
+          : this.input
         : isFollowed
           ? followFile(this.input, offset, { highWaterMark, ...(typeof o.follow === 'object' ? o.follow : {}) })
           : createReadStream(this.input, { start: offset, highWaterMark });
