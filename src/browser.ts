@@ -5,9 +5,11 @@
  * (wabt is bundled and assembles them in the worker; the page must be cross-origin isolated, since
  * the kernels' memory is shared).
  *
- * Everything of `src/index.ts` is here except what needs Node:
+ * Everything of `src/portable.ts` (what both entries share) is here, and fromCsv / featureStats that read
+ * browser inputs. What needs Node is not:
  * - files: `saveModel` / `loadModel` (use `modelToJson` / `modelFromJson` on text), checkpoints;
  * - worker threads: `createGradientPool`, and `workers` > 1 in `train` / `fit` (one thread per Web Worker);
+ * - Redis Streams (`fromRedisStream`, `toRedisStream`, `publishCsv`), growing files (`follow`);
  * - `fromCsv` and `featureStats` read a `File` or `Blob`, or a `ReadableStream<Uint8Array>`
  *   (`file.stream()`, `(await fetch(url)).body`); a path is refused with an error saying so.
  */
@@ -21,58 +23,7 @@ import {
 import { isWebStream, type WebByteStream } from './streams/sources/webStream.js';
 import type { Sample } from './streams/types.js';
 
-// Layers and models
-export type { Layer, LayerSpec, LayerKind, Param, ForwardResult, DeltaResult } from './layers/layer.js';
-export { dense } from './layers/dense.js';
-export { conv2d } from './layers/conv2d.js';
-export { maxPool2d } from './layers/maxPool2d.js';
-export { avgPool2d } from './layers/avgPool2d.js';
-export { flatten } from './layers/flatten.js';
-export { relu, sigmoid, tanh } from './layers/activation.js';
-export { OptionError } from './layers/options.js';
-export { buildLayer, layerKinds, isLayerKind } from './layers/registry.js';
-export { sequential, createModel, cloneModel, paramCount, forwardAll, describeModel, type Model, type SequentialOptions } from './layers/sequential.js';
-export {
-  modelToJson,
-  modelFromJson,
-  ModelFileError,
-  MODEL_FORMAT,
-  MODEL_VERSION,
-  MAX_MODEL_ELEMENTS,
-  MAX_MODEL_BYTES,
-  type JsonValue,
-  type JsonObject,
-  type LoadOptions,
-  type LoadedModel,
-} from './layers/modelFile.js';
-
-// Tensors, optimizers, schedules, kernels
-export { ShapeError, Workspace, sizeOf, formatShape, type Tensor } from './ops/tensor.js';
-export { sgd, momentum, adam, type OptimizerConfig, type OptimizerState } from './ops/optimizers.js';
-export { constantLr, cosineLr, stepLr, lrSchedules, type LrSchedule } from './ops/schedules.js';
-export { createRng, rngFromState, type Rng } from './ops/random.js';
-export { initKernels } from './ops/kernels.js';
-export * as ops from './ops/index.js';
-
-// Streams
-export type { Sample, Batch, RowOrigin } from './streams/types.js';
-export { createCounters, type CsvSourceOptions, type CsvCounters, type FeatureStats } from './streams/sources/fromCsv.js';
-export * from './streams/sources/csvErrors.js';
-export { createGate, type Gate } from './streams/sources/gate.js';
-export * from './streams/training/shuffle.js';
-export * from './streams/training/batch.js';
-export * from './streams/training/forward.js';
-export * from './streams/training/lossHead.js';
-export * from './streams/training/delta.js';
-export * from './streams/training/averageGradients.js';
-export * from './streams/training/applyOptimizer.js';
-export { train, backprop, type TrainOptions, type BackpropOptions } from './streams/training/train.js';
-export * from './streams/training/fit.js';
-export * from './streams/training/evaluate.js';
-export * from './streams/online/prequential.js';
-export * from './streams/training/gradientCheck.js';
-export * from './streams/training/internals.js';
-export { NonFiniteError, type NonFiniteLocation } from './streams/training/numerics.js';
+export * from './portable.js';
 
 /** What the browser's fromCsv reads: a File or Blob, or a web ReadableStream<Uint8Array>. */
 export type BrowserCsvInput = Blob | WebByteStream;

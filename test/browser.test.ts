@@ -8,9 +8,11 @@ import { describe, expect, it } from 'vitest';
 import * as browser from '../src/browser.js';
 import * as node from '../src/index.js';
 
-/** What the browser entry leaves out: files, checkpoints and worker threads. */
+/** What the browser entry leaves out: files, checkpoints, worker threads and Redis. */
 const NODE_ONLY = [
-  'saveModel', 'loadModel', 'createGradientPool',
+  'saveModel', 'loadModel', 'createGradientPool', 'saveOnnx', 'loadOnnx', 'saveTfjs', 'peekLatestCheckpoint',
+  'fromRedisStream', 'toRedisStream', 'publishCsv', 'partitionKey', 'keySlot', 'initialPosition', 'foldIdsHash', 'compareIds',
+  'RedisStreamError', 'RedisEntryError',
   'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CheckpointError', 'canonicalJson', 'compareInput',
   'configHash', 'createCheckpoint', 'createCheckpointWriter', 'decodeCheckpoint', 'diffConfigs', 'encodeCheckpoint',
   'formatDifferences', 'inputFingerprint', 'prefixHash', 'readLatestCheckpoint', 'restoreParams', 'sha256Hex',

@@ -4,7 +4,8 @@
  * - Every ```ts block is a complete program: it is type-checked (strict) and run as an ES module in a
  *   fresh folder whose node_modules holds `deltaflow` (this package) and `rxjs`, with the default
  *   MNIST data written by `deltaflow prepare-data`. When a ```text block follows it, the program must
- *   print those lines: text equal, integers equal, decimals within 10 % (or 0.02), `…` anything.
+ *   print those lines: text equal, integers equal, decimals within 10 % (or 0.02), `…` anything. A
+ *   block that uses Redis reads `REDIS_URL`, set to the test run's redis-server.
  * - Every `deltaflow …` command line in a ```sh block names a command that exists, and only options
  *   that command's --help lists.
  */
@@ -101,7 +102,9 @@ describe('the README', () => {
     it(`the ts block at README.md:${program.line} runs and prints what the README shows`, () => {
       const js = ts.transpileModule(readFileSync(join(cwd, `block${i}.ts`), 'utf8'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
       writeFileSync(join(cwd, `block${i}.mjs`), js);
-      const out = execFileSync(process.execPath, [join(cwd, `block${i}.mjs`)], { cwd, encoding: 'utf8', timeout: 120_000 });
+      // A block that talks to Redis reads REDIS_URL: the tests' own server.
+      const env = { ...process.env, REDIS_URL: process.env.DELTAFLOW_TEST_REDIS_URL ?? '' };
+      const out = execFileSync(process.execPath, [join(cwd, `block${i}.mjs`)], { cwd, encoding: 'utf8', timeout: 120_000, env });
       const expected = (programs[i].prints ?? '').split('\n');
       const actual = out.trimEnd().split('\n');
       expect(actual.length, out).toBe(expected.length);

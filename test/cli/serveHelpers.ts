@@ -128,8 +128,8 @@ export async function recompute(file: string, xs: readonly Float32Array[], ids: 
   return predictions(dataMeta, y.data, xs.length, k, ids);
 }
 
-/** Waits until `check` is true, polling every 20 ms (at most `ms`). */
-export async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
+/** Waits until `check` is true, polling every 20 ms (at most `ms`: generous, a loaded machine answers slowly). */
+export async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error('waitFor: timed out');

@@ -22,6 +22,18 @@ import type { Sample } from '../types.js';
 /** Longest stretch of the end-of-stream flush run without yielding to the event loop. */
 const FLUSH_SLICE_MS = 10;
 
+/** A later turn of the event loop: setImmediate in Node, a zero timeout where there is none (a browser). */
+const later: (fn: () => void) => { cancel(): void } =
+  typeof setImmediate === 'function'
+    ? (fn) => {
+        const handle = setImmediate(fn);
+        return { cancel: () => clearImmediate(handle) };
+      }
+    : (fn) => {
+        const handle = setTimeout(fn, 0);
+        return { cancel: () => clearTimeout(handle) };
+      };
+
 /** The shuffle window's contents and its generator, as plain data. */
 export interface ShuffleSnapshot {
   readonly window: readonly Sample[];
@@ -81,7 +93,7 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
       let rng: Rng = createRng(seed);
       let resident: Sample[] = [];
       let isFlushing = false;
-      let resumeAt: ReturnType<typeof setImmediate> | null = null;
+      let resumeAt: { cancel(): void } | null = null;
       const restore = state?.attach(() => ({ window: resident.slice(), rng: rng.state(), isFlushing })) ?? null;
       if (restore !== null) {
         if (restore.window.length > (size <= 1 ? 0 : size)) {
@@ -136,7 +148,7 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
           const out = resident.pop();
           if (out !== undefined) subscriber.next(out);
           if (resident.length > 0 && performance.now() > until) {
-            resumeAt = setImmediate(drain);
+            resumeAt = later(drain);
             return;
           }
         }
@@ -144,7 +156,7 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
       }
       return () => {
         subscription.unsubscribe();
-        if (resumeAt !== null) clearImmediate(resumeAt);
+        resumeAt?.cancel();
         resident = [];
       };
     });
