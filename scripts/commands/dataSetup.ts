@@ -33,6 +33,12 @@ export interface DataRequest {
   readonly loss?: LossName;
   /** Columns that are neither features nor labels (ids, timestamps): left out of the features. */
   readonly exclude?: readonly string[];
+  /**
+   * The rows carry no label: their labels come as rows of this other input (late labels joined by an
+   * id), so the label column(s) and the classes are found there; every column of the data is then a
+   * feature but the excluded ones (the id among them).
+   */
+  readonly labelsFrom?: CsvInput;
   /** Print what a first pass found (classes) on stderr. */
   readonly isVerbose: boolean;
   /** Reading options of every pass (bad-row policy, max record size; badRows.ts). */
@@ -98,13 +104,16 @@ export function excludedColumns(input: CsvInput, exclude: readonly string[] | un
  */
 export async function setupData(req: DataRequest, fromModel: MetaHints | null): Promise<DataSetup> {
   const input = await openCsv(req.data, '--data', req.csv?.maxRecordSize);
+  const labelInput = req.labelsFrom ?? input;
   const task: Task = req.task ?? fromModel?.task ?? 'classify';
   const labelNames = req.label ?? fromModel?.label;
-  const labelCols = labelColumns(input, labelNames);
+  const labelCols = labelColumns(labelInput, labelNames);
   if (task === 'classify' && labelCols.length !== 1) {
-    throw new CliError(`--label: classification takes one label column, got ${labelCols.length} (${labelCols.map((c) => input.header[c]).join(', ')}); several columns are targets of --task regress`);
+    throw new CliError(`--label: classification takes one label column, got ${labelCols.length} (${labelCols.map((c) => labelInput.header[c]).join(', ')}); several columns are targets of --task regress`);
   }
-  const label = labelCols.map((c) => input.header[c]);
+  const label = labelCols.map((c) => labelInput.header[c]);
+  // The data's own columns that are labels (none when the labels come from another input).
+  const dataLabelCols = req.labelsFrom === undefined ? labelCols : input.header.flatMap((h, c) => (label.includes(h) ? [c] : []));
 
   const excluded = excludedColumns(input, req.exclude);
   let features: string[];
@@ -115,10 +124,10 @@ export async function setupData(req: DataRequest, fromModel: MetaHints | null): 
     if (read.length > 0) throw new CliError(`--exclude ${read.join(',')}: the model reads ${read.length === 1 ? 'it as a feature' : 'them as features'}`);
     features = [...fromModel.features];
   } else {
-    const label = new Set(labelCols.map((c) => input.header[c]));
-    const both = [...excluded].filter((e) => label.has(e));
+    const labelSet = new Set(label);
+    const both = req.labelsFrom === undefined ? [...excluded].filter((e) => labelSet.has(e)) : [];
     if (both.length > 0) throw new CliError(`--exclude ${both.join(',')}: that is the label column; choose another --label, or do not exclude it`);
-    features = input.header.filter((name, c) => !labelCols.includes(c) && !excluded.has(name));
+    features = input.header.filter((name, c) => !dataLabelCols.includes(c) && !excluded.has(name));
   }
   if (features.length === 0) throw new CliError(`${input.name}: no feature columns left besides the label column(s) ${label.join(', ')}`);
 
@@ -130,7 +139,7 @@ export async function setupData(req: DataRequest, fromModel: MetaHints | null): 
     throw new CliError(`--shape ${shape.join(',')}: ${formatShape(shape)} holds ${sizeOf(shape)} values, but ${input.name} has ${features.length} feature columns`);
   }
   const { classes, classesAreIndices } =
-    task === 'classify' ? await resolveClasses(req, input, labelCols[0], fromModel) : { classes: null, classesAreIndices: false };
+    task === 'classify' ? await resolveClasses(req, labelInput, labelCols[0], fromModel) : { classes: null, classesAreIndices: false };
   const scale = req.scale ?? fromModel?.scale ?? 1;
 
   let meta: DataMeta = { task, loss, label, features, classes, classesAreIndices, shape, scale, normalize: null, targetNormalize: null };
@@ -149,6 +158,7 @@ export async function setupData(req: DataRequest, fromModel: MetaHints | null): 
     }
     meta = { ...meta, normalize, targetNormalize };
   } else if (choice === 'zscore' || choice === 'minmax') {
+    if (req.labelsFrom !== undefined) throw new CliError(`--normalize ${choice} with labels from another input: normalize online (--normalize online), or from a model file`);
     if (input.path === null) {
       throw new CliError(`--normalize ${choice} needs a file: its statistics come from a first pass over --data, which stdin cannot give (save the data to a file, or use --scale)`);
     }

@@ -68,7 +68,7 @@ export function renderOnlinePlot(data: OnlinePlotData): string {
         all.push({ label: label(learner, what), color: colorOf(i), points: series(data, learner, pick), width: dash === undefined ? 2 : 1.5, hasMarkers: false, ...(dash === undefined ? {} : { dash }) });
       }
     });
-    return { panel: { title, xLabel: 'row', yLabel, series: all, isPercent, markers }, legend: all.filter((s) => s.points.length > 0) };
+    return { panel: { title, xLabel: 'row', yLabel, series: all, isPercent, markers }, legend: all.filter((x) => x.points.length > 0) };
   };
   const parts = data.isRegression
     ? [
@@ -85,7 +85,14 @@ export function renderOnlinePlot(data: OnlinePlotData): string {
         ]),
         panel('Cohen\'s κ over the window', 'κ', false, [{ what: 'κ, window', pick: (p) => p.values.kappa_window ?? null }]),
       ];
-  const legend: LegendEntry[] = parts.flatMap((p) => p.legend).filter((e, i, all) => all.findIndex((x) => x.label === e.label) === i);
+  // The legend names each learner's colour once, then the line styles and the markers.
+  const legend: LegendEntry[] = isMany
+    ? [
+        ...data.learners.map((learner, i): LegendEntry => ({ label: learner, color: colorOf(i), width: 2, hasMarkers: false })),
+        { label: 'over the window', color: '#555', width: 2, hasMarkers: false },
+        { label: 'cumulative', color: '#555', width: 1.5, hasMarkers: false, dash: '5,3' },
+      ]
+    : parts.flatMap((p) => p.legend);
   if (data.driftAt.length > 0) legend.push({ label: 'known drift', color: '#777', width: 1, hasMarkers: false, dash: '6,4' });
   if (data.detections.length > 0) legend.push({ label: 'detected drift', color: colorOf(0), width: 1, hasMarkers: false, dash: '2,2' });
   return renderCharts({ title: data.title, panels: parts.map((p) => p.panel), legend });

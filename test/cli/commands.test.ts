@@ -135,7 +135,8 @@ describe('deltaflow online', () => {
     const r = await runCli(['online', '--model', 'm-bars/model.json', '--data', '-', '--window', '40', '--save', 'online.json'], { cwd: dir, stdin: readFileSync(join(dir, 'bars-test.csv'), 'utf8') });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^rows 40 {2}accuracy \d+\.\d{2}% \(last 40: \d+\.\d{2}%\) {2}loss \d+\.\d{4}/);
+    expect(lines[0]).toMatch(/^online m-bars\/model\.json \(sgd lr 0\.0001\) on stdin; run folder runs\//);
+    expect(lines[1]).toMatch(/^rows 40 {2}accuracy \d+\.\d{2}% \(last 40: \d+\.\d{2}%\) {2}loss \d+\.\d{4}/);
     expect(lines.at(-1)).toBe('wrote online.json');
     const meta = (JSON.parse(readFileSync(join(dir, 'online.json'), 'utf8')) as { meta: { shape: number[] } }).meta;
     expect(meta.shape).toEqual([1, 8, 8]);

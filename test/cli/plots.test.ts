@@ -81,6 +81,17 @@ describe('the plots the CLI writes stay inside their canvas', () => {
     });
   }
 
+  it('online: several learners, detections and known drift points', async () => {
+    const g = await runCli(['generate', 'stagger', '--rows', '3000', '--drift-at', '1500', '--seed', '2', '--out', 'stagger.csv'], { cwd });
+    expect(g.code, g.stderr).toBe(0);
+    const r = await runCli(['online', '--data', 'stagger.csv', '--classes', '2', '--window', '250', '--drift-at', '1500', '--out', 'online-run',
+      '--learner', 'model=mlp,hidden=16,name=plain-learner-with-a-long-name', '--learner', 'model=mlp,hidden=16,detector=adwin,reaction=boost-lr,name=adwin-boost'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const painted = paintedOutside(readFileSync(join(cwd, 'online-run', 'plot.svg'), 'utf8'), join(cwd, 'renders'), 'online');
+    expect(painted.inside).toBeGreaterThan(0);
+    expect(painted.outside).toBe(0);
+  });
+
   it('the check finds a label drawn past the right edge (it has teeth)', () => {
     const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100"><rect width="200" height="100" fill="white"/>' +
       '<text x="170" y="50" font-size="14">clipped legend</text></svg>';

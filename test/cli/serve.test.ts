@@ -109,8 +109,8 @@ describe('deltaflow serve --learn: the same learning as online', () => {
       const online = await onlineRun(c.model(), c.data, c.options);
       expect(withoutDataName(served.text)).toBe(withoutDataName(readFileSync(online.file, 'utf8')));
       const info = await call(s.url, '/model');
-      const { type: _type, ...scores } = online.done;
-      expect(info.json.metrics).toEqual(scores);
+      const { seen, cumulativeAccuracy, windowAccuracy, cumulativeLoss, windowLoss } = online.done;
+      expect(info.json.metrics).toEqual({ seen, cumulativeAccuracy, windowAccuracy, cumulativeLoss, windowLoss });
       expect(served.headers.get('etag')).toBe(`"${info.json.hash}"`);
     });
   }

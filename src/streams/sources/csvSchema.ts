@@ -113,7 +113,8 @@ export function checkSchemaOptions(o: SchemaOptions): void {
   };
   if (o.label !== undefined && !isColumnRef(o.label)) fail('label', 'a column name or 0-based index', o.label);
   if (typeof o.label === 'string' && !hasNames) fail('label', 'a column index when there is no header nor columns', o.label);
-  refs('features', o.features);
+  // An empty feature list is allowed: rows that carry only a label (a stream of late labels).
+  if (!(Array.isArray(o.features) && o.features.length === 0)) refs('features', o.features);
   refs('targets', o.targets);
   refs('keep', o.keep);
   if (o.id !== undefined && !isColumnRef(o.id)) fail('id', 'a column name or 0-based index', o.id);
@@ -275,7 +276,7 @@ export function resolvePlan(
   } else {
     for (let col = 0; col < nFields; col++) if (role[col] === ROLE_SKIP) featureCols.push(col);
   }
-  if (featureCols.length === 0) mismatch(`no feature columns left; ${found}`);
+  if (featureCols.length === 0 && o.features === undefined) mismatch(`no feature columns left; ${found}`);
   featureCols.forEach((col, i) => {
     role[col] = ROLE_FEATURE;
     slot[col] = i;

@@ -68,7 +68,10 @@ export interface CsvSourceOptions extends SchemaOptions {
   readonly columns?: readonly string[];
   /** Label column, by name or 0-based index. Default: the column named `label`, else column 0 (none for task `predict`). */
   readonly label?: string | number;
-  /** Feature columns in the order they fill `x`. Default: every column but the label/targets (every column for task `predict`). */
+  /**
+   * Feature columns in the order they fill `x`. Default: every column but the label/targets (every
+   * column for task `predict`). `[]`: none — rows carry only their label (a stream of late labels).
+   */
   readonly features?: readonly (string | number)[];
   /**
    * `classify` (default): one-hot targets from the label. `regress`: targets are the values of `targets`.
