@@ -20,20 +20,15 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * `expectedM` when given, as a delta step checks against its forward cache).
  */
 export function batchSize(where: string, t: Tensor, perSample: readonly number[], expectedM?: number): number {
-  const m = t.shape[0];
+  const { shape } = t;
+  const m = shape[0];
+  let isOk = shape.length === perSample.length + 1 && Number.isInteger(m) && m >= 1 && (expectedM === undefined || m === expectedM);
+  for (let i = 0; isOk && i < perSample.length; i++) isOk = shape[i + 1] === perSample[i];
+  if (isOk && t.data.length === sizeOf(shape)) return m;
+  // NOTE: the message is built only on failure: this check runs on every layer of every step.
   const expected = `[${expectedM ?? 'm'}${perSample.map((d) => `, ${d}`).join('')}]`;
-  const isOk =
-    t.shape.length === perSample.length + 1 &&
-    Number.isInteger(m) &&
-    m >= 1 &&
-    (expectedM === undefined || m === expectedM) &&
-    sameShape(t.shape.slice(1), perSample) &&
-    t.data.length === sizeOf(t.shape);
-  if (!isOk) {
-    const detail = t.data.length === sizeOf(t.shape) ? '' : `data has ${t.data.length} elements for shape ${formatShape(t.shape)}`;
-    throw new ShapeError(where, expected, t.shape, detail);
-  }
-  return m;
+  const detail = t.data.length === sizeOf(shape) ? '' : `data has ${t.data.length} elements for shape ${formatShape(shape)}`;
+  throw new ShapeError(where, expected, shape, detail);
 }
 
 /** Zero-filled parameters for the inferred shapes (the model initializes or loads their values). */
