@@ -29,6 +29,7 @@ import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/de
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
 import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
 import { benchServe, serveReport, type ServeResult } from './bench/serve.js';
+import { benchOnline, onlineReport, type OnlineBenchResult } from './bench/online.js';
 import { csvReport, memoryReport, trainingReport } from './bench/report.js';
 import { peerRunners, torchUnavailable } from './bench/systems.js';
 import { benchWorkload, type WorkloadResult } from './bench/training.js';
@@ -52,6 +53,7 @@ export interface BenchResult {
   readonly training: WorkloadResult[];
   csv?: CsvResult;
   serve?: ServeResult;
+  online?: OnlineBenchResult;
   dashboard?: DashboardBenchResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
+    if (opts.sections.includes('online')) result.online = await benchOnline({ passes: opts.passes, isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
     if (opts.sections.includes('dashboard')) result.dashboard = await benchDashboard({ passes: opts.passes, log });
     result.memory = processMemory();
@@ -168,6 +171,7 @@ async function main(): Promise<void> {
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
       ...(result.serve ? [serveReport(result.serve)] : []),
+      ...(result.online ? [onlineReport(result.online)] : []),
       ...(result.dashboard ? [dashboardReport(result.dashboard)] : []),
       memoryReport(result.memory, result.steadyState),
     ];

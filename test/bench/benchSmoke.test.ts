@@ -122,10 +122,26 @@ describe('npm run bench --smoke: serve', () => {
   });
 });
 
+describe('npm run bench --smoke: online', () => {
+  test('online: batch-1 prequential speed in process and through the CLI, both learning the same stream to the same accuracy', () => {
+    const r = runBench(['--smoke', '--json', '--only', 'online']);
+    expect(r.status, r.stderr).toBe(0);
+    const online = (JSON.parse(r.stdout) as BenchResult).online;
+    expect(online?.systems.map((s) => s.name)).toEqual(['deltaflow evaluateOnline (in process)', 'deltaflow online (CLI, CSV, start-up included)']);
+    for (const s of online?.systems ?? []) {
+      expectPositive(s.rowsPerSecond.median, `${s.name} rows/s`);
+      // A drifting hyperplane with 5 % noise: an MLP that learns is well above guessing.
+      expect(s.accuracy, s.name).toBeGreaterThan(0.6);
+    }
+    // The same model, seed and stream: the library and the command line learn identically.
+    expect(online?.systems[1].accuracy).toBe(online?.systems[0].accuracy);
+  });
+});
+
 describe('bench flags', () => {
   test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
     const r = runBench(['--smoke', '--only', 'w3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,dashboard)\n');
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard)\n');
   });
 });
