@@ -333,7 +333,8 @@ function divergenceWatch(meta: DataMeta, window: number): (l: LearnerReport, row
   let isWarned = false;
   return (l, row, lr) => {
     const w = l.lossWindow;
-    if (w === null) return;
+    // A part-filled window (the first rows, a short stream) is too few rows to call learning broken.
+    if (w === null || l.scored < window) return;
     const isWorseThanGuessing = w > 1.5 * guessLoss;
     const isFarAboveBest = guessLoss === Infinity && w > DIVERGENCE_FACTOR * best && w > best + 0.1;
     best = Math.min(best, w);

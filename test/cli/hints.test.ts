@@ -81,6 +81,15 @@ describe('one-line hints for data a model would learn badly', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^deltaflow: the loss of the 50 rows up to row \d+ is [\d.e+]+, (above the 1\.10 of guessing every class equally likely|\d+× the best window so far \([\d.e+-]+\)): the learning rate \(0.1\) may be too high for this model; try a smaller --lr$/);
     });
+
+    it('a stream shorter than the window gets no warning: a part-filled window is too few rows to judge', async () => {
+      const r = await runCli(['online', '--model', 'blobs-run/model.json', '--data', 'blobs.csv', '--window', '100000', '--lr', '0.1', '--json'], { cwd });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('may be too high');
+      // The same run with a window the stream fills does warn (the check above is not vacuous).
+      const filled = await runCli(['online', '--model', 'blobs-run/model.json', '--data', 'blobs.csv', '--window', '50', '--lr', '0.1', '--json'], { cwd });
+      expect(filled.stderr).toContain('may be too high');
+    });
   });
 
   it('the --on-bad-row help of evaluate and online says where skips are reported (no "counted and counted")', async () => {
