@@ -473,3 +473,26 @@ describe('model files from others: one clear line for every command, memory and 
     }
   });
 });
+
+describe("a model file's classes and the stream's labels", () => {
+  it('a label the model has no class for is the same one line in train, online and evaluate, naming file:line:column', async () => {
+    writeRecs(join(dir, 'named.csv'), goodRows(60, 23).map((r) => ({ text: r.text.replace(/,(\d)$/, (_, k: string) => `,${['cat', 'dog', 'owl'][Number(k)]}`) })));
+    const t = await runCli(['train', '--data', 'named.csv', '--label', 'kind', '--epochs', '2', '--out', 'named-run', '--quiet'], { cwd: dir });
+    expect(t.code, t.stderr).toBe(0);
+    const recs = goodRows(30, 24).map((r) => ({ text: r.text.replace(/,(\d)$/, (_, k: string) => `,${['cat', 'dog', 'owl'][Number(k)]}`) }));
+    const [p] = positions(1, recs.length, 24);
+    recs[p] = { text: recs[p].text.replace(/,[a-z]+$/, ',bird') };
+    const lines = writeRecs(join(dir, 'named-bird.csv'), recs);
+    const expected = `deltaflow: named-bird.csv:${lines[p]}:${HEADER.length} (column "kind"): label "bird" is not one of the 3 classes "cat", "dog", "owl"`;
+    const model = join('named-run', 'model.json');
+    for (const command of [
+      ['train', '--model', model, '--data', 'named-bird.csv', '--label', 'kind', '--epochs', '1', '--out', 'named-run-2', '--quiet'],
+      ['online', '--model', model, '--data', 'named-bird.csv', '--label', 'kind', '--out', 'named-online'],
+      ['evaluate', '--model', model, '--data', 'named-bird.csv', '--label', 'kind'],
+    ]) {
+      const r = await runCli(command, { cwd: dir });
+      expect(r.code, command[0]).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.length > 0 && !l.includes('continuing')), command[0]).toEqual([expected]);
+    }
+  });
+});
