@@ -307,7 +307,7 @@ async function runOnline(options: OnlineOptions, command: Command): Promise<void
   if (failure !== null) throw failure;
   if (final === null || final.row === 0) throw new CliError(`${setup.input.name}: no data rows`);
   if (final.labels !== null && !options.json) process.stdout.write(`${labelsLine(final.labels)}\n`);
-  if (options.onBadRow === 'skip' && !options.json) process.stdout.write(`rows: ${describeRowCounts(rowCountsOf(counters)).replace(' trained', ' learned from')}\n`);
+  if (options.onBadRow === 'skip' && !options.json) process.stdout.write(`rows: ${describeRowCounts(rowCountsOf(counters, final.labels?.labelled)).replace(' trained', ' learned from')}\n`);
   if (options.save !== undefined && !options.json) process.stdout.write(`wrote ${options.save}\n`);
 }
 
@@ -437,7 +437,8 @@ async function finishRun(run: OnlineRunFolder, end: RunEnd): Promise<void> {
     seconds: end.seconds,
     learners: (final?.learners ?? []).map((l) => ({ name: l.name, scored: l.scored, loss: l.loss, lossWindow: l.lossWindow, values: { ...l.values } })),
     ...(final?.labels === null || final?.labels === undefined ? {} : { labels: { ...final.labels } }),
-    ...rowCountsOf(end.counters),
+    // With late labels only the labelled rows were learned from; the rest were read and predicted (pending).
+    ...rowCountsOf(end.counters, final?.labels?.labelled ?? undefined),
     models: end.failure === null ? learners.map((l) => run.modelPath(l.name)) : [],
   });
 }

@@ -93,9 +93,11 @@ describe('deltaflow online', () => {
     const r = await runCli(['online', '--model', 'mlp', '--data', 'rows.csv', '--labels', 'labels.csv', '--id', 'id', '--classes', '2', '--scale', '0.1', '--window', '500', '--max-label-wait', '50', '--out', 'byid'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('labels: 994 joined; 0 rows waited too long, 6 never labelled, 1 labels for no row, 1 duplicate labels, 0 duplicate row ids\n');
-    const summary = JSON.parse(readFileSync(join(cwd, 'byid', 'summary.json'), 'utf8')) as { labels: Record<string, number>; learners: { scored: number }[] };
+    const summary = JSON.parse(readFileSync(join(cwd, 'byid', 'summary.json'), 'utf8')) as { labels: Record<string, number>; learners: { scored: number }[]; rowsTrained: number; rowsPending: number; dataRows: number };
     expect(summary.labels).toMatchObject({ predicted: 1000, labelled: 994, neverLabelled: 6, duplicateLabels: 1 });
     expect(summary.learners[0].scored).toBe(994);
+    // Only labelled rows were learned from; the 6 never labelled were read and predicted, not learned.
+    expect(summary).toMatchObject({ rowsTrained: 994, rowsPending: 6, dataRows: 1000 });
     const wait = await runCli(['online', '--model', 'mlp', '--data', 'rows.csv', '--labels', 'labels.csv', '--id', 'id', '--classes', '2', '--max-label-wait', '2', '--out', 'byid-short'], { cwd });
     expect(wait.stdout).toMatch(/labels: \d+ joined; [1-9]\d* rows waited too long/);
   });
