@@ -1,7 +1,11 @@
 /**
- * WebAssembly SIMD direct convolution (stride 1, any zero padding): forward, δx, dW and db with the
+ * WebAssembly SIMD direct convolution (any stride, any zero padding): forward, δx, dW and db with the
  * contracts of conv2dForward / conv2dDeltaX / conv2dGradW / conv2dGradB in src/ops/conv.ts (which
- * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts.
+ * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts; a strided
+ * shape runs as the stride-1 convolution of its phases (convPhases.ts: the copy in lays x out as
+ * phase planes, the weights as phase sub-kernels, and dW, δx are mapped back on the way out).
+ * The kernels are the thread's kernel set (kernelSet.ts): with FMA every multiply-add is one
+ * f32x4.relaxed_madd.
  *
  * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: wabt and one
  * shared WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT,
@@ -17,9 +21,11 @@
  * convolution. Each worker thread must `await initConvWasm()` itself.
  */
 import type { ConvShape } from '../convShape.js';
+import { copyXInPhases, copyXOutPhases, gatherGradW, isStrided, phaseShape, phaseWeights } from './convPhases.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
 import { initElementwiseWasm } from './elementwiseWasm.js';
 import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
+import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
 declare const WebAssembly: {
@@ -36,10 +42,23 @@ interface ConvKernels {
   readonly deltaX: (dz: number, w: number, dx: number, m: number) => void;
 }
 
+/** How one layer shape runs: the kernels of its stride-1 equivalent `p` (s itself at stride 1). */
+interface ConvPlan {
+  readonly kern: ConvKernels;
+  readonly p: ConvShape;
+  readonly isStrided: boolean;
+  /** W' of a strided shape (convPhases.ts), its zero taps zeroed once; null at stride 1. */
+  readonly wPhase: Float32Array | null;
+}
+
 interface Engine {
   readonly wabt: Wabt;
   readonly memory: WasmMemory;
+  readonly fma: boolean;
+  /** Modules by stride-1 kernel shape. */
   readonly kernels: Map<string, ConvKernels>;
+  /** Plans by layer shape (batch size aside). */
+  readonly plans: Map<string, ConvPlan>;
 }
 
 let engine: Engine | undefined;
@@ -54,10 +73,11 @@ let pending: Promise<boolean> | undefined;
  */
 export function initConvWasm(): Promise<boolean> {
   pending ??= (async () => {
-    if (!(await initKernelMemory())) return false;
+    const set = await chooseKernelSet();
+    if (!set.wasm || !(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    engine = { wabt: a.wabt, memory: a.memory, kernels: new Map() };
+    engine = { wabt: a.wabt, memory: a.memory, fma: set.fma, kernels: new Map(), plans: new Map() };
     // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
     // thread that turns the conv kernels on (a gradient worker) gets them too.
     await initElementwiseWasm();
@@ -71,9 +91,14 @@ export function convWasmReady(): boolean {
   return engine !== undefined;
 }
 
-/** Shapes the WASM kernels take: stride 1 (any padding). */
+/** Whether this thread's conv kernels use relaxed_madd (false before initConvWasm() resolved true). */
+export function convWasmIsFma(): boolean {
+  return engine?.fma === true;
+}
+
+/** Shapes the WASM kernels take: every stride and padding (strided ones through their phases, convPhases.ts). */
 export function convWasmSupports(s: ConvShape): boolean {
-  return s.strideH === 1 && s.strideW === 1;
+  return s.strideH >= 1 && s.strideW >= 1;
 }
 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
@@ -85,7 +110,7 @@ const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
  * Within that, the most accumulators (up to 9: enough to hide the add latency), the least padding
  * of the output rows, then the fewest passes over the data.
  */
-function kernelShape(s: ConvShape): ConvKernelShape {
+function kernelShape(s: ConvShape, fma: boolean): ConvKernelShape {
   const fits = (a: number, b: number): boolean => a * b + a + b + 1 <= 15;
   // loads per multiply-add, the tie-breaker between blocks with as many accumulators
   const loadCost = (a: number, b: number): number => (a + b) / (a * b) / 1000;
@@ -143,24 +168,26 @@ function kernelShape(s: ConvShape): ConvKernelShape {
     gbTail,
     dvb: d.dvb,
     dj: d.dj,
+    fma,
   };
 }
 
-/** The register blocks chosen for a shape (for tests and the profile script). */
-export function convKernelShape(s: ConvShape): ConvKernelShape {
-  return kernelShape(s);
+/** The register blocks chosen for a stride-1 shape (for tests and the profile script); a strided shape: for its phaseShape. */
+export function convKernelShape(s: ConvShape, fma = false): ConvKernelShape {
+  return kernelShape(phaseShape(s), fma);
 }
 
+/** The module of a stride-1 shape, assembled at its first use. */
 function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.padH},${s.padW}`;
   let k = e.kernels.get(key);
   if (k !== undefined) return k;
-  const shape = kernelShape(s);
-  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true, threads: true });
+  const shape = kernelShape(s, e.fma);
+  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true, threads: true, relaxed_simd: e.fma });
   let binary: Uint8Array;
   try {
     // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
+    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true, relaxed_simd: e.fma });
     binary = mod.toBinary({}).buffer;
   } finally {
     mod.destroy();
@@ -173,6 +200,30 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   k = { shape, forward: fn('forward'), gradW: fn('gradW'), gradWSampleOuter: fn('gradWSampleOuter'), gradB: fn('gradB'), deltaX: fn('deltaX') };
   e.kernels.set(key, k);
   return k;
+}
+
+/** How layer shape `s` runs (cached per shape; the batch size m is a run-time argument). */
+function planFor(e: Engine, s: ConvShape): ConvPlan {
+  const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.strideH},${s.strideW},${s.padH},${s.padW}`;
+  const cached = e.plans.get(key);
+  if (cached !== undefined) return cached;
+  const p = phaseShape(s);
+  const strided = isStrided(s);
+  const plan: ConvPlan = { kern: kernelsFor(e, p), p, isStrided: strided, wPhase: strided ? new Float32Array(p.cOut * p.cIn * p.kH * p.kW) : null };
+  e.plans.set(key, plan);
+  return plan;
+}
+
+/** The weights the kernel runs on: W itself, or W' of a strided shape (convPhases.ts). */
+function planWeights(plan: ConvPlan, W: Float32Array, s: ConvShape): Float32Array {
+  return plan.wPhase === null ? W : phaseWeights(W, s, plan.p, plan.wPhase);
+}
+
+/** Copy x into the kernel's layout at float index `at`: padded rows, or phase planes. */
+function copyX(heap: Float32Array, x: Float32Array, s: ConvShape, plan: ConvPlan, at: number): void {
+  const k = plan.kern.shape;
+  if (plan.isStrided) copyXInPhases(heap, x, s, plan.p, k.hp, k.wp, at);
+  else copyXIn(heap, x, s, k, at);
 }
 
 /**
@@ -306,6 +357,19 @@ function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelS
   }
 }
 
+/** dW out of the kernel's dW at float index `dwAt`: as it is, or gathered from dW' (strided). */
+function copyGradWOut(heap: Float32Array, dwAt: number, s: ConvShape, plan: ConvPlan, dW: Float32Array): void {
+  if (plan.isStrided) gatherGradW(heap, dwAt, s, plan.p, dW);
+  else dW.set(heap.subarray(dwAt, dwAt + dW.length));
+}
+
+/** δx out of the kernel's layout at float index `dxAt` into `out` (unless it is already there): padded rows, or phase planes. */
+function copyDeltaXOut(heap: Float32Array, dxAt: number, s: ConvShape, plan: ConvPlan, out: Float32Array, dxIn: number): void {
+  const k = plan.kern.shape;
+  if (plan.isStrided) copyXOutPhases(heap, dxAt, s, plan.p, k.hp, k.wp, out);
+  else copyXOut(heap, dxAt, s, k, out, dxIn);
+}
+
 /**
  * Batches whose x and δz take more than this many bytes run gradW sample by sample (convWat.ts
  * gradWSampleOuter: partial sums in memory between samples, each sample's data reused from L1 by
@@ -326,21 +390,22 @@ function runGradW(kern: ConvKernels, s: ConvShape, heap: Float32Array, xAt: numb
 }
 
 /**
- * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
+ * (3.5) z = W ⊛ x + b for the batch; any stride. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
  * checked by the caller (conv2dForward). Resident x / out (kernelMemory.ts) are used in place when
  * their layout is the kernel's.
  */
 export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
   const e = requireEngine('conv2dForwardWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
-  const { cIn, cOut, kH, kW, m } = s;
-  const xIn = xInPlace(x, s, k);
+  const { cOut, m } = s;
+  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
   const zIn = zInPlace(out, s, k);
-  const { at, heap } = place([xSize(k, m), cOut * cIn * kH * kW, cOut, zSize(k, m)], [xIn, -1, -1, zIn]);
+  const { at, heap } = place([xSize(k, m), cOut * p.cIn * p.kH * p.kW, cOut, zSize(k, m)], [xIn, -1, -1, zIn]);
   const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
-  copyForwardWeights(heap, W, s, k.ob, wAt);
+  if (xIn < 0) copyX(heap, x, s, plan, xAt);
+  copyForwardWeights(heap, planWeights(plan, W, s), p, k.ob, wAt);
   heap.set(b, bAt);
   kern.forward(at[0], at[1], at[2], at[3], m);
   copyZOut(heap, zAt, s, k, out, zIn);
@@ -349,21 +414,23 @@ export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Ar
 
 /**
  * (3.7) dW = Σ_n δz_n ⋆ x_n (overwrites `dW`) and, when `db` is given, db = Σ δz (overwrites it);
- * stride 1. Shapes are checked by the caller.
+ * any stride. Shapes are checked by the caller.
  */
 export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvShape, dW: Float32Array, db?: Float32Array): Float32Array {
   const e = requireEngine('conv2dGradWWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m, cOut } = s;
-  const xIn = xInPlace(x, s, k);
+  const nW = cOut * p.cIn * p.kH * p.kW;
+  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
   const zIn = zInPlace(deltaZ, s, k);
-  const { at, heap } = place([xSize(k, m), zSize(k, m), dW.length, cOut, 4 * dW.length], [xIn, zIn, -1, -1, -1]);
+  const { at, heap } = place([xSize(k, m), zSize(k, m), nW, cOut, 4 * nW], [xIn, zIn, -1, -1, -1]);
   const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  if (xIn < 0) copyX(heap, x, s, plan, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, s, heap, at[0], at[1], at[2], at[4]);
-  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  runGradW(kern, p, heap, at[0], at[1], at[2], at[4]);
+  copyGradWOut(heap, dwAt, s, plan, dW);
   if (db !== undefined) {
     kern.gradB(at[1], at[3], m);
     db.set(heap.subarray(dbAt, dbAt + cOut));
@@ -371,10 +438,10 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   return dW;
 }
 
-/** (3.7) db = Σ_n Σ_{i,j} δz[n,o,i,j]; overwrites `db`. Stride 1; shapes are checked by the caller. */
+/** (3.7) db = Σ_n Σ_{i,j} δz[n,o,i,j]; overwrites `db`. Any stride; shapes are checked by the caller. */
 export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32Array): Float32Array {
   const e = requireEngine('conv2dGradBWasm');
-  const kern = kernelsFor(e, s);
+  const { kern } = planFor(e, s);
   const k = kern.shape;
   const zIn = zInPlace(deltaZ, s, k);
   const { at, heap } = place([zSize(k, s.m), s.cOut], [zIn, -1]);
@@ -385,55 +452,59 @@ export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32A
 }
 
 /**
- * (3.6) δx = Σ_o fullConv(δz[o], rot180(w[o,c])) cropped by the padding; stride 1. Overwrites `out`
+ * (3.6) δx = Σ_o fullConv(dilate_s(δz[o]), rot180(w[o,c])) cropped by the padding; any stride. Overwrites `out`
  * ([m, cIn, inH, inW]). Shapes are checked by the caller.
  */
 export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
   const e = requireEngine('conv2dDeltaXWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m } = s;
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = xInPlace(out, s, k);
+  const dxIn = plan.isStrided ? -1 : xInPlace(out, s, k);
   const nX = xSize(k, m);
-  const { at, heap } = place([zSize(k, m), W.length, nX], [zIn, -1, dxIn]);
+  const wP = planWeights(plan, W, s);
+  const { at, heap } = place([zSize(k, m), wP.length, nX], [zIn, -1, dxIn]);
   const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  copyDeltaXWeights(heap, W, s, wAt);
+  copyDeltaXWeights(heap, wP, p, wAt);
   heap.fill(0, dxAt, dxAt + nX);
   kern.deltaX(at[0], at[1], at[2], m);
-  copyXOut(heap, dxAt, s, k, out, dxIn);
+  copyDeltaXOut(heap, dxAt, s, plan, out, dxIn);
   return out;
 }
 
 /**
  * (3.6)(3.7) The whole delta step of a convolution in one call: dW and db (overwritten) and, when
  * `deltaX` is given, δx (overwritten) — δz and x are copied into the memory once for all three
- * (not at all when resident in the kernel's layout). Stride 1; shapes are checked by the caller.
+ * (not at all when resident in the kernel's layout). Any stride; shapes are checked by the caller.
  */
 export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Float32Array, s: ConvShape, dW: Float32Array, db: Float32Array, deltaX: Float32Array | null): void {
   const e = requireEngine('conv2dBackwardWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m, cOut } = s;
   const nX = xSize(k, m);
-  const xIn = xInPlace(x, s, k);
+  const nW = cOut * p.cIn * p.kH * p.kW;
+  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = deltaX === null ? -1 : xInPlace(deltaX, s, k);
+  const dxIn = deltaX === null || plan.isStrided ? -1 : xInPlace(deltaX, s, k);
   const { at, heap } = place(
-    [nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX, 4 * dW.length],
+    [nX, zSize(k, m), nW, cOut, deltaX === null ? 0 : nW, deltaX === null ? 0 : nX, 4 * nW],
     [xIn, zIn, -1, -1, -1, dxIn, -1],
   );
   const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  if (xIn < 0) copyX(heap, x, s, plan, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, s, heap, at[0], at[1], at[2], at[6]);
+  runGradW(kern, p, heap, at[0], at[1], at[2], at[6]);
   kern.gradB(at[1], at[3], m);
-  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  copyGradWOut(heap, dwAt, s, plan, dW);
   db.set(heap.subarray(dbAt, dbAt + cOut));
   if (deltaX === null) return;
-  copyDeltaXWeights(heap, W, s, wAt);
+  copyDeltaXWeights(heap, planWeights(plan, W, s), p, wAt);
   heap.fill(0, dxAt, dxAt + nX);
   kern.deltaX(at[1], at[4], at[5], m);
-  copyXOut(heap, dxAt, s, k, deltaX, dxIn);
+  copyDeltaXOut(heap, dxAt, s, plan, deltaX, dxIn);
 }

@@ -21,7 +21,8 @@
 import wabtInit from 'wabt';
 import type { GemmShape } from '../gemm.js';
 import { ShapeError } from '../tensor.js';
-import { DEFAULT_TILE, gemmWat, type TileSize } from './gemm.wat.js';
+import { DEFAULT_TILE, gemmWat, type GemmWatOptions, type TileSize } from './gemm.wat.js';
+import { chooseKernelSet, detectKernelFeatures } from './kernelSet.js';
 
 // NOTE: tsconfig's lib (ES2022) and @types/node 20 do not declare the WebAssembly global, so the
 // few members used here are declared for this module only (a module-scope declaration, which
@@ -87,10 +88,12 @@ function gemmExports(ex: Record<string, WasmExport>): GemmExports {
   return { memory, packA: fn('packA'), packB: fn('packB'), macro: fn('macro') };
 }
 
-/** One instantiated kernel module with its tile and blocking; `gemm` has gemmWasm's contract. */
+/** One instantiated kernel module with its tile, blocking and multiply-add; `gemm` has gemmWasm's contract. */
 export interface WasmGemm {
   readonly tile: TileSize;
   readonly blocking: Blocking;
+  /** The micro-kernel uses f32x4.relaxed_madd. */
+  readonly fma: boolean;
   gemm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array;
   /** `length` floats inside the module's memory (see {@link wasmScratch}). */
   scratch(length: number): WasmBlock;
@@ -120,10 +123,10 @@ export function hasWasmSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-/** Assemble the WAT for `tile` into a binary with wabt. */
-export async function assembleGemm(tile: TileSize = DEFAULT_TILE): Promise<Uint8Array> {
+/** Assemble the WAT for `tile` (FMA or not) into a binary with wabt. */
+export async function assembleGemm(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat('gemm.wat', gemmWat(tile), { simd: true, bulk_memory: true });
+  const mod = wabt.parseWat('gemm.wat', gemmWat(tile, options), { simd: true, bulk_memory: true, relaxed_simd: options.fma === true });
   try {
     mod.validate();
     return mod.toBinary({}).buffer;
@@ -152,15 +155,19 @@ function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShap
 }
 
 /**
- * Instantiate a kernel module for one tile size and blocking (the default module uses
- * DEFAULT_TILE / DEFAULT_BLOCKING; other tiles are for the bench and the edge-case tests).
+ * Instantiate a kernel module for one tile size, blocking and multiply-add (the default module uses
+ * DEFAULT_TILE / DEFAULT_BLOCKING and the thread's kernel set; other tiles are for the bench and the
+ * edge-case tests). `fma: true` needs relaxed SIMD (kernelSet.ts).
  */
-export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING): Promise<WasmGemm> {
+export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING, options: GemmWatOptions = {}): Promise<WasmGemm> {
   const { mr, nr } = tile;
   if (blocking.mc % mr !== 0 || blocking.nc % nr !== 0 || blocking.kc < 1) {
     throw new Error(`createWasmGemm: blocking mc=${blocking.mc} nc=${blocking.nc} must be multiples of the tile ${mr}x${nr}, kc >= 1`);
   }
-  const binary = await assembleGemm(tile);
+  const fma = options.fma === true;
+  // detection sets V8's relaxed-SIMD flag where that is needed (Node 20)
+  if (fma && !(await detectKernelFeatures()).relaxedSimd) throw new Error('createWasmGemm: fma needs relaxed SIMD, which this runtime lacks');
+  const binary = await assembleGemm(tile, { fma });
   const { instance } = await WebAssembly.instantiate(binary, {});
   const ex = gemmExports(instance.exports);
   const memory = ex.memory;
@@ -271,25 +278,32 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     operandsAt = arenaAt;
   }
 
-  return { tile, blocking, gemm, scratch, releaseScratch, memory };
+  return { tile, blocking, fma, gemm, scratch, releaseScratch, memory };
 }
 
 let engine: WasmGemm | undefined;
 let pending: Promise<boolean> | undefined;
 
 /**
- * Assemble and instantiate the kernels for this thread; resolves true when gemmWasm is usable,
- * false when WebAssembly SIMD is missing (keep using the TypeScript `gemm`). Safe to call again.
+ * Assemble and instantiate the kernels for this thread, FMA or not as the thread's kernel set says
+ * (kernelSet.ts); resolves true when gemmWasm is usable, false when the set is the TypeScript one
+ * (WebAssembly SIMD missing, or DELTAFLOW_KERNELS=typescript: keep using `gemm`). Safe to call again.
  *
  * @example if (await initWasm()) gemmWasm(A, W, { m: 64, n: 128, k: 784, transB: true }, Z);
  */
 export function initWasm(): Promise<boolean> {
   pending ??= (async () => {
-    if (!hasWasmSimd()) return false;
-    engine = await createWasmGemm();
+    const set = await chooseKernelSet();
+    if (!set.wasm || !hasWasmSimd()) return false;
+    engine = await createWasmGemm(DEFAULT_TILE, DEFAULT_BLOCKING, { fma: set.fma });
     return true;
   })();
   return pending;
+}
+
+/** Whether this thread's gemmWasm uses relaxed_madd (false before initWasm() resolved true). */
+export function gemmWasmIsFma(): boolean {
+  return engine?.fma === true;
 }
 
 /** True once initWasm() has resolved true in this thread. */

@@ -22,6 +22,7 @@
  * (STYLE.md §3) as gemmWasm.ts and convWasm.ts: each worker thread initialises its own.
  */
 import wabtInit from 'wabt';
+import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
 export interface WasmMemory {
@@ -70,10 +71,11 @@ const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 /**
  * Load wabt and create this thread's kernel memory; resolves false when WebAssembly SIMD or shared
- * memory is unavailable. Safe to call again.
+ * memory is unavailable, or the thread's kernel set is the TypeScript one. Safe to call again.
  */
 export function initKernelMemory(): Promise<boolean> {
   pending ??= (async () => {
+    if (!(await chooseKernelSet()).wasm) return false;
     if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) return false;
     let memory: WasmMemory;
     try {
