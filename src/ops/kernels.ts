@@ -20,6 +20,7 @@ import { initConvWasm } from './wasm/convWasm.js';
 import { initElementwiseWasm } from './wasm/elementwiseWasm.js';
 import { gemmWasm, initWasm, wasmReady } from './wasm/gemmWasm.js';
 import { chooseKernelSet, currentKernelSet, describeKernelSet, type KernelRequest, type KernelSet } from './wasm/kernelSet.js';
+import { initStepWasm } from './wasm/stepWasm.js';
 
 export { describeKernelSet, detectKernelFeatures, type KernelFeatures, type KernelRequest, type KernelSet } from './wasm/kernelSet.js';
 
@@ -31,8 +32,8 @@ export { describeKernelSet, detectKernelFeatures, type KernelFeatures, type Kern
 export async function initKernels(request?: KernelRequest): Promise<boolean> {
   const set = await chooseKernelSet(request);
   if (!set.wasm) return false;
-  const [conv, mm, elementwise] = await Promise.all([initConvWasm(), initWasm(), initElementwiseWasm()]);
-  return conv && mm && elementwise;
+  const [conv, mm, elementwise, step] = await Promise.all([initConvWasm(), initWasm(), initElementwiseWasm(), initStepWasm()]);
+  return conv && mm && elementwise && step;
 }
 
 /**

@@ -158,6 +158,16 @@ export function residentF32(n: number): Float32Array | null {
   return view;
 }
 
+/** Like residentF32, for Float64Array (the float64 gradient sums of micro-batches). */
+export function residentF64(n: number): Float64Array | null {
+  const b = residentBlock(2 * n);
+  if (b === null) return null;
+  const view = new Float64Array(b.a.memory.buffer, b.at, n);
+  b.a.views.add(view);
+  b.a.registry.register(view, { at: b.at, bytes: roundUp(Math.max(n * 8, 1), ALIGN) });
+  return view;
+}
+
 /** Like residentF32, for Int32Array (argmax). */
 export function residentI32(n: number): Int32Array | null {
   const b = residentBlock(n);
@@ -170,10 +180,10 @@ export function residentI32(n: number): Int32Array | null {
 
 /**
  * The byte address of `v` in the kernel memory when `v` is a resident view handed out by
- * residentF32 / residentI32 (its block is 64-byte aligned and padded to 64 bytes, so whole f32x4
+ * residentF32 / residentI32 / residentF64 (its block is 64-byte aligned and padded to 64 bytes, so whole f32x4
  * vectors past its end stay inside it); -1 otherwise.
  */
-export function residentAddress(v: Float32Array | Int32Array): number {
+export function residentAddress(v: Float32Array | Int32Array | Float64Array): number {
   const a = arena;
   return a !== undefined && a.views.has(v) ? v.byteOffset : -1;
 }
