@@ -7,8 +7,9 @@
  * drift streams, checkpoints, and the numeric kernels under the `ops` namespace.
  *
  * Importing this module turns on the WebAssembly SIMD kernels of this thread (initKernels, awaited at
- * the top level), so code that imports from 'deltaflow' runs at full speed without asking; where
- * WebAssembly SIMD is missing the TypeScript kernels run instead.
+ * the top level), so code that imports from 'deltaflow' runs at full speed without asking: with
+ * relaxed-SIMD FMA where the runtime has it, the TypeScript kernels where WebAssembly SIMD is missing
+ * (`kernelSet()` says which; DELTAFLOW_KERNELS overrides).
  */
 import { initKernels as initThreadKernels } from './ops/kernels.js';
 
@@ -47,7 +48,7 @@ export { ShapeError, Workspace, sizeOf, formatShape, type Tensor } from './ops/t
 export { sgd, momentum, adam, type OptimizerConfig, type OptimizerState } from './ops/optimizers.js';
 export { constantLr, cosineLr, stepLr, lrSchedules, type LrSchedule } from './ops/schedules.js';
 export { createRng, rngFromState, type Rng } from './ops/random.js';
-export { initKernels } from './ops/kernels.js';
+export { initKernels, kernelSet, describeKernelSet, KernelSetError, type KernelSet, type KernelRequest } from './ops/kernels.js';
 export * as ops from './ops/index.js';
 
 // Streams

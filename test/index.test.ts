@@ -7,7 +7,7 @@ import * as deltaflow from '../src/index.js';
 
 const NAMES = [
   'Adwin', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CLASSIFICATION_METRICS',
-  'CheckpointError', 'CsvError', 'Ddm', 'DetectorSnapshotError', 'DriftInputError', 'Eddm', 'HddmA', 'Kswin',
+  'CheckpointError', 'CsvError', 'Ddm', 'KernelSetError', 'DetectorSnapshotError', 'DriftInputError', 'Eddm', 'HddmA', 'Kswin',
   'MAX_MODEL_BYTES', 'MAX_MODEL_ELEMENTS', 'MODEL_FORMAT', 'MODEL_VERSION', 'ModelFileError',
   'NonFiniteError', 'OnnxError', 'OptionError', 'PageHinkley', 'REGRESSION_METRICS', 'ShapeError',
   'ShuffleState', 'Workspace', 'accuracyMetric', 'adam', 'applyOptimizer', 'averageGradients', 'avgPool2d',
@@ -15,12 +15,12 @@ const NAMES = [
   'compareInput', 'configHash', 'constantLr', 'conv2d', 'cosineLr', 'countLineBreaks', 'createCheckpoint',
   'createCheckpointWriter', 'createCounters', 'createGate', 'createGradientPool', 'createModel', 'createRng',
   'createTrainingState', 'decodeCheckpoint', 'deltaLayer', 'deltaModel', 'dense', 'describeGenerator',
-  'describeModel', 'detectDrift', 'detectorNames', 'diffConfigs', 'driftProbability', 'emptyLineError',
+  'describeKernelSet', 'describeModel', 'detectDrift', 'detectorNames', 'diffConfigs', 'driftProbability', 'emptyLineError',
   'encodeCheckpoint', 'evaluate', 'fadingMetric', 'featureStats', 'fieldCountError', 'findInvalidUtf8',
   'fit', 'flatten', 'formatDifferences', 'formatShape', 'forwardAll', 'forwardLayer', 'forwardModel',
   'fromCsv', 'fromOnnx', 'generate', 'generateRows', 'generatorNames', 'gradientCheck', 'headerError',
   'initKernels', 'inputFingerprint', 'internals', 'isAdditive', 'isLayerKind', 'kappaMetric',
-  'kappaTemporalMetric', 'layerKinds', 'listNames', 'loadModel', 'loadOnnx', 'logLossMetric', 'lossHead',
+  'kappaTemporalMetric', 'kernelSet', 'layerKinds', 'listNames', 'loadModel', 'loadOnnx', 'logLossMetric', 'lossHead',
   'lrSchedules', 'macroF1Metric', 'maeMetric', 'maxPool2d', 'meanSquaredError', 'metricNames', 'metricSet',
   'modelFromJson', 'modelToJson', 'momentum', 'noDataError', 'ops', 'paramCount', 'parseDetector',
   'peekLatestCheckpoint', 'place', 'prefixHash', 'prequential', 'r2Metric', 'readError',

@@ -22,7 +22,7 @@ import { gemmWasm, initWasm, wasmReady } from './wasm/gemmWasm.js';
 import { chooseKernelSet, currentKernelSet, describeKernelSet, type KernelRequest, type KernelSet } from './wasm/kernelSet.js';
 import { initStepWasm } from './wasm/stepWasm.js';
 
-export { describeKernelSet, detectKernelFeatures, type KernelFeatures, type KernelRequest, type KernelSet } from './wasm/kernelSet.js';
+export { describeKernelSet, detectKernelFeatures, KernelSetError, type KernelFeatures, type KernelRequest, type KernelSet } from './wasm/kernelSet.js';
 
 /**
  * Initialise the optional WASM kernels of this thread; resolves false when they stay off (no

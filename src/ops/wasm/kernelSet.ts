@@ -115,15 +115,25 @@ export function detectKernelFeatures(): Promise<KernelFeatures> {
   return features;
 }
 
+/** A kernel set that cannot be had: a bad DELTAFLOW_KERNELS, FMA asked of a runtime without it, or a switch of a thread's set. */
+export class KernelSetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelSetError';
+  }
+}
+
+/** The names DELTAFLOW_KERNELS takes, and what each asks for. */
+const ENVIRONMENT_REQUESTS: Readonly<Record<string, KernelRequest>> = { auto: {}, typescript: { wasm: false }, simd128: { fma: false }, fma: { fma: true } };
+
 /** DELTAFLOW_KERNELS as a request (Node only; anything else than the four names is an error). */
 function environmentRequest(): KernelRequest {
   const proc = (globalThis as { process?: NodeJS.Process }).process;
   const value = proc?.env?.DELTAFLOW_KERNELS;
-  if (value === undefined || value === '' || value === 'auto') return {};
-  if (value === 'typescript') return { wasm: false };
-  if (value === 'simd128') return { fma: false };
-  if (value === 'fma') return { fma: true };
-  throw new Error(`DELTAFLOW_KERNELS must be one of auto, typescript, simd128, fma; got "${value}"`);
+  if (value === undefined || value === '') return {};
+  const request = Object.hasOwn(ENVIRONMENT_REQUESTS, value) ? ENVIRONMENT_REQUESTS[value] : undefined;
+  if (request === undefined) throw new KernelSetError(`DELTAFLOW_KERNELS must be one of ${Object.keys(ENVIRONMENT_REQUESTS).join(', ')}; got "${value}"`);
+  return request;
 }
 
 const sameRequest = (a: KernelRequest, b: KernelRequest): boolean => a.wasm === b.wasm && a.fma === b.fma;
@@ -132,7 +142,7 @@ async function choose(request: KernelRequest): Promise<KernelSet> {
   const f = await detectKernelFeatures();
   if (request.wasm === false) return { wasm: false, fma: false, isFused: false };
   if (request.fma === true && !f.relaxedSimd) {
-    throw new Error(
+    throw new KernelSetError(
       f.simd ? 'kernels: relaxed-SIMD FMA was asked for, but this runtime has no relaxed SIMD' : 'kernels: relaxed-SIMD FMA was asked for, but this runtime has no WebAssembly SIMD',
     );
   }
@@ -164,7 +174,7 @@ export function chooseKernelSet(request?: KernelRequest): Promise<KernelSet> {
     const before = chosen;
     return before.set.then((s) => {
       const fits = (request.wasm === undefined || request.wasm === s.wasm) && (request.fma === undefined || request.fma === s.fma);
-      if (!fits) throw new Error(`kernels: this thread already runs ${describeKernelSet(s)}; cannot switch to ${JSON.stringify(request)}`);
+      if (!fits) throw new KernelSetError(`kernels: this thread already runs ${describeKernelSet(s)}; cannot switch to ${JSON.stringify(request)}`);
       return s;
     });
   }

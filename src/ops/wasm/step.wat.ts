@@ -6,8 +6,9 @@
  *   avgDirect(g, avg, n, count)        avg = float32(g / count); returns Σ avg² (f64)          (1.6)
  *   accumulate(g, s, n)                s += g (f64 sums); returns Σ g (f64, for the finite check)
  *   divideSums(s, avg, n, count)       avg = float32(s / count), s = 0; returns Σ avg² (f64)
- *   maxAbs(x, n)                       max |x| (f32; NaN when some x is NaN)
- *   minValue(x, n)                     min x (f32; NaN when some x is NaN)
+ *   maxAbs(x, n)                       max |x| (f32; NaN when some x is NaN; 0 when n = 0)
+ *   minBits(x, n)                      the least x with −0 below +0: negative (or −NaN) when some x
+ *                                      is negative or −0, otherwise min x (+Inf when n = 0)
  *   sgd(p, g, n, lr, f)                p = float32(p − lr·ĝ)                                   (1.6)
  *   momentum(p, g, v, n, lr, μ, f)     v = float32(μ·v + ĝ);  p = float32(p − lr·v)
  *   adam(p, g, m, v, n, β1, 1−β1, β2, 1−β2, stepSize, √(1−β2^t), ε, f)
@@ -150,17 +151,25 @@ const DIVIDE_SUMS = `
     ${SUM8})
 `;
 
-/** maxAbs / minValue: f32x4.max / f32x4.min propagate NaN; the tail compares the same way. */
-function extremum(name: string, op: 'max' | 'min', abs: boolean): string {
-  const value = (load: string, t: 'f32x4' | 'f32'): string => (abs ? `(${t}.abs ${load})` : load);
+/**
+ * maxAbs / minBits by integer comparison of the bit patterns (one instruction a vector, where the
+ * NaN-propagating f32x4.max is a sequence): the patterns of |x| order like the values, with +Inf
+ * above every finite value and NaN above +Inf, so the largest pattern of |x| is max |x| or NaN; and
+ * as signed integers every negative float (−0 included) is below every non-negative one.
+ */
+function extremum(name: string, op: 'i32x4.max_u' | 'i32x4.min_s', isAbs: boolean, start: string): string {
+  const value = (v: string): string => (isAbs ? `(v128.and ${v} (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))` : v);
+  const lane = (l: number): string => `(i32x4.extract_lane ${l} (local.get $r))`;
+  const pick = op === 'i32x4.max_u' ? 'i32.gt_u' : 'i32.lt_s';
+  const better = (a: string, b: string): string => `(select ${a} ${b} (${pick} ${a} ${b}))`;
   return `
   (func (export "${name}") (param $x i32) (param $n i32) (result f32)
-    (local $i i32) (local $nv i32) (local $r v128) (local $e f32)
-    (local.set $r (f32x4.splat (f32.const ${op === 'max' ? (abs ? '0' : '-inf') : 'inf'})))
-    ${loops([['$x', 4]], `(local.set $r (f32x4.${op} (local.get $r) ${value('(v128.load (local.get $x))', 'f32x4')}))`, `(local.set $r (f32x4.${op} (local.get $r) (f32x4.splat ${value('(f32.load (local.get $x))', 'f32')})))`)}
-    (local.set $e (f32.${op} (f32.${op} (f32x4.extract_lane 0 (local.get $r)) (f32x4.extract_lane 1 (local.get $r)))
-                         (f32.${op} (f32x4.extract_lane 2 (local.get $r)) (f32x4.extract_lane 3 (local.get $r)))))
-    (local.get $e))
+    (local $i i32) (local $nv i32) (local $r v128) (local $a i32) (local $b i32)
+    (local.set $r (i32x4.splat (i32.const ${start})))
+    ${loops([['$x', 4]], `(local.set $r (${op} (local.get $r) ${value('(v128.load (local.get $x))')}))`, `(local.set $r (${op} (local.get $r) ${value('(v128.load32_splat (local.get $x))')}))`)}
+    (local.set $a ${better(lane(0), lane(1))})
+    (local.set $b ${better(lane(2), lane(3))})
+    (f32.reinterpret_i32 ${better('(local.get $a)', '(local.get $b)')}))
 `;
 }
 
@@ -173,6 +182,8 @@ function extremum(name: string, op: 'max' | 'min', abs: boolean): string {
 interface Rule {
   readonly name: string;
   readonly slots: readonly string[];
+  /** Slots that stay ≥ 0 (the guard checks them: Adam takes √v). */
+  readonly nonNegative: readonly string[];
   readonly consts: readonly string[];
   /** New slot values (float64, before rounding) from ĝ, the old slots, constants. */
   slotUpdates(T: string, g: string, old: (slot: string) => string, k: (c: string) => string): string[];
@@ -184,6 +195,7 @@ const RULES: readonly Rule[] = [
   {
     name: 'sgd',
     slots: [],
+    nonNegative: [],
     consts: ['lr'],
     slotUpdates: () => [],
     param: (T, p, g, _s, k) => `(${T}.sub ${p} (${T}.mul ${k('lr')} ${g}))`,
@@ -191,6 +203,7 @@ const RULES: readonly Rule[] = [
   {
     name: 'momentum',
     slots: ['v'],
+    nonNegative: [],
     consts: ['lr', 'mu'],
     slotUpdates: (T, g, old, k) => [`(${T}.add (${T}.mul ${k('mu')} ${old('v')}) ${g})`],
     param: (T, p, _g, s, k) => `(${T}.sub ${p} (${T}.mul ${k('lr')} ${s('v')}))`,
@@ -198,6 +211,7 @@ const RULES: readonly Rule[] = [
   {
     name: 'adam',
     slots: ['m', 'v'],
+    nonNegative: ['v'],
     consts: ['b1', 'c1', 'b2', 'c2', 'stepSize', 'bc2', 'eps'],
     slotUpdates: (T, g, old, k) => [
       `(${T}.add (${T}.mul ${k('b1')} ${old('m')}) (${T}.mul ${k('c1')} ${g}))`,
@@ -264,14 +278,14 @@ export function stepWat(): string {
 ${AVG_DIRECT}
 ${ACCUMULATE}
 ${DIVIDE_SUMS}
-${extremum('maxAbs', 'max', true)}
-${extremum('minValue', 'min', false)}
+${extremum('maxAbs', 'i32x4.max_u', true, '0')}
+${extremum('minBits', 'i32x4.min_s', false, '0x7f800000')}
 ${RULES.map(updateWat).join('\n')}
 )
 `;
 }
 
 /** The update rules the module exports, by optimizer kind, with their argument order (for stepWasm.ts and the tests). */
-export const STEP_RULES: Readonly<Record<string, { readonly slots: readonly string[]; readonly consts: readonly string[] }>> = Object.fromEntries(
-  RULES.map((r) => [r.name, { slots: r.slots, consts: r.consts }]),
+export const STEP_RULES: Readonly<Record<string, { readonly slots: readonly string[]; readonly nonNegative: readonly string[]; readonly consts: readonly string[] }>> = Object.fromEntries(
+  RULES.map((r) => [r.name, { slots: r.slots, nonNegative: r.nonNegative, consts: r.consts }]),
 );

@@ -27,7 +27,7 @@ interface StepKernels {
   readonly accumulate: Fn;
   readonly divideSums: Fn;
   readonly maxAbs: Fn;
-  readonly minValue: Fn;
+  readonly minBits: Fn;
   readonly update: Readonly<Record<string, Fn>>;
 }
 
@@ -60,7 +60,7 @@ export function initStepWasm(): Promise<boolean> {
       accumulate: fn('accumulate'),
       divideSums: fn('divideSums'),
       maxAbs: fn('maxAbs'),
-      minValue: fn('minValue'),
+      minBits: fn('minBits'),
       update: Object.fromEntries(Object.keys(STEP_RULES).map((kind) => [kind, fn(kind)])),
     };
     return true;
@@ -147,24 +147,13 @@ export function divideSumsWasm(s: Float64Array, avg: Float32Array, count: number
   return sq;
 }
 
-/** max |x| (NaN when some element is NaN; 0 for an empty x). */
-export function maxAbsWasm(x: Float32Array): number {
-  const k = requireKernels('maxAbsWasm');
-  return k.maxAbs(place([x], 1)[0], x.length);
-}
-
-/** min x (NaN when some element is NaN; Infinity for an empty x). */
-export function minValueWasm(x: Float32Array): number {
-  const k = requireKernels('minValueWasm');
-  return k.minValue(place([x], 1)[0], x.length);
-}
-
-/** What the overflow guard bounds an update with: maxima of |p|, |g| and |slot k|, and each slot's minimum, over all parameters. */
+/** What the overflow guard bounds an update with: maxima of |p|, |g| and |slot k| over all parameters, and the minima of the slots that must stay ≥ 0. */
 export interface UpdateExtrema {
   readonly p: number;
   readonly g: number;
-  /** max |slot k| over the parameters, k in the rule's slot order. */
+  /** max |slot k| over the parameters, k in the rule's slot order (NaN when some value is NaN). */
   readonly slotMax: readonly number[];
+  /** For a slot the rule needs non-negative (Adam's v): its least value, negative when some value is negative or −0; −Infinity (not measured) for the others. */
   readonly slotMin: readonly number[];
 }
 
@@ -196,7 +185,7 @@ export function guardedUpdateWasm(
   let p = 0;
   let g = 0;
   const slotMax = new Array<number>(nSlots).fill(0);
-  const slotMin = new Array<number>(nSlots).fill(Infinity);
+  const slotMin = rule.slots.map((name) => (rule.nonNegative.includes(name) ? Infinity : -Infinity));
   // Math.max / Math.min propagate NaN, as the kernels do
   for (let j = 0; j < params.length; j++) {
     const n = params[j].length;
@@ -204,7 +193,7 @@ export function guardedUpdateWasm(
     g = Math.max(g, k.maxAbs(at[j * width + 1], n));
     for (let q = 0; q < nSlots; q++) {
       slotMax[q] = Math.max(slotMax[q], k.maxAbs(at[j * width + 2 + q], n));
-      slotMin[q] = Math.min(slotMin[q], k.minValue(at[j * width + 2 + q], n));
+      if (slotMin[q] !== -Infinity) slotMin[q] = Math.min(slotMin[q], k.minBits(at[j * width + 2 + q], n));
     }
   }
   if (!isSafe({ p, g, slotMax, slotMin })) return false;
