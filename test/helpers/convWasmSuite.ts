@@ -190,6 +190,26 @@ export function describeConvWasm(fma: boolean): void {
       });
     }
 
+    it('one layer shape at several batch sizes (the large one summed sample by sample) matches the oracles each time', () => {
+      const rng = createRng(37);
+      for (const base of [convShape(1, 6, 12, 12, 16, 5, 5), convShape(1, 3, 17, 17, 8, 3, 3, 1, 1, 2)]) {
+        for (const m of [64, 2, 33]) {
+          const s = { ...base, m };
+          const x = randomArray(rng, m * s.cIn * s.inH * s.inW);
+          const W = randomArray(rng, s.cOut * s.cIn * s.kH * s.kW);
+          const dz = randomArray(rng, m * s.cOut * s.outH * s.outW);
+          const dW = new Float32Array(W.length);
+          const db = new Float32Array(s.cOut);
+          const dx = new Float32Array(x.length);
+          conv2dBackward(x, dz, W, s, dW, db, dx);
+          const terms = m * s.outH * s.outW;
+          expect(maxDiff(dW, conv2dGradWNaive(x, dz, s)), tag(s)).toBeLessThanOrEqual(1e-6 * (terms + 1));
+          expect(maxDiff(db, conv2dGradBNaive(dz, s)), tag(s)).toBeLessThanOrEqual(1e-6 * (terms + 1));
+          expect(maxDiff(dx, conv2dDeltaXNaive(dz, W, s)), tag(s)).toBeLessThanOrEqual(1e-6 * (s.cOut * s.kH * s.kW + 1));
+        }
+      }
+    });
+
     it('gives δx = 0 for input rows and columns no strided window reads, whatever the weights', () => {
       // inH = 8 with k = 3, s = 2: windows start at 0, 2, 4 and end at row 6, so row 7 (and column 7) are never read
       const s = convShape(2, 2, 8, 8, 3, 3, 3, 0, 0, 2);

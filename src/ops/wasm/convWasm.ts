@@ -7,9 +7,9 @@
  * The kernels are the thread's kernel set (kernelSet.ts): with FMA every multiply-add is one
  * f32x4.relaxed_madd.
  *
- * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: wabt and one
- * shared WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT,
- * assembles it with wabt and compiles it synchronously (a few ms, once per shape); every module
+ * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: one shared
+ * WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT, assembles it
+ * (assembleWat.ts) and compiles it synchronously (a few ms, once per shape); every module
  * imports the same memory. An operand that is resident in that memory (Workspace.residentF32) and
  * already in the kernel's layout (no padding, rows not widened) is read or written in place; the
  * others are copied through scratch in the padded layouts of convWat.ts (the copy is the
@@ -24,7 +24,8 @@ import type { ConvShape } from '../convShape.js';
 import { copyXInPhases, copyXOutPhases, gatherGradW, isStrided, phaseShape, phaseWeights } from './convPhases.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
 import { initElementwiseWasm } from './elementwiseWasm.js';
-import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
+import { assembleWat } from './assembleWat.js';
+import { initKernelMemory, kernelArena, residentAddress, scratch, type WasmMemory } from './kernelMemory.js';
 import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -42,7 +43,11 @@ interface ConvKernels {
   readonly deltaX: (dz: number, w: number, dx: number, m: number) => void;
 }
 
-/** How one layer shape runs: the kernels of its stride-1 equivalent `p` (s itself at stride 1). */
+/**
+ * How one layer shape runs: the kernels of its stride-1 equivalent `p` (s itself at stride 1).
+ * NOTE: plans are cached per shape whatever the batch size, so `p.m` is the first call's: use the
+ * call's own m.
+ */
 interface ConvPlan {
   readonly kern: ConvKernels;
   readonly p: ConvShape;
@@ -52,7 +57,6 @@ interface ConvPlan {
 }
 
 interface Engine {
-  readonly wabt: Wabt;
   readonly memory: WasmMemory;
   readonly fma: boolean;
   /** Modules by stride-1 kernel shape. */
@@ -65,7 +69,7 @@ let engine: Engine | undefined;
 let pending: Promise<boolean> | undefined;
 
 /**
- * Set up this thread's kernel memory (kernelMemory.ts, which loads wabt) and the ReLU / pooling
+ * Set up this thread's kernel memory (kernelMemory.ts) and the ReLU / pooling
  * kernels on it (elementwiseWasm.ts); resolves true when the WASM convolution is usable, false when
  * WebAssembly SIMD is missing. Safe to call again.
  *
@@ -77,7 +81,7 @@ export function initConvWasm(): Promise<boolean> {
     if (!set.wasm || !(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    engine = { wabt: a.wabt, memory: a.memory, fma: set.fma, kernels: new Map(), plans: new Map() };
+    engine = { memory: a.memory, fma: set.fma, kernels: new Map(), plans: new Map() };
     // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
     // thread that turns the conv kernels on (a gradient worker) gets them too.
     await initElementwiseWasm();
@@ -183,15 +187,7 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   let k = e.kernels.get(key);
   if (k !== undefined) return k;
   const shape = kernelShape(s, e.fma);
-  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true, threads: true, relaxed_simd: e.fma });
-  let binary: Uint8Array;
-  try {
-    // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true, relaxed_simd: e.fma });
-    binary = mod.toBinary({}).buffer;
-  } finally {
-    mod.destroy();
-  }
+  const binary = assembleWat(convWat(shape));
   const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: e.memory } }).exports;
   const fn = <F>(name: string): F => {
     if (typeof ex[name] !== 'function') throw new Error(`convWasm: the assembled module does not export ${name}`);
@@ -378,14 +374,14 @@ function copyDeltaXOut(heap: Float32Array, dxAt: number, s: ConvShape, plan: Con
 const SAMPLE_OUTER_BYTES = 256 * 1024;
 
 /** Run gradW on operands already placed; `partAt` is a byte address with room for dW.length f32x4 vectors. */
-function runGradW(kern: ConvKernels, s: ConvShape, heap: Float32Array, xAt: number, zAt: number, dwAt: number, partAt: number): void {
+function runGradW(kern: ConvKernels, m: number, heap: Float32Array, xAt: number, zAt: number, dwAt: number, partAt: number): void {
   const k = kern.shape;
-  if ((xSize(k, s.m) + zSize(k, s.m)) * 4 > SAMPLE_OUTER_BYTES) {
-    const nW = s.cOut * s.cIn * s.kH * s.kW;
+  if ((xSize(k, m) + zSize(k, m)) * 4 > SAMPLE_OUTER_BYTES) {
+    const nW = k.cOut * k.cIn * k.kH * k.kW;
     heap.fill(0, partAt >>> 2, (partAt >>> 2) + 4 * nW);
-    kern.gradWSampleOuter(xAt, zAt, dwAt, s.m, partAt);
+    kern.gradWSampleOuter(xAt, zAt, dwAt, m, partAt);
   } else {
-    kern.gradW(xAt, zAt, dwAt, s.m);
+    kern.gradW(xAt, zAt, dwAt, m);
   }
 }
 
@@ -429,7 +425,7 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
   if (xIn < 0) copyX(heap, x, s, plan, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, p, heap, at[0], at[1], at[2], at[4]);
+  runGradW(kern, m, heap, at[0], at[1], at[2], at[4]);
   copyGradWOut(heap, dwAt, s, plan, dW);
   if (db !== undefined) {
     kern.gradB(at[1], at[3], m);
@@ -498,7 +494,7 @@ export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Flo
   const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
   if (xIn < 0) copyX(heap, x, s, plan, xAt);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, p, heap, at[0], at[1], at[2], at[6]);
+  runGradW(kern, m, heap, at[0], at[1], at[2], at[6]);
   kern.gradB(at[1], at[3], m);
   copyGradWOut(heap, dwAt, s, plan, dW);
   db.set(heap.subarray(dbAt, dbAt + cOut));

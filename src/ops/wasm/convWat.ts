@@ -1,7 +1,7 @@
 /**
  * WebAssembly text (WAT) of direct stride-1 convolution kernels, specialised per layer shape: every
  * size is a constant of the generated module, so the kH × kW taps are unrolled with constant
- * address offsets. convWasm.ts assembles one module per shape with wabt (at first use) and runs it
+ * address offsets. convWasm.ts assembles one module per shape (assembleWat.ts, at first use) and runs it
  * on operands it copied into one shared memory.
  *
  * Equations (MATH.md §3, stride 1; padding is applied by the host when it copies x in):

@@ -1,6 +1,6 @@
 /**
  * WebAssembly text (WAT) of the SIMD GEMM kernels, kept as a TypeScript string so the compiled
- * dist/ needs no asset copying; src/ops/wasm/gemmWasm.ts assembles it with wabt at run time.
+ * dist/ needs no asset copying; src/ops/wasm/gemmWasm.ts assembles it (assembleWat.ts) at run time.
  *
  * The product C[m×n] (+)= op(A)[m×k] · op(B)[k×n] is computed the BLIS / GotoBLAS way
  * (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):

@@ -4,8 +4,8 @@
  * accumulate: C += …, which needs `out`). Equations (1.1), (1.4), (1.5) and the conv GEMMs of
  * (3.5)–(3.7) all run through it.
  *
- * How it runs: the WAT in gemm.wat.ts is assembled by wabt and instantiated once per thread by
- * `initWasm()` (async, because wabt is); after that `gemmWasm` is synchronous. Each call copies
+ * How it runs: the WAT in gemm.wat.ts is assembled (assembleWat.ts) and instantiated once per thread
+ * by `initWasm()` (async, as the kernel-set detection is); after that `gemmWasm` is synchronous. Each call copies
  * A and B into the module's memory (skipped for operands that already live there, see
  * `wasmScratch`), then for each cache block: packs op(B) (kc × nc) and op(A) (mc × kc) into
  * panels and runs the macro-kernel over the block; finally C is copied out.
@@ -18,10 +18,10 @@
  * §3: instantiating per call would cost far more than the products we run. Each worker thread
  * loads its own copy of this module and must `await initWasm()` itself.
  */
-import wabtInit from 'wabt';
 import type { GemmShape } from '../gemm.js';
 import { ShapeError } from '../tensor.js';
 import { DEFAULT_TILE, gemmWat, type GemmWatOptions, type TileSize } from './gemm.wat.js';
+import { assembleWat } from './assembleWat.js';
 import { chooseKernelSet, detectKernelFeatures } from './kernelSet.js';
 
 // NOTE: tsconfig's lib (ES2022) and @types/node 20 do not declare the WebAssembly global, so the
@@ -34,7 +34,8 @@ interface WasmMemory {
 type WasmExport = WasmMemory | ((...args: number[]) => unknown);
 declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
-  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, WasmExport> } }>;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, WasmExport> };
 };
 
 /**
@@ -123,16 +124,9 @@ export function hasWasmSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-/** Assemble the WAT for `tile` (FMA or not) into a binary with wabt. */
-export async function assembleGemm(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): Promise<Uint8Array> {
-  const wabt = await wabtInit();
-  const mod = wabt.parseWat('gemm.wat', gemmWat(tile, options), { simd: true, bulk_memory: true, relaxed_simd: options.fma === true });
-  try {
-    mod.validate();
-    return mod.toBinary({}).buffer;
-  } finally {
-    mod.destroy();
-  }
+/** The binary module for `tile` (FMA or not). */
+export function assembleGemm(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): Uint8Array {
+  return assembleWat(gemmWat(tile, options));
 }
 
 function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShape, out: Float32Array | undefined): void {
@@ -167,8 +161,7 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
   const fma = options.fma === true;
   // detection sets V8's relaxed-SIMD flag where that is needed (Node 20)
   if (fma && !(await detectKernelFeatures()).relaxedSimd) throw new Error('createWasmGemm: fma needs relaxed SIMD, which this runtime lacks');
-  const binary = await assembleGemm(tile, { fma });
-  const { instance } = await WebAssembly.instantiate(binary, {});
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleGemm(tile, { fma })), {});
   const ex = gemmExports(instance.exports);
   const memory = ex.memory;
   const { kc: KC, mc: MC, nc: NC, isAInPlace: useInPlaceA, maxInPlaceBBytes } = blocking;

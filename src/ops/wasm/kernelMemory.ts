@@ -21,7 +21,6 @@
  * NOTE: module state (the memory, the arena) is deliberate, the same exception to "no module state"
  * (STYLE.md §3) as gemmWasm.ts and convWasm.ts: each worker thread initialises its own.
  */
-import wabtInit from 'wabt';
 import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -33,8 +32,6 @@ declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 };
-
-export type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 
 const PAGE = 65536;
 /** Pages reserved up front (V8 reserves a shared memory's maximum as address space, not RAM). */
@@ -48,7 +45,6 @@ const MAX_ARENA_BYTES = 512 << 20;
 const ALIGN = 64;
 
 interface Arena {
-  readonly wabt: Wabt;
   readonly memory: WasmMemory;
   heap: Float32Array;
   heapI32: Int32Array;
@@ -70,7 +66,7 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 /**
- * Load wabt and create this thread's kernel memory; resolves false when WebAssembly SIMD or shared
+ * Create this thread's kernel memory; resolves false when WebAssembly SIMD or shared
  * memory is unavailable, or the thread's kernel set is the TypeScript one. Safe to call again.
  */
 export function initKernelMemory(): Promise<boolean> {
@@ -83,9 +79,7 @@ export function initKernelMemory(): Promise<boolean> {
     } catch {
       return false;
     }
-    const wabt = await wabtInit();
     const a: Arena = {
-      wabt,
       memory,
       heap: new Float32Array(memory.buffer),
       heapI32: new Int32Array(memory.buffer),
@@ -105,7 +99,7 @@ export function initKernelMemory(): Promise<boolean> {
 }
 
 /** The initialised arena, or undefined before initKernelMemory() has resolved true. */
-export function kernelArena(): { readonly wabt: Wabt; readonly memory: WasmMemory } | undefined {
+export function kernelArena(): { readonly memory: WasmMemory } | undefined {
   return arena;
 }
 

@@ -12,6 +12,7 @@
  * NOTE: module state (one instance per thread), as in elementwiseWasm.ts; the gradient workers do not
  * need it (the update runs where the model's weights are, on the thread that applies the optimizer).
  */
+import { assembleWat } from './assembleWat.js';
 import { heapViews, initKernelMemory, kernelArena, residentAddress, scratch } from './kernelMemory.js';
 import { STEP_RULES, stepWat } from './step.wat.js';
 
@@ -40,15 +41,7 @@ export function initStepWasm(): Promise<boolean> {
     if (!(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    const mod = a.wabt.parseWat('step.wat', stepWat(), { simd: true, threads: true });
-    let binary: Uint8Array;
-    try {
-      // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-      (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
-      binary = mod.toBinary({}).buffer;
-    } finally {
-      mod.destroy();
-    }
+    const binary = assembleWat(stepWat());
     const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: a.memory } }).exports;
     const fn = (name: string): Fn => {
       const f = ex[name];
