@@ -155,46 +155,33 @@ interface List {
 }
 type Node = Atom | List;
 
+/** One token a match: whitespace, `;;` and `(; ;)` comments, parentheses, strings, atoms. */
+const TOKEN = /(\s+)|(;;[^\n]*)|(\(;[\s\S]*?;\))|(\()|(\))|"([^"]*)"|([^\s()"]+)|([\s\S])/gy;
+
 function parse(text: string): List {
   const root: List = { kind: 'list', items: [], line: 1 };
   const stack: List[] = [root];
+  // line numbers are counted as the tokens pass (newlines inside whitespace and block comments)
   let line = 1;
-  let i = 0;
-  const top = (): List => stack[stack.length - 1];
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '\n') {
-      line++;
-      i++;
-    } else if (c === ' ' || c === '\t' || c === '\r') {
-      i++;
-    } else if (c === ';' && text[i + 1] === ';') {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '(' && text[i + 1] === ';') {
-      const end = text.indexOf(';)', i + 2);
-      if (end < 0) throw new WatError('unclosed block comment', line);
-      for (let k = i; k < end; k++) if (text[k] === '\n') line++;
-      i = end + 2;
-    } else if (c === '(') {
+  const count = (s: string): void => {
+    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) line++;
+  };
+  TOKEN.lastIndex = 0;
+  for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
+    const [, space, , block, open, close, str, atom, other] = m;
+    const top = stack[stack.length - 1];
+    if (space !== undefined) count(space);
+    else if (block !== undefined) count(block);
+    else if (open !== undefined) {
       const list: List = { kind: 'list', items: [], line };
-      top().items.push(list);
+      top.items.push(list);
       stack.push(list);
-      i++;
-    } else if (c === ')') {
+    } else if (close !== undefined) {
       if (stack.length === 1) throw new WatError('unbalanced )', line);
       stack.pop();
-      i++;
-    } else if (c === '"') {
-      const end = text.indexOf('"', i + 1);
-      if (end < 0) throw new WatError('unclosed string', line);
-      top().items.push({ kind: 'string', text: text.slice(i + 1, end), line });
-      i = end + 1;
-    } else {
-      let j = i;
-      while (j < text.length && !' \t\r\n()'.includes(text[j])) j++;
-      top().items.push({ kind: 'atom', text: text.slice(i, j), line });
-      i = j;
-    }
+    } else if (str !== undefined) top.items.push({ kind: 'string', text: str, line });
+    else if (atom !== undefined) top.items.push({ kind: 'atom', text: atom, line });
+    else if (other !== undefined) throw new WatError(other === '"' ? 'unclosed string' : other === '(' ? 'unclosed block comment' : `unexpected ${other}`, line);
   }
   if (stack.length !== 1) throw new WatError('unbalanced (', line);
   return root;
@@ -237,8 +224,14 @@ const name = (s: string): number[] => {
   const bytes = utf8.encode(s);
   return [...uleb(bytes.length), ...bytes];
 };
-const section = (id: number, body: number[]): number[] => (body.length === 0 ? [] : [id, ...uleb(body.length), ...body]);
-const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+/** Byte arrays joined into one (without spreading large arrays into argument lists). */
+function concat(parts: readonly (readonly number[])[]): number[] {
+  const out: number[] = [];
+  for (const part of parts) for (let i = 0; i < part.length; i++) out.push(part[i]);
+  return out;
+}
+const section = (id: number, body: number[]): number[] => (body.length === 0 ? [] : concat([[id], uleb(body.length), body]));
+const vector = (items: number[][]): number[] => concat([uleb(items.length), ...items]);
 
 function floatBytes(text: string, bits: 32 | 64, line: number): number[] {
   const specials: Record<string, number> = { inf: Infinity, '+inf': Infinity, '-inf': -Infinity, nan: NaN };
@@ -350,8 +343,8 @@ function encodeBody(f: Func, funcIndex: ReadonlyMap<string, number>): number[] {
     throw new WatError(`unknown label ${a.text}`, a.line);
   };
 
-  /** Write the immediates of `op` from items[k…]; returns the index after them. */
-  function immediates(op: Op, items: readonly Node[], k: number, line: number): number {
+  /** Write the immediates of `op` from items[k…] into `dst`; returns the index after them. */
+  function immediates(op: Op, items: readonly Node[], k: number, line: number, dst: number[]): number {
     const atom = (): Atom => {
       const a = items[k];
       if (a === undefined || a.kind !== 'atom') throw new WatError('missing immediate', line);
@@ -362,39 +355,39 @@ function encodeBody(f: Func, funcIndex: ReadonlyMap<string, number>): number[] {
       case 'none':
         return k;
       case 'local':
-        out.push(...uleb(localOf(atom(), line)));
+        dst.push(...uleb(localOf(atom(), line)));
         return k;
       case 'label':
-        out.push(...uleb(labelOf(atom(), line)));
+        dst.push(...uleb(labelOf(atom(), line)));
         return k;
       case 'func': {
         const a = atom();
         const index = a.text.startsWith('$') ? funcIndex.get(a.text) : Number(a.text);
         if (index === undefined) throw new WatError(`unknown function ${a.text}`, a.line);
-        out.push(...uleb(index));
+        dst.push(...uleb(index));
         return k;
       }
       case 'i32':
-        out.push(...sleb(integer(atom(), line)));
+        dst.push(...sleb(integer(atom(), line)));
         return k;
       case 'f32':
-        out.push(...floatBytes(atom().text, 32, line));
+        dst.push(...floatBytes(atom().text, 32, line));
         return k;
       case 'f64':
-        out.push(...floatBytes(atom().text, 64, line));
+        dst.push(...floatBytes(atom().text, 64, line));
         return k;
       case 'lane':
-        out.push(integer(atom(), line));
+        dst.push(integer(atom(), line));
         return k;
       case 'shuffle':
-        for (let l = 0; l < 16; l++) out.push(integer(atom(), line));
+        for (let l = 0; l < 16; l++) dst.push(integer(atom(), line));
         return k;
       case 'v128': {
         const shape = atom().text;
         if (shape !== 'i32x4') throw new WatError(`v128.const ${shape}: only i32x4 is supported`, line);
         const view = new DataView(new ArrayBuffer(16));
         for (let l = 0; l < 4; l++) view.setInt32(4 * l, integer(atom(), line) | 0, true);
-        out.push(...new Uint8Array(view.buffer));
+        dst.push(...new Uint8Array(view.buffer));
         return k;
       }
       case 'mem': {
@@ -406,7 +399,7 @@ function encodeBody(f: Func, funcIndex: ReadonlyMap<string, number>): number[] {
           else align = Math.log2(Number(value));
           k++;
         }
-        out.push(...uleb(align), ...uleb(offset));
+        dst.push(...uleb(align), ...uleb(offset));
         return k;
       }
     }
@@ -464,11 +457,11 @@ function encodeBody(f: Func, funcIndex: ReadonlyMap<string, number>): number[] {
     const op = OPS[h];
     if (op === undefined) throw new WatError(`unknown instruction ${h || '(list)'}`, n.line);
     // operands first, then the op and its immediates
-    const start = out.length;
-    const k = immediates(op, n.items, 1, n.line);
-    const imm = out.splice(start);
-    for (const operand of n.items.slice(k)) instruction(operand);
-    out.push(...op.code, ...imm);
+    const imm: number[] = [];
+    const k = immediates(op, n.items, 1, n.line, imm);
+    for (let i = k; i < n.items.length; i++) instruction(n.items[i]);
+    for (const b of op.code) out.push(b);
+    for (const b of imm) out.push(b);
   }
 
   /** A sequence of instructions, folded or plain, from items[k…]. */
@@ -482,8 +475,8 @@ function encodeBody(f: Func, funcIndex: ReadonlyMap<string, number>): number[] {
       }
       const op = OPS[item.text];
       if (op === undefined) throw new WatError(`unknown instruction ${item.text}`, item.line);
-      out.push(...op.code);
-      k = immediates(op, items, k + 1, item.line);
+      for (const b of op.code) out.push(b);
+      k = immediates(op, items, k + 1, item.line, out);
     }
   }
 
@@ -560,15 +553,17 @@ export function assembleWat(text: string): Uint8Array {
   }
   const code = funcs.map((f) => {
     const body = encodeBody(f, funcIndex);
-    return [...uleb(body.length), ...body];
+    return concat([uleb(body.length), body]);
   });
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, typeBytes.length === 0 ? [] : vector(typeBytes)),
-    ...section(2, imports.length === 0 ? [] : vector(imports)),
-    ...section(3, funcTypes.length === 0 ? [] : vector(funcTypes.map((t) => uleb(t)))),
-    ...section(5, memories.length === 0 ? [] : vector(memories)),
-    ...section(7, exports.length === 0 ? [] : vector(exports)),
-    ...section(10, code.length === 0 ? [] : vector(code)),
-  ]);
+  return Uint8Array.from(
+    concat([
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, typeBytes.length === 0 ? [] : vector(typeBytes)),
+      section(2, imports.length === 0 ? [] : vector(imports)),
+      section(3, funcTypes.length === 0 ? [] : vector(funcTypes.map((t) => uleb(t)))),
+      section(5, memories.length === 0 ? [] : vector(memories)),
+      section(7, exports.length === 0 ? [] : vector(exports)),
+      section(10, code.length === 0 ? [] : vector(code)),
+    ]),
+  );
 }
