@@ -59,6 +59,8 @@ interface ConvPlan {
 interface Engine {
   readonly memory: WasmMemory;
   readonly fma: boolean;
+  /** relaxed_madd rounds once on this machine (kernelSet.ts). */
+  readonly isFused: boolean;
   /** Modules by stride-1 kernel shape. */
   readonly kernels: Map<string, ConvKernels>;
   /** Plans by layer shape (batch size aside). */
@@ -81,7 +83,7 @@ export function initConvWasm(): Promise<boolean> {
     if (!set.wasm || !(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    engine = { memory: a.memory, fma: set.fma, kernels: new Map(), plans: new Map() };
+    engine = { memory: a.memory, fma: set.fma, isFused: set.isFused, kernels: new Map(), plans: new Map() };
     // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
     // thread that turns the conv kernels on (a gradient worker) gets them too.
     await initElementwiseWasm();
@@ -112,10 +114,13 @@ const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
  * issue all loads of a loop body before its arithmetic, so accumulators + loaded vectors + one
  * product temporary ≤ 15 (one more spills an accumulator to the stack: seen in --print-wasm-code).
  * Within that, the most accumulators (up to 9: enough to hide the add latency), the least padding
- * of the output rows, then the fewest passes over the data.
+ * of the output rows, then the fewest passes over the data. With a fused relaxed_madd there is no
+ * product temporary, so one more register holds an accumulator or a loaded vector (LeNet's first
+ * layer: 3 × 3 forward blocks instead of 2 × 3).
  */
-function kernelShape(s: ConvShape, fma: boolean): ConvKernelShape {
-  const fits = (a: number, b: number): boolean => a * b + a + b + 1 <= 15;
+function kernelShape(s: ConvShape, fma: boolean, isFused: boolean): ConvKernelShape {
+  // a fused relaxed_madd needs no product temporary (vfmadd231ps accumulates in place)
+  const fits = (a: number, b: number): boolean => a * b + a + b + (fma && isFused ? 0 : 1) <= 15;
   // loads per multiply-add, the tie-breaker between blocks with as many accumulators
   const loadCost = (a: number, b: number): number => (a + b) / (a * b) / 1000;
   let best = { score: -1, ob: 1, jb: 1 };
@@ -177,8 +182,8 @@ function kernelShape(s: ConvShape, fma: boolean): ConvKernelShape {
 }
 
 /** The register blocks chosen for a stride-1 shape (for tests and the profile script); a strided shape: for its phaseShape. */
-export function convKernelShape(s: ConvShape, fma = false): ConvKernelShape {
-  return kernelShape(phaseShape(s), fma);
+export function convKernelShape(s: ConvShape, fma = false, isFused = fma): ConvKernelShape {
+  return kernelShape(phaseShape(s), fma, isFused);
 }
 
 /** The module of a stride-1 shape, assembled at its first use. */
@@ -186,7 +191,7 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.padH},${s.padW}`;
   let k = e.kernels.get(key);
   if (k !== undefined) return k;
-  const shape = kernelShape(s, e.fma);
+  const shape = kernelShape(s, e.fma, e.isFused);
   const binary = assembleWat(convWat(shape));
   const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: e.memory } }).exports;
   const fn = <F>(name: string): F => {
