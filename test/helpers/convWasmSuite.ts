@@ -27,7 +27,9 @@ import {
 } from '../../src/ops/conv.js';
 import { initKernels } from '../../src/ops/kernels.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
+import { Workspace } from '../../src/ops/tensor.js';
 import { conv2dDeltaXWasm, conv2dForwardWasm, conv2dGradBWasm, conv2dGradWWasm, convWasmIsFma, convWasmReady, convWasmSupports } from '../../src/ops/wasm/convWasm.js';
+import { residentAddress } from '../../src/ops/wasm/kernelMemory.js';
 
 export function convShape(m: number, cIn: number, inH: number, inW: number, cOut: number, kH: number, kW: number, padH = 0, padW = 0, strideH = 1, strideW = strideH): ConvShape {
   return {
@@ -207,6 +209,28 @@ export function describeConvWasm(fma: boolean): void {
           expect(maxDiff(db, conv2dGradBNaive(dz, s)), tag(s)).toBeLessThanOrEqual(1e-6 * (terms + 1));
           expect(maxDiff(dx, conv2dDeltaXNaive(dz, W, s)), tag(s)).toBeLessThanOrEqual(1e-6 * (s.cOut * s.kH * s.kW + 1));
         }
+      }
+    });
+
+    it('x and δx resident in the kernel memory (gathered and scattered in place) give the bits of plain arrays: padded and strided shapes', () => {
+      const rng = createRng(41);
+      const ws = new Workspace();
+      for (const s of [convShape(4, 3, 11, 13, 5, 3, 3, 1, 1), convShape(4, 3, 15, 15, 6, 3, 3, 1, 1, 2), convShape(3, 2, 16, 9, 4, 2, 3, 0, 2, 2, 3)]) {
+        const x = randomArray(rng, s.m * s.cIn * s.inH * s.inW);
+        const W = randomArray(rng, s.cOut * s.cIn * s.kH * s.kW);
+        const dz = randomArray(rng, s.m * s.cOut * s.outH * s.outW);
+        const xr = ws.residentF32(`x ${tag(s)}`, x.length);
+        xr.set(x);
+        const dxr = ws.residentF32(`dx ${tag(s)}`, x.length).fill(7);
+        expect(residentAddress(xr) >= 0 && residentAddress(dxr) >= 0).toBe(true);
+        const want = { dW: new Float32Array(W.length), db: new Float32Array(s.cOut), dx: new Float32Array(x.length) };
+        conv2dBackward(x, dz, W, s, want.dW, want.db, want.dx);
+        const dW = new Float32Array(W.length);
+        conv2dBackward(xr, dz, W, s, dW, new Float32Array(s.cOut), dxr);
+        expect(dW, tag(s)).toEqual(want.dW);
+        expect(dxr, tag(s)).toEqual(want.dx);
+        expect(conv2dForward(xr, W, new Float32Array(s.cOut), s), tag(s)).toEqual(conv2dForward(x, W, new Float32Array(s.cOut), s));
+        expect(conv2dDeltaX(dz, W, s, ws.residentF32(`dx2 ${tag(s)}`, x.length)), tag(s)).toEqual(want.dx);
       }
     });
 

@@ -13,6 +13,7 @@ import { convKernelShape } from '../../src/ops/wasm/convWasm.js';
 import { convWat } from '../../src/ops/wasm/convWat.js';
 import { elementwiseWat } from '../../src/ops/wasm/elementwiseWasm.js';
 import { gemmWat } from '../../src/ops/wasm/gemm.wat.js';
+import { layoutWat } from '../../src/ops/wasm/layoutWasm.js';
 import { stepWat } from '../../src/ops/wasm/step.wat.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -69,8 +70,9 @@ describe('assembleWat vs wabt', () => {
     });
   }
 
-  it('the ReLU / pooling and per-step modules: the same bytes', () => {
+  it('the ReLU / pooling, layout and per-step modules: the same bytes', () => {
     expectSameBytes(elementwiseWat(), 'elementwise');
+    expectSameBytes(layoutWat(), 'layout');
     expectSameBytes(stepWat(), 'step');
   });
 

@@ -21,8 +21,9 @@
  * way. Rows and columns of xpad past the last window (when (inH + 2pH − kH) % sH ≠ 0) are never
  * copied: their δx is 0, as in conv.ts.
  *
- * Layout: NCHW row-major; the phase planes are written straight into the stride-1 kernel's padded
- * layout [m, cIn', hp, wp] (convWat.ts), at float index `at` of the heap.
+ * Layout: NCHW row-major; the phase planes are laid out straight in the stride-1 kernel's padded
+ * layout [m, cIn', hp, wp] (convWat.ts) by the WASM layout kernels (layoutWasm.ts), which follow the
+ * tables of phaseTables.
  */
 import type { ConvShape } from '../convShape.js';
 
@@ -53,58 +54,40 @@ export function phaseShape(s: ConvShape): ConvShape {
   };
 }
 
-/**
- * x [m, cIn, inH, inW] → x' in the kernel layout [m, cIn', hp, wp] at float index `at` (p = phaseShape(s);
- * hp = p.inH, wp ≥ p.inW the kernel's row stride). Overwrites the whole region (zeros where xpad is padding).
- */
-export function copyXInPhases(heap: Float32Array, x: Float32Array, s: ConvShape, p: ConvShape, hp: number, wp: number, at: number): void {
-  const { m, cIn, inH, inW, strideH: sH, strideW: sW, padH, padW } = s;
-  heap.fill(0, at, at + m * p.cIn * hp * wp);
-  for (let n = 0; n < m; n++) {
-    for (let c = 0; c < cIn; c++) {
-      const src = (n * cIn + c) * inH * inW;
-      for (let a = 0; a < sH; a++) {
-        for (let i = 0; i < p.inH; i++) {
-          const y = i * sH + a - padH;
-          if (y < 0 || y >= inH) continue;
-          const row = src + y * inW;
-          for (let b = 0; b < sW; b++) {
-            const dst = at + ((n * p.cIn + (c * sH + a) * sW + b) * hp + i) * wp;
-            // columns j with 0 ≤ j·sW + b − pW < inW
-            const j0 = Math.max(0, Math.ceil((padW - b) / sW));
-            const j1 = Math.min(p.inW, Math.floor((inW - 1 + padW - b) / sW) + 1);
-            for (let j = j0; j < j1; j++) heap[dst + j] = x[row + j * sW + b - padW];
-          }
-        }
-      }
-    }
-  }
+/** Where input row y and column x of a plane go in the kernel's layout (float offsets; −1: never read). */
+export interface PhaseTables {
+  /** rows[y] = (a·sW·hp + i)·wp with a = (y + pH) mod sH, i = ⌊(y + pH)/sH⌋; −1 when i ≥ hp. */
+  readonly rows: Int32Array;
+  /** cols[x] = b·hp·wp + j with b = (x + pW) mod sW, j = ⌊(x + pW)/sW⌋; −1 when j is past the last window. */
+  readonly cols: Int32Array;
+  /** Floats of one input plane's phase planes in the layout: sH·sW·hp·wp. */
+  readonly plane: number;
 }
 
-/** δx' in the kernel layout at float index `at` → δx [m, cIn, inH, inW] (overwrites `out`; 0 where no window reads). */
-export function copyXOutPhases(heap: Float32Array, at: number, s: ConvShape, p: ConvShape, hp: number, wp: number, out: Float32Array): void {
-  const { m, cIn, inH, inW, strideH: sH, strideW: sW, padH, padW } = s;
-  for (let n = 0; n < m; n++) {
-    for (let c = 0; c < cIn; c++) {
-      const plane = (n * cIn + c) * inH * inW;
-      for (let y = 0; y < inH; y++) {
-        const yp = y + padH;
-        const i = Math.floor(yp / sH);
-        const row = plane + y * inW;
-        if (i >= p.inH) {
-          out.fill(0, row, row + inW);
-          continue;
-        }
-        const a = yp - i * sH;
-        for (let x = 0; x < inW; x++) {
-          const xp = x + padW;
-          const j = Math.floor(xp / sW);
-          const b = xp - j * sW;
-          out[row + x] = j < p.inW ? heap[at + ((n * p.cIn + (c * sH + a) * sW + b) * hp + i) * wp + j] : 0;
-        }
-      }
-    }
+/**
+ * The tables that lay a plane of x [inH, inW] out as the kernel reads it — hp × wp rows of the
+ * stride-1 shape `p` = phaseShape(s), one block per phase (a, b), with the padding around — and that
+ * bring δx back: element (y, x) of plane q is at q·plane + rows[y] + cols[x] (layoutWasm.ts). At
+ * stride 1 this is the plain padded layout (one phase; y + pH, x + pW). Positions past the last
+ * window ((inH + 2pH − kH) % sH ≠ 0) map to −1: never copied in, δx 0 there.
+ */
+export function phaseTables(s: ConvShape, p: ConvShape, hp: number, wp: number): PhaseTables {
+  const { inH, inW, strideH: sH, strideW: sW, padH, padW } = s;
+  // the rows and columns a window can read: hp of them, and p's padded width
+  const wRead = p.inW + 2 * p.padW;
+  const rows = new Int32Array(inH);
+  for (let y = 0; y < inH; y++) {
+    const a = (y + padH) % sH;
+    const i = (y + padH - a) / sH;
+    rows[y] = i < hp ? (a * sW * hp + i) * wp : -1;
   }
+  const cols = new Int32Array(inW);
+  for (let x = 0; x < inW; x++) {
+    const b = (x + padW) % sW;
+    const j = (x + padW - b) / sW;
+    cols[x] = j < wRead ? b * hp * wp + j : -1;
+  }
+  return { rows, cols, plane: sH * sW * hp * wp };
 }
 
 /**

@@ -22,13 +22,14 @@
  */
 import type { ConvShape } from '../convShape.js';
 import { kernelShape } from './convBlocks.js';
-import { copyXInPhases, copyXOutPhases, gatherGradW, isStrided, phaseShape, phaseWeights } from './convPhases.js';
+import { gatherGradW, isStrided, phaseShape, phaseTables, phaseWeights, type PhaseTables } from './convPhases.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
 
 export { convKernelShape } from './convBlocks.js';
 import { initElementwiseWasm } from './elementwiseWasm.js';
 import { assembleWat } from './assembleWat.js';
 import { initKernelMemory, kernelArena, residentAddress, scratch, type WasmMemory } from './kernelMemory.js';
+import { fromPhasesWasm, initLayoutWasm, toPhasesWasm, zeroWasm } from './layoutWasm.js';
 import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -57,6 +58,12 @@ interface ConvPlan {
   readonly isStrided: boolean;
   /** W' of a strided shape (convPhases.ts), its zero taps zeroed once; null at stride 1. */
   readonly wPhase: Float32Array | null;
+  /**
+   * Where each input row and column goes in the kernel's layout when that is not x's own (padding,
+   * widened rows, or phases): the WASM layout kernels (layoutWasm.ts) gather x and scatter δx by
+   * these tables; null when x is laid out as the kernel reads it.
+   */
+  readonly tables: PhaseTables | null;
 }
 
 interface Engine {
@@ -89,7 +96,7 @@ export function initConvWasm(): Promise<boolean> {
     engine = { memory: a.memory, fma: set.fma, isFused: set.isFused, kernels: new Map(), plans: new Map() };
     // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
     // thread that turns the conv kernels on (a gradient worker) gets them too.
-    await initElementwiseWasm();
+    await Promise.all([initElementwiseWasm(), initLayoutWasm()]);
     return true;
   })();
   return pending;
@@ -136,7 +143,15 @@ function planFor(e: Engine, s: ConvShape): ConvPlan {
   if (cached !== undefined) return cached;
   const p = phaseShape(s);
   const strided = isStrided(s);
-  const plan: ConvPlan = { kern: kernelsFor(e, p), p, isStrided: strided, wPhase: strided ? new Float32Array(p.cOut * p.cIn * p.kH * p.kW) : null };
+  const kern = kernelsFor(e, p);
+  const isOwnLayout = !strided && s.padH === 0 && s.padW === 0 && kern.shape.wp === s.inW;
+  const plan: ConvPlan = {
+    kern,
+    p,
+    isStrided: strided,
+    wPhase: strided ? new Float32Array(p.cOut * p.cIn * p.kH * p.kW) : null,
+    tables: isOwnLayout ? null : phaseTables(s, p, kern.shape.hp, kern.shape.wp),
+  };
   e.plans.set(key, plan);
   return plan;
 }
@@ -146,11 +161,37 @@ function planWeights(plan: ConvPlan, W: Float32Array, s: ConvShape): Float32Arra
   return plan.wPhase === null ? W : phaseWeights(W, s, plan.p, plan.wPhase);
 }
 
-/** Copy x into the kernel's layout at float index `at`: padded rows, or phase planes. */
-function copyX(heap: Float32Array, x: Float32Array, s: ConvShape, plan: ConvPlan, at: number): void {
+/**
+ * The scratch regions (in floats) a gathered tensor `v` (x in, or δx out) needs besides its kernel
+ * layout: a staging copy when `v` is not resident, and the row and column tables; none when the
+ * plan reads x in its own layout.
+ */
+function gatherSizes(plan: ConvPlan, v: Float32Array | null): [number, number, number] {
+  if (plan.tables === null || v === null) return [0, 0, 0];
+  return [residentAddress(v) >= 0 ? 0 : v.length, plan.tables.rows.length, plan.tables.cols.length];
+}
+
+/**
+ * x into the kernel's layout at byte address `xAt`: copied as it is, or gathered by the plan's tables
+ * (zeros where the layout has padding) by the WASM layout kernel, from x in place when it is resident,
+ * else from a staging copy; `g` are the byte addresses of gatherSizes' regions.
+ */
+function copyX(views: { heap: Float32Array; heapI32: Int32Array }, x: Float32Array, s: ConvShape, plan: ConvPlan, xAt: number, g: readonly number[]): void {
   const k = plan.kern.shape;
-  if (plan.isStrided) copyXInPhases(heap, x, s, plan.p, k.hp, k.wp, at);
-  else copyXIn(heap, x, s, k, at);
+  const t = plan.tables;
+  if (t === null) {
+    views.heap.set(x, xAt >>> 2);
+    return;
+  }
+  let src = residentAddress(x);
+  if (src < 0) {
+    src = g[0];
+    views.heap.set(x, src >>> 2);
+  }
+  views.heapI32.set(t.rows, g[1] >>> 2);
+  views.heapI32.set(t.cols, g[2] >>> 2);
+  zeroWasm(xAt >>> 2, xSize(k, s.m));
+  toPhasesWasm(src, xAt, s.m * s.cIn, s.inH, s.inW, g[1], g[2], t.plane);
 }
 
 /**
@@ -158,15 +199,15 @@ function copyX(heap: Float32Array, x: Float32Array, s: ConvShape, plan: ConvPlan
  * already in the kernel's layout (`inPlace[i]` ≥ 0, a byte address) is used where it is; the others
  * are laid out in scratch. Returns byte addresses and the current heap view.
  */
-function place(sizes: number[], inPlace: number[]): { at: number[]; heap: Float32Array } {
+function place(sizes: number[], inPlace: number[]): { at: number[]; heap: Float32Array; heapI32: Int32Array } {
   const { at, end } = layout(sizes.map((n, i) => (inPlace[i] >= 0 ? 0 : n)));
   const s = scratch(end);
-  return { at: at.map((a, i) => (inPlace[i] >= 0 ? inPlace[i] : s.at + a)), heap: s.heap };
+  return { at: at.map((a, i) => (inPlace[i] >= 0 ? inPlace[i] : s.at + a)), heap: s.heap, heapI32: s.heapI32 };
 }
 
-/** The byte address of x when it is resident and the kernel's padded layout is x's own (no padding, wp = inW). */
-function xInPlace(x: Float32Array, s: ConvShape, k: ConvKernelShape): number {
-  return s.padH === 0 && s.padW === 0 && k.wp === s.inW ? residentAddress(x) : -1;
+/** The byte address of x (or δx) when it is resident and the kernel's layout is its own (no tables). */
+function xInPlace(x: Float32Array, plan: ConvPlan): number {
+  return plan.tables === null ? residentAddress(x) : -1;
 }
 
 /** The byte address of z / δz when it is resident and its rows need no padding (outWp = outW). */
@@ -194,23 +235,6 @@ function copyRows(src: Float32Array, srcAt: number, srcStride: number, dst: Floa
     const a = srcAt + r * srcStride;
     const b = dstAt + r * dstStride;
     for (let j = 0; j < width; j++) dst[b + j] = src[a + j];
-  }
-}
-
-/** Copy x [m, cIn, inH, inW] into the padded layout at float index `at` (zeros around the image). */
-function copyXIn(heap: Float32Array, x: Float32Array, s: ConvShape, k: ConvKernelShape, at: number): void {
-  const { inH, inW, padH, padW } = s;
-  const { hp, wp } = k;
-  const planes = s.m * s.cIn;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    heap.set(x, at);
-    return;
-  }
-  heap.fill(0, at, at + planes * hp * wp);
-  for (let p = 0; p < planes; p++) {
-    const src = p * inH * inW;
-    const dst = at + p * hp * wp + padH * wp + padW;
-    copyRows(x, src, inW, heap, dst, wp, inH, inW);
   }
 }
 
@@ -271,30 +295,31 @@ function copyZOut(heap: Float32Array, zAt: number, s: ConvShape, k: ConvKernelSh
   else copyRows(heap, zAt, k.outWp, out, 0, outW, m * cOut * outH, outW);
 }
 
-/** Copy δx out of the padded layout at float index `dxAt` into `out` [m, cIn, inH, inW] (unless it is already there). */
-function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelShape, out: Float32Array, dxIn: number): void {
-  if (dxIn >= 0) return;
-  const { m, cIn, inH, inW, padH, padW } = s;
-  const { hp, wp } = k;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    out.set(heap.subarray(dxAt, dxAt + xSize(k, m)));
-  } else {
-    const planes = m * cIn;
-    for (let p = 0; p < planes; p++) copyRows(heap, dxAt + p * hp * wp + padH * wp + padW, wp, out, p * inH * inW, inW, inH, inW);
-  }
-}
-
 /** dW out of the kernel's dW at float index `dwAt`: as it is, or gathered from dW' (strided). */
 function copyGradWOut(heap: Float32Array, dwAt: number, s: ConvShape, plan: ConvPlan, dW: Float32Array): void {
   if (plan.isStrided) gatherGradW(heap, dwAt, s, plan.p, dW);
   else dW.set(heap.subarray(dwAt, dwAt + dW.length));
 }
 
-/** δx out of the kernel's layout at float index `dxAt` into `out` (unless it is already there): padded rows, or phase planes. */
-function copyDeltaXOut(heap: Float32Array, dxAt: number, s: ConvShape, plan: ConvPlan, out: Float32Array, dxIn: number): void {
-  const k = plan.kern.shape;
-  if (plan.isStrided) copyXOutPhases(heap, dxAt, s, plan.p, k.hp, k.wp, out);
-  else copyXOut(heap, dxAt, s, k, out, dxIn);
+/**
+ * δx out of the kernel's layout at byte address `dxAt` into `out` [m, cIn, inH, inW] (unless the
+ * kernel wrote it in place, `dxIn` ≥ 0): copied as it is, or scattered back by the plan's tables with
+ * the WASM layout kernel (straight into `out` when it is resident, else through the staging region);
+ * `g` are the byte addresses of gatherSizes' regions.
+ */
+function copyDeltaXOut(views: { heap: Float32Array; heapI32: Int32Array }, dxAt: number, s: ConvShape, plan: ConvPlan, out: Float32Array, dxIn: number, g: readonly number[]): void {
+  if (dxIn >= 0) return;
+  const t = plan.tables;
+  if (t === null) {
+    out.set(views.heap.subarray(dxAt >>> 2, (dxAt >>> 2) + out.length));
+    return;
+  }
+  const resident = residentAddress(out);
+  const dst = resident >= 0 ? resident : g[0];
+  views.heapI32.set(t.rows, g[1] >>> 2);
+  views.heapI32.set(t.cols, g[2] >>> 2);
+  fromPhasesWasm(dxAt, dst, s.m * s.cIn, s.inH, s.inW, g[1], g[2], t.plane);
+  if (resident < 0) out.set(views.heap.subarray(dst >>> 2, (dst >>> 2) + out.length));
 }
 
 /**
@@ -309,7 +334,7 @@ function runGradW(kern: ConvKernels, m: number, heap: Float32Array, xAt: number,
   const k = kern.shape;
   if ((xSize(k, m) + zSize(k, m)) * 4 > SAMPLE_OUTER_BYTES) {
     const nW = k.cOut * k.cIn * k.kH * k.kW;
-    heap.fill(0, partAt >>> 2, (partAt >>> 2) + 4 * nW);
+    zeroWasm(partAt >>> 2, 4 * nW);
     kern.gradWSampleOuter(xAt, zAt, dwAt, m, partAt);
   } else {
     kern.gradW(xAt, zAt, dwAt, m);
@@ -327,11 +352,12 @@ export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Ar
   const { kern, p } = plan;
   const k = kern.shape;
   const { cOut, m } = s;
-  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(out, s, k);
-  const { at, heap } = place([xSize(k, m), cOut * p.cIn * p.kH * p.kW, cOut, zSize(k, m)], [xIn, -1, -1, zIn]);
-  const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyX(heap, x, s, plan, xAt);
+  const views = place([xSize(k, m), cOut * p.cIn * p.kH * p.kW, cOut, zSize(k, m), ...gatherSizes(plan, x)], [xIn, -1, -1, zIn, -1, -1, -1]);
+  const { at, heap } = views;
+  const [, wAt, bAt, zAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(4));
   copyForwardWeights(heap, planWeights(plan, W, s), p, k.ob, wAt);
   heap.set(b, bAt);
   kern.forward(at[0], at[1], at[2], at[3], m);
@@ -350,11 +376,12 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   const k = kern.shape;
   const { m, cOut } = s;
   const nW = cOut * p.cIn * p.kH * p.kW;
-  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(deltaZ, s, k);
-  const { at, heap } = place([xSize(k, m), zSize(k, m), nW, cOut, 4 * nW], [xIn, zIn, -1, -1, -1]);
-  const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyX(heap, x, s, plan, xAt);
+  const views = place([xSize(k, m), zSize(k, m), nW, cOut, 4 * nW, ...gatherSizes(plan, x)], [xIn, zIn, -1, -1, -1, -1, -1, -1]);
+  const { at, heap } = views;
+  const [, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(5));
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
   runGradW(kern, m, heap, at[0], at[1], at[2], at[4]);
   copyGradWOut(heap, dwAt, s, plan, dW);
@@ -389,16 +416,17 @@ export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvS
   const k = kern.shape;
   const { m } = s;
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = plan.isStrided ? -1 : xInPlace(out, s, k);
+  const dxIn = xInPlace(out, plan);
   const nX = xSize(k, m);
   const wP = planWeights(plan, W, s);
-  const { at, heap } = place([zSize(k, m), wP.length, nX], [zIn, -1, dxIn]);
+  const views = place([zSize(k, m), wP.length, nX, ...gatherSizes(plan, out)], [zIn, -1, dxIn, -1, -1, -1]);
+  const { at, heap } = views;
   const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
   copyDeltaXWeights(heap, wP, p, wAt);
-  heap.fill(0, dxAt, dxAt + nX);
+  zeroWasm(dxAt, nX);
   kern.deltaX(at[0], at[1], at[2], m);
-  copyDeltaXOut(heap, dxAt, s, plan, out, dxIn);
+  copyDeltaXOut(views, at[2], s, plan, out, dxIn, at.slice(3));
   return out;
 }
 
@@ -415,15 +443,19 @@ export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Flo
   const { m, cOut } = s;
   const nX = xSize(k, m);
   const nW = cOut * p.cIn * p.kH * p.kW;
-  const xIn = plan.isStrided ? -1 : xInPlace(x, s, k);
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = deltaX === null || plan.isStrided ? -1 : xInPlace(deltaX, s, k);
-  const { at, heap } = place(
-    [nX, zSize(k, m), nW, cOut, deltaX === null ? 0 : nW, deltaX === null ? 0 : nX, 4 * nW],
-    [xIn, zIn, -1, -1, -1, dxIn, -1],
+  const dxIn = deltaX === null ? -1 : xInPlace(deltaX, plan);
+  // x and δx have the same shape, so one set of gather regions serves both (x is done with before δx)
+  const stage = gatherSizes(plan, x);
+  const stageOut = gatherSizes(plan, deltaX);
+  const views = place(
+    [nX, zSize(k, m), nW, cOut, deltaX === null ? 0 : nW, deltaX === null ? 0 : nX, 4 * nW, Math.max(stage[0], stageOut[0]), stage[1], stage[2]],
+    [xIn, zIn, -1, -1, -1, dxIn, -1, -1, -1, -1],
   );
-  const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyX(heap, x, s, plan, xAt);
+  const { at, heap } = views;
+  const [, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(7));
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
   runGradW(kern, m, heap, at[0], at[1], at[2], at[6]);
   kern.gradB(at[1], at[3], m);
@@ -431,7 +463,7 @@ export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Flo
   db.set(heap.subarray(dbAt, dbAt + cOut));
   if (deltaX === null) return;
   copyDeltaXWeights(heap, planWeights(plan, W, s), p, wAt);
-  heap.fill(0, dxAt, dxAt + nX);
+  zeroWasm(dxAt, nX);
   kern.deltaX(at[1], at[4], at[5], m);
-  copyDeltaXOut(heap, dxAt, s, plan, deltaX, dxIn);
+  copyDeltaXOut(views, at[5], s, plan, deltaX, dxIn, at.slice(7));
 }

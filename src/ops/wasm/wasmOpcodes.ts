@@ -88,6 +88,8 @@ export const OPS: Readonly<Record<string, Op>> = {
   'f32.demote_f64': plain(0xb6),
   'f64.promote_f32': plain(0xbb),
   'f32.reinterpret_i32': plain(0xbe),
+  // bulk memory: 0xfc 11, then the memory index 0
+  'memory.fill': { code: [0xfc, 0x0b, 0x00], imm: 'none' },
   'v128.load': simd(0x00, 'mem', 4),
   'v128.load32_splat': simd(0x09, 'mem', 2),
   'v128.store': simd(0x0b, 'mem', 4),
