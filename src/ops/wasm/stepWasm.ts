@@ -171,8 +171,15 @@ export function guardedUpdateWasm(
   const f = k.update[kind];
   if (rule === undefined || f === undefined) throw new Error(`guardedUpdateWasm: no update kernel for ${kind}`);
   const nSlots = rule.slots.length;
-  const ops: Operand[] = [];
-  for (let j = 0; j < params.length; j++) ops.push(params[j], grads[j], ...slots[j]);
+  // the calls below are written for the three rules: sgd (no slot, 1 constant), momentum (1, 2), adam (2, 7)
+  if (consts.length !== rule.consts.length || consts.length !== [1, 2, 7][nSlots]) {
+    throw new Error(`guardedUpdateWasm: ${kind} takes ${rule.consts.length} constants, got ${consts.length}`);
+  }
+  const ops: Float32Array[] = [];
+  for (let j = 0; j < params.length; j++) {
+    ops.push(params[j], grads[j]);
+    for (const slot of slots[j]) ops.push(slot);
+  }
   const at = place(ops, ops.length);
   const width = 2 + nSlots;
   let p = 0;
@@ -190,11 +197,21 @@ export function guardedUpdateWasm(
     }
   }
   if (!isSafe({ p, g, slotMax, slotMin })) return false;
+  // argument lists written out per slot count: no spread arrays per parameter and step
+  const [c0, c1, c2, c3, c4, c5, c6] = consts;
   for (let j = 0; j < params.length; j++) {
     const base = j * width;
-    f(at[base], at[base + 1], ...at.slice(base + 2, base + width), params[j].length, ...consts, factor);
+    const n = params[j].length;
+    if (nSlots === 0) f(at[base], at[base + 1], n, c0, factor);
+    else if (nSlots === 1) f(at[base], at[base + 1], at[base + 2], n, c0, c1, factor);
+    else f(at[base], at[base + 1], at[base + 2], at[base + 3], n, c0, c1, c2, c3, c4, c5, c6, factor);
   }
-  const written = ops.filter((_, i) => i % width !== 1);
-  copyBack(written, at.filter((_, i) => i % width !== 1), 0);
+  // the weights and slots back where they are not resident (the gradients were only read)
+  const { heap } = heapViews();
+  for (let i = 0; i < ops.length; i++) {
+    const v = ops[i];
+    if (i % width === 1 || residentAddress(v) >= 0 || !(v instanceof Float32Array)) continue;
+    v.set(heap.subarray(at[i] >>> 2, (at[i] >>> 2) + v.length));
+  }
   return true;
 }
