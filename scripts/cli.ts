@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { kernelSetLine } from '../src/ops/kernels.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { generateCommand } from './commands/generate.js';
@@ -23,7 +24,7 @@ import { publishCommand } from './commands/publish.js';
 import { trainCommand } from './commands/train.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError', 'StatsFileError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError', 'StatsFileError', 'KernelSetError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -55,10 +56,11 @@ function version(): string {
   }
 }
 
-function buildProgram(): Command {
+/** `deltaflow --version`: the package version, then the kernel set this runtime runs (e.g. `kernels: wasm-simd128 + relaxed FMA`). */
+function buildProgram(kernels: string): Command {
   const program = new Command('deltaflow')
     .description('Train dense and convolutional neural networks as an RxJS dataflow over streaming CSV.')
-    .version(version())
+    .version(`${version()}\n${kernels}`)
     .showSuggestionAfterError(true);
   program.addCommand(trainCommand());
   program.addCommand(evaluateCommand());
@@ -85,7 +87,8 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
   });
   try {
-    await buildProgram().parseAsync(process.argv);
+    // Probing the runtime for the kernel set costs about a millisecond and assembles nothing.
+    await buildProgram(await kernelSetLine()).parseAsync(process.argv);
   } catch (e) {
     process.stderr.write(`deltaflow: ${describeError(e)}\n`);
     if (isDebug() && e instanceof Error && e.stack !== undefined) process.stderr.write(`${e.stack}\n`);

@@ -1,7 +1,7 @@
 /**
  * GEMM speed on the deltaflow workload shapes: WebAssembly SIMD (gemmWasm, with operands copied in
- * and out as a normal call does, and with operands already resident in wasm memory), the
- * TypeScript `gemm`, and the `gemmNaive` triple loop. Prints GFLOP/s = 2·m·n·k / time, median
+ * and out as a normal call does, and with operands already resident in wasm memory; without and
+ * with relaxed-SIMD FMA, timed in alternation), the TypeScript `gemm`, and the `gemmNaive` triple loop. Prints GFLOP/s = 2·m·n·k / time, median
  * (min – max) of the timed runs after a warm-up; each run repeats the product for ≥ 25 ms.
  *
  *   npx tsc -p . && node dist/scripts/gemmBench.js [--runs=7] [--tile=4x8] [--kc=256 --mc=128 --nc=2048]
@@ -13,6 +13,7 @@
  */
 import { gemm, gemmNaive, type GemmShape } from '../src/ops/gemm.js';
 import { createWasmGemm, DEFAULT_BLOCKING, type WasmGemm } from '../src/ops/wasm/gemmWasm.js';
+import { detectKernelFeatures } from '../src/ops/wasm/kernelSet.js';
 import { DEFAULT_TILE } from '../src/ops/wasm/gemm.wat.js';
 
 interface Case {
@@ -103,8 +104,9 @@ async function main(): Promise<void> {
   const only = arg('only', '');
   const withNaive = hasFlag('naive');
   const engine: WasmGemm = await createWasmGemm({ mr, nr }, blocking);
+  const fmaEngine: WasmGemm | null = (await detectKernelFeatures()).relaxedSimd ? await createWasmGemm({ mr, nr }, blocking, { fma: true }) : null;
   console.log(`# node ${process.version}; tile ${mr}x${nr}; kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc} in place: A ${blocking.isAInPlace} B up to ${blocking.maxInPlaceBBytes} bytes; ${runs} runs; GFLOP/s median (min–max)`);
-  console.log(`# ${'shape'.padEnd(30)} ${'m×n×k'.padEnd(16)} ${'wasm (copy)'.padEnd(20)} ${'wasm resident'.padEnd(20)} copy %  ${'TS gemm'.padEnd(20)} naive`);
+  console.log(`# ${'shape'.padEnd(30)} ${'m×n×k'.padEnd(16)} ${'wasm (copy)'.padEnd(20)} ${'wasm resident'.padEnd(20)} copy %  ${'FMA resident'.padEnd(20)} FMA ×  ${'TS gemm'.padEnd(20)} naive`);
   for (const { name, s } of CASES) {
     if (only !== '' && !name.includes(only)) continue;
     const { m, n, k } = s;
@@ -114,22 +116,35 @@ async function main(): Promise<void> {
     const c = random(m * n, 3);
     const wasmCopy = rate(() => engine.gemm(a, b, s, c), flops, runs);
 
+    const resident = (e: WasmGemm): (() => void) => {
+      e.releaseScratch();
+      const [ab, bb, cb] = [e.scratch(m * k), e.scratch(k * n), e.scratch(m * n)];
+      ab.view().set(a);
+      bb.view().set(b);
+      cb.view().set(c);
+      return () => e.gemm(ab.view(), bb.view(), s, cb.view());
+    };
+    const plainRun = resident(engine);
+    const fmaRun = fmaEngine === null ? null : resident(fmaEngine);
+    // alternate the two kernels, three rounds, so both meet the same machine phases
+    const plainRates: number[] = [];
+    const fmaRates: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      plainRates.push(rate(plainRun, flops, runs).median);
+      if (fmaRun !== null) fmaRates.push(rate(fmaRun, flops, runs).median);
+    }
+    const wasmResident = median(plainRates);
+    const fmaResident = fmaRun === null ? null : median(fmaRates);
     engine.releaseScratch();
-    const aBlock = engine.scratch(m * k);
-    const bBlock = engine.scratch(k * n);
-    const cBlock = engine.scratch(m * n);
-    aBlock.view().set(a);
-    bBlock.view().set(b);
-    cBlock.view().set(c);
-    const wasmResident = rate(() => engine.gemm(aBlock.view(), bBlock.view(), s, cBlock.view()), flops, runs);
-    engine.releaseScratch();
+    fmaEngine?.releaseScratch();
 
     const ts = rate(() => gemm(a, b, s, c), flops, runs);
     const naive = withNaive ? fmt(rate(() => gemmNaive(a, b, s, c), flops, Math.min(runs, 5))) : '—';
     const copyShare = 100 * (1 - wasmCopy.median / wasmResident.median);
     const flags = `${s.transA === true ? 'A' : ''}${s.transB === true ? 'B' : ''}${s.accumulate === true ? '+' : ''}`;
     console.log(
-      `  ${name.padEnd(30)} ${`${m}×${n}×${k}${flags ? ' ' + flags : ''}`.padEnd(16)} ${fmt(wasmCopy)} ${fmt(wasmResident)} ${copyShare.toFixed(0).padStart(4)} %  ${fmt(ts)} ${naive}`,
+      `  ${name.padEnd(30)} ${`${m}×${n}×${k}${flags ? ' ' + flags : ''}`.padEnd(16)} ${fmt(wasmCopy)} ${fmt(wasmResident)} ${copyShare.toFixed(0).padStart(4)} %  ` +
+        `${fmaResident === null ? '—'.padEnd(20) : fmt(fmaResident)} ${fmaResident === null ? '  — ' : (fmaResident.median / wasmResident.median).toFixed(2)}   ${fmt(ts)} ${naive}`,
     );
   }
 }

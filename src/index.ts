@@ -7,8 +7,9 @@
  * drift streams, checkpoints, and the numeric kernels under the `ops` namespace.
  *
  * Importing this module turns on the WebAssembly SIMD kernels of this thread (initKernels, awaited at
- * the top level), so code that imports from 'deltaflow' runs at full speed without asking; where
- * WebAssembly SIMD is missing the TypeScript kernels run instead.
+ * the top level), so code that imports from 'deltaflow' runs at full speed without asking: with
+ * relaxed-SIMD FMA where the runtime has it, the TypeScript kernels where WebAssembly SIMD is missing
+ * (`kernelSet()` says which; DELTAFLOW_KERNELS overrides).
  */
 import { initKernels as initThreadKernels } from './ops/kernels.js';
 

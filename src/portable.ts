@@ -41,7 +41,7 @@ export { ShapeError, Workspace, sizeOf, formatShape, type Tensor } from './ops/t
 export { sgd, momentum, adam, type OptimizerConfig, type OptimizerState } from './ops/optimizers.js';
 export { constantLr, cosineLr, stepLr, lrSchedules, type LrSchedule } from './ops/schedules.js';
 export { createRng, rngFromState, type Rng } from './ops/random.js';
-export { initKernels } from './ops/kernels.js';
+export { initKernels, kernelSet, describeKernelSet, KernelSetError, type KernelSet, type KernelRequest } from './ops/kernels.js';
 export * as ops from './ops/index.js';
 
 // Streams: sources that need no files

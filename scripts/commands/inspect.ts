@@ -1,9 +1,11 @@
 /**
  * `deltaflow inspect --model FILE|PRESET`: a Keras-like summary — each layer, its output shape and its
- * parameter count, then the totals — and, for a model file written by `train`, what it was trained on.
+ * parameter count, then the totals — and, for a model file written by `train`, what it was trained on;
+ * last, the kernel set this runtime would train it with (src/ops/kernels.ts).
  */
 import { Command } from 'commander';
 import type { JsonObject } from '../../src/layers/modelFile.js';
+import { describeKernelSet, kernelSet } from '../../src/ops/kernels.js';
 import { formatShape, sizeOf } from '../../src/ops/tensor.js';
 import { isPresetName, defaultPresetInput, DEFAULT_HIDDEN } from '../presets.js';
 import { shape, widths, positiveInt } from './args.js';
@@ -50,8 +52,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), rule, ...rows.map(line), rule].join('\n');
 }
 
-/** The summary `deltaflow inspect` prints (the dashboard shows it too). @example process.stdout.write(summary(choice)) */
-export function summary(choice: ModelChoice): string {
+/** The summary `deltaflow inspect` prints, with the kernel set when given (the dashboard shows it too). @example process.stdout.write(summary(choice)) */
+export function summary(choice: ModelChoice, kernels?: string): string {
   const rows = rowsOf(choice);
   const total = rows.reduce((n, r) => n + r.params, 0);
   const lines = [
@@ -95,6 +97,7 @@ export function summary(choice: ModelChoice): string {
     }
     if (metaLines.length > 0) lines.push('', 'Trained for:', ...metaLines);
   }
+  if (kernels !== undefined) lines.push('', `Kernels: ${kernels}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -106,6 +109,7 @@ async function runInspect(options: InspectOptions): Promise<void> {
   } else {
     choice = await loadModelFile(options.model, 0);
   }
+  const kernels = describeKernelSet(await kernelSet());
   if (options.json) {
     const rows = rowsOf(choice);
     const doc = {
@@ -115,11 +119,12 @@ async function runInspect(options: InspectOptions): Promise<void> {
       totalParams: rows.reduce((n, r) => n + r.params, 0),
       outputs: sizeOf(choice.model.outShape),
       meta: choice.meta ?? null,
+      kernels,
     };
     process.stdout.write(`${JSON.stringify(doc)}\n`);
     return;
   }
-  process.stdout.write(summary(choice));
+  process.stdout.write(summary(choice, kernels));
 }
 
 export function inspectCommand(): Command {

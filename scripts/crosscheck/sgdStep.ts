@@ -19,6 +19,8 @@
  * weights, so every step is a one-step check; "free" — the reference trains on its own, showing drift.
  * Metric (normwise, per tensor): ‖a − b‖∞ / ‖b‖∞ against the float64 reference; torch float32 vs float64
  * is printed next to it as the float32 noise floor. Exit code 1 when any check exceeds --tol.
+ * The kernels are the ones a user's training runs (initKernels(): WASM SIMD with relaxed FMA where the
+ * runtime has it); DELTAFLOW_KERNELS=typescript|simd128|fma picks another set, and the report names it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { LayerSpec } from '../../src/layers/layer.js';
 import { modelFromJson, modelToJson } from '../../src/layers/modelFile.js';
 import { sequential, type Model } from '../../src/layers/sequential.js';
+import { describeKernelSet, initKernels, kernelSet } from '../../src/ops/kernels.js';
 import { meanSquaredError, softmaxCrossEntropy } from '../../src/ops/loss.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
 import { Workspace, sizeOf, type Tensor } from '../../src/ops/tensor.js';
@@ -359,8 +362,10 @@ function findProjectRoot(): string {
   throw new Error('cannot find scripts/crosscheck/torch_step.py above the compiled driver');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  await initKernels();
+  const kernels = describeKernelSet(await kernelSet());
   const root = findProjectRoot();
   const dir = mkdtempSync(join(tmpdir(), 'deltaflow-crosscheck-'));
   const casesDir = join(dir, 'cases');
@@ -394,7 +399,7 @@ function main(): void {
     process.exit(2);
   }
   const results = JSON.parse(readFileSync(resultsPath, 'utf8')) as CaseResult[];
-  const failed = report(o, cases, losses, results);
+  const failed = report(o, cases, losses, results, kernels);
   if (o.keep || failed > 0) console.log(`\nfiles: ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
   process.exit(failed > 0 ? 1 : 0);
@@ -416,8 +421,8 @@ function statusOf(ch: Check, tol: number): Status {
 const rank: Record<Status, number> = { ok: 0, 'f32-limited': 1, FAIL: 2 };
 const worse = (a: Status, b: Status): Status => (rank[a] >= rank[b] ? a : b);
 
-function report(o: Options, cases: readonly CaseSpec[], losses: readonly number[][], results: readonly CaseResult[]): number {
-  console.log(`deltaflow vs PyTorch: ${o.cases} cases × ${o.steps} SGD steps, seed ${o.seed}, tol ${o.tol}`);
+function report(o: Options, cases: readonly CaseSpec[], losses: readonly number[][], results: readonly CaseResult[], kernels: string): number {
+  console.log(`deltaflow vs PyTorch: ${o.cases} cases × ${o.steps} SGD steps, seed ${o.seed}, tol ${o.tol}, kernels: ${kernels}`);
   console.log(`metric: per tensor ‖a−b‖∞/‖b‖∞, worst over every layer output, input delta, gradient, updated weight and the loss;`);
   console.log(`"df" = deltaflow vs torch float64, "t32" = torch float32 vs float64 (float32 noise floor), "df~t32" = deltaflow vs torch float32\n`);
   console.log(`${lpad('#', 3)}  ${pad('architecture', 64)} ${lpad('m', 2)} ${lpad('lr', 8)} ${lpad('df', 8)} ${lpad('t32', 8)} ${lpad('df~t32', 8)}  ${pad('status', 12)}worst at`);
@@ -560,4 +565,4 @@ function report(o: Options, cases: readonly CaseSpec[], losses: readonly number[
   return counts.FAIL;
 }
 
-main();
+await main();

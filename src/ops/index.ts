@@ -11,6 +11,7 @@ export * from './loss.js';
 export * from './random.js';
 export * from './init.js';
 export * from './optimizers.js';
+export * from './averaging.js';
 export * from './schedules.js';
 export * from './metrics.js';
 export * from './kernels.js';

@@ -14,9 +14,18 @@
  *
  * State: one OptimizerState per training run holds the update count t and every slot; it is plain
  * data, so `exportOptimizerState` / `restoreOptimizerState` can put it in a checkpoint and resume
- * bit for bit.
+ * bit for bit. Its slots live in the kernel memory when the kernels are on (wasm/kernelMemory.ts),
+ * so the WASM update reads and writes them in place.
+ *
+ * Two implementations of one update: the rules below (TypeScript, the reference) and the WASM kernel
+ * (wasm/step.wat.ts: the same float64 operations in the same order, so the same bits), which
+ * `applyUpdateFast` runs only when the overflow bound (`isUpdateSafe`) proves no weight or slot can
+ * leave the float32 range — so the caller's guard (save, update, check, restore) is needed only on
+ * the reference path.
  */
+import { kernelF32 } from './averaging.js';
 import { ShapeError } from './tensor.js';
+import { guardedUpdateWasm, stepWasmReady, type UpdateExtrema } from './wasm/stepWasm.js';
 
 export interface SgdConfig {
   readonly kind: 'sgd';
@@ -147,14 +156,24 @@ export interface OptimizerState {
   readonly slots: readonly (readonly Float32Array[])[];
 }
 
-/** Fresh state for `config` over parameters of the given lengths (slots zero). */
+/** Fresh state for `config` over parameters of the given lengths (slots zero; in the kernel memory when the kernels are on). */
 export function createOptimizerState(config: OptimizerConfig, paramLengths: readonly number[]): OptimizerState {
   const { nSlots } = ruleOf(config.kind);
   return {
     kind: config.kind,
     t: 0,
-    slots: paramLengths.map((n) => Array.from({ length: nSlots }, () => new Float32Array(n))),
+    slots: paramLengths.map((n) => Array.from({ length: nSlots }, () => kernelF32(n))),
   };
+}
+
+function checkUpdate(where: string, config: OptimizerConfig, state: OptimizerState, params: readonly Float32Array[], grads: readonly Float32Array[]): void {
+  if (state.kind !== config.kind) throw new Error(`${where}: optimizer state is for ${state.kind}, the optimizer is ${config.kind}`);
+  if (params.length !== grads.length || params.length !== state.slots.length) {
+    throw new ShapeError(where, `${params.length} gradients and state entries`, `${grads.length} gradients, ${state.slots.length} state entries`);
+  }
+  params.forEach((p, j) => {
+    if (grads[j].length !== p.length) throw new ShapeError(`${where}: parameter ${j}`, [p.length], [grads[j].length], 'gradient');
+  });
 }
 
 /**
@@ -162,16 +181,87 @@ export function createOptimizerState(config: OptimizerConfig, paramLengths: read
  * `lr` is the learning rate for this update (config.lr × schedule factor).
  */
 export function applyUpdate(config: OptimizerConfig, state: OptimizerState, params: readonly Float32Array[], grads: readonly Float32Array[], lr: number): void {
-  if (state.kind !== config.kind) throw new Error(`applyUpdate: optimizer state is for ${state.kind}, the optimizer is ${config.kind}`);
-  if (params.length !== grads.length || params.length !== state.slots.length) {
-    throw new ShapeError('applyUpdate', `${params.length} gradients and state entries`, `${grads.length} gradients, ${state.slots.length} state entries`);
-  }
-  params.forEach((p, j) => {
-    if (grads[j].length !== p.length) throw new ShapeError(`applyUpdate: parameter ${j}`, [p.length], [grads[j].length], 'gradient');
-  });
+  checkUpdate('applyUpdate', config, state, params, grads);
   const rule = ruleOf(config.kind);
   state.t += 1;
   params.forEach((p, j) => rule.update(p, grads[j], state.slots[j], config, lr, state.t));
+}
+
+/** A bound below float32's largest finite value (≈ 2¹²⁸) with room for the bound's own roundings. */
+const SAFE = 2 ** 126;
+/** Relative slack for the roundings inside an update (each well below 2⁻²³). */
+const SLACK = 1 + 2 ** -20;
+
+/**
+ * Whether update `t` (1-based) at learning rate `lr` provably keeps every weight and slot finite,
+ * from the magnitudes it starts from (`e`: max |p| and max |g| over every parameter, max |slot| and
+ * min slot per slot kind). True only when every new value stays below 2¹²⁶:
+ *   sgd       |p − lr·g| ≤ P + lr·G
+ *   momentum  |μv + g| ≤ V + G;  |p − lr·v| ≤ P + lr·(V + G)
+ *   adam      |β1·m + (1−β1)·g| ≤ M + G;  0 ≤ β2·v + (1−β2)·g² ≤ V + G² (v ≥ 0 given);
+ *             |stepSize·m / (√v/√(1−β2^t) + ε)| ≤ stepSize·(M + G)/ε
+ * NaN or infinite inputs are never safe. Clipping only shrinks g, so G bounds the clipped one too.
+ *
+ * @example isUpdateSafe(sgd({ lr: 0.1 }), 0.1, 1, { p: 2, g: 5, slotMax: [], slotMin: [] }) // true
+ */
+export function isUpdateSafe(config: OptimizerConfig, lr: number, t: number, e: UpdateExtrema): boolean {
+  const within = (x: number): boolean => x <= SAFE;
+  const { p: P, g: G } = e;
+  // a schedule may give any factor: the bounds take |lr|
+  const L = Math.abs(lr);
+  if (!(within(P) && within(G) && within(L))) return false;
+  switch (config.kind) {
+    case 'sgd':
+      return within((P + L * G) * SLACK);
+    case 'momentum': {
+      const V = (e.slotMax[0] + G) * SLACK;
+      return within(V) && within((P + L * V) * SLACK);
+    }
+    case 'adam': {
+      const M = (e.slotMax[0] + G) * SLACK;
+      const V = (e.slotMax[1] + G * G) * SLACK;
+      const stepSize = L / (1 - config.beta1 ** t);
+      return e.slotMin[1] >= 0 && within(M) && within(V) && within((P + (stepSize * M) / config.eps) * SLACK);
+    }
+  }
+}
+
+/** The float64 constants of update `t` in the kernel's argument order (wasm/step.wat.ts), computed as the rules compute them. */
+function updateConstants(config: OptimizerConfig, lr: number, t: number): number[] {
+  switch (config.kind) {
+    case 'sgd':
+      return [lr];
+    case 'momentum':
+      return [lr, config.momentum];
+    case 'adam': {
+      const { beta1, beta2, eps } = config;
+      return [beta1, 1 - beta1, beta2, 1 - beta2, lr / (1 - beta1 ** t), Math.sqrt(1 - beta2 ** t), eps];
+    }
+  }
+}
+
+/**
+ * applyUpdate on the gradients scaled by `factor` (the clipping factor, 1 when not clipping: each
+ * gradient is float32(g·factor), as a clipped copy holds it), one WASM pass per parameter — when the
+ * WASM kernels are on and `isUpdateSafe` proves the update stays finite. Then it has updated every
+ * weight, slot and t, bitwise as applyUpdate on the clipped copy, and returns true; otherwise it
+ * changes nothing and returns false (the caller runs the guarded reference path).
+ *
+ * @example if (!applyUpdateFast(config, state, params, grads, lr, 1)) guardedReferenceUpdate();
+ */
+export function applyUpdateFast(config: OptimizerConfig, state: OptimizerState, params: readonly Float32Array[], grads: readonly Float32Array[], lr: number, factor: number): boolean {
+  if (!stepWasmReady()) return false;
+  checkUpdate('applyUpdateFast', config, state, params, grads);
+  state.slots.forEach((slots, j) => {
+    slots.forEach((s, k) => {
+      if (s.length !== params[j].length) throw new ShapeError(`applyUpdateFast: parameter ${j} slot ${k}`, [params[j].length], [s.length]);
+    });
+  });
+  if (!(factor > 0 && factor <= 1)) throw new RangeError(`applyUpdateFast: factor must be in (0, 1], got ${factor}`);
+  const t = state.t + 1;
+  const isApplied = guardedUpdateWasm(config.kind, params, grads, state.slots, updateConstants(config, lr, t), factor, (e) => isUpdateSafe(config, lr, t, e));
+  if (isApplied) state.t = t;
+  return isApplied;
 }
 
 /** A checkpointable copy of the state: plain arrays, JSON-serializable, float32 values exact. */

@@ -143,6 +143,20 @@ describe('deltaflow online', () => {
   });
 });
 
+describe('deltaflow --version', () => {
+  it('prints the package version, then the kernel set', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\nkernels: wasm-simd128 \+ relaxed (FMA|madd \(unfused on this CPU\))\n$/);
+  });
+
+  it('a DELTAFLOW_KERNELS it does not know is one line on stderr naming the choices', async () => {
+    const r = await runCli(['--version'], { env: { DELTAFLOW_KERNELS: 'avx512' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('deltaflow: DELTAFLOW_KERNELS must be one of auto, typescript, simd128, fma; got "avx512"\n');
+  });
+});
+
 describe('deltaflow inspect', () => {
   it('summarises the lenet preset: layers, output shapes, 44,426 parameters', async () => {
     const r = await runCli(['inspect', '--model', 'lenet']);
@@ -150,6 +164,14 @@ describe('deltaflow inspect', () => {
     expect(r.stdout).toMatch(/ 0 {2}conv2d 6@5×5 +\[6, 24, 24\] +156\n/);
     expect(r.stdout).toMatch(/ 5 {2}maxPool2d 2×2 +\[16, 4, 4\] +0\n/);
     expect(r.stdout).toContain('Total params: 44,426');
+    // the kernel set this runtime trains with: Node 20 gets relaxed SIMD once deltaflow sets V8's flag
+    expect(r.stdout).toMatch(/\nKernels: wasm-simd128 \+ relaxed (FMA|madd \(unfused on this CPU\))\n$/);
+  });
+
+  it('names the kernel set DELTAFLOW_KERNELS chooses, in the summary and in --json', async () => {
+    expect((await runCli(['inspect', '--model', 'mlp'], { env: { DELTAFLOW_KERNELS: 'simd128' } })).stdout).toMatch(/\nKernels: wasm-simd128\n$/);
+    const doc = JSON.parse((await runCli(['inspect', '--model', 'mlp', '--json'], { env: { DELTAFLOW_KERNELS: 'typescript' } })).stdout) as { kernels: string };
+    expect(doc.kernels).toBe('typescript');
   });
 
   it('summarises a trained model file with what it was trained for (--json)', async () => {

@@ -2,9 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gemmNaive, type GemmShape } from '../../src/ops/gemm.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
 import { ShapeError } from '../../src/ops/tensor.js';
+import { gemmWat } from '../../src/ops/wasm/gemm.wat.js';
 import {
   createWasmGemm,
+  DEFAULT_BLOCKING,
   gemmWasm,
+  gemmWasmIsFma,
   initWasm,
   releaseWasmScratch,
   wasmReady,
@@ -70,13 +73,14 @@ describe('gemmWasm before initWasm', () => {
   });
 });
 
-describe('gemmWasm (default 4×8 tile, default blocking)', () => {
+describe('gemmWasm (default 4×8 tile, default blocking, the thread\'s kernel set: relaxed FMA here)', () => {
   beforeAll(async () => {
     expect(await initWasm()).toBe(true);
   });
 
   it('reports ready after initWasm resolved true, and a second initWasm resolves true again', async () => {
     expect(wasmReady()).toBe(true);
+    expect(gemmWasmIsFma()).toBe(true);
     expect(await initWasm()).toBe(true);
   });
 
@@ -200,11 +204,12 @@ describe('gemmWasm kernels with other tiles and tiny cache blocks (every blockin
     { tile: { mr: 3, nr: 12 }, blocking: { kc: 16, mc: 9, nc: 12, isAInPlace: true, maxInPlaceBBytes: 0 } },
     { tile: { mr: 1, nr: 4 }, blocking: { kc: 3, mc: 2, nc: 8, isAInPlace: false, maxInPlaceBBytes: 1e9 } },
   ];
-  for (const { tile, blocking } of configs) {
-    const name = `${tile.mr}×${tile.nr} tile, kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc}, in place A=${blocking.isAInPlace} B≤${blocking.maxInPlaceBBytes} bytes`;
+  for (const { tile, blocking, fma } of configs.flatMap((c) => [false, true].map((f) => ({ ...c, fma: f })))) {
+    const name = `${tile.mr}×${tile.nr} tile, kc=${blocking.kc} mc=${blocking.mc} nc=${blocking.nc}, in place A=${blocking.isAInPlace} B≤${blocking.maxInPlaceBBytes} bytes, ${fma ? 'FMA' : 'no FMA'}`;
     let engine: WasmGemm;
     beforeAll(async () => {
-      engine = await createWasmGemm(tile, blocking);
+      engine = await createWasmGemm(tile, blocking, { fma });
+      expect(engine.fma).toBe(fma);
     });
     it(`matches gemmNaive for all transposes and accumulate with the ${name}`, () => {
       const rng = createRng(tile.mr * 100 + tile.nr);
@@ -216,6 +221,23 @@ describe('gemmWasm kernels with other tiles and tiny cache blocks (every blockin
       }
     });
   }
+
+  it('the default tile without FMA (the simd128 set) matches gemmNaive on 48 random sizes with every transpose and accumulate', async () => {
+    const engine = await createWasmGemm(undefined, DEFAULT_BLOCKING, { fma: false });
+    const rng = createRng(77);
+    for (const flags of FLAGS) {
+      for (let t = 0; t < 12; t++) {
+        const s: GemmShape = { m: 1 + rng.int(130), n: 1 + rng.int(130), k: 1 + rng.int(300), ...flags };
+        checkAgainstOracle((a, b, sh, out) => engine.gemm(a, b, sh, out), rng, s, `simd128, ${describeShape(s)}`);
+      }
+    }
+  });
+
+  it('writes the micro-kernel\'s multiply-adds as relaxed_madd with fma, as mul then add without', () => {
+    expect(gemmWat(undefined, { fma: true })).toContain('f32x4.relaxed_madd');
+    expect(gemmWat(undefined, { fma: true })).not.toContain('f32x4.mul');
+    expect(gemmWat()).not.toContain('relaxed');
+  });
 
   it('rejects a blocking that is not a multiple of the tile', async () => {
     await expect(createWasmGemm({ mr: 4, nr: 8 }, { kc: 8, mc: 6, nc: 16, isAInPlace: true, maxInPlaceBBytes: 1e9 })).rejects.toThrow(

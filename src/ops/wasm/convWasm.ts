@@ -1,11 +1,15 @@
 /**
- * WebAssembly SIMD direct convolution (stride 1, any zero padding): forward, δx, dW and db with the
+ * WebAssembly SIMD direct convolution (any stride, any zero padding): forward, δx, dW and db with the
  * contracts of conv2dForward / conv2dDeltaX / conv2dGradW / conv2dGradB in src/ops/conv.ts (which
- * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts.
+ * dispatch here once `initConvWasm()` has resolved true). Equations and layouts: convWat.ts; a strided
+ * shape runs as the stride-1 convolution of its phases (convPhases.ts: the copy in lays x out as
+ * phase planes, the weights as phase sub-kernels, and dW, δx are mapped back on the way out).
+ * The kernels are the thread's kernel set (kernelSet.ts): with FMA every multiply-add is one
+ * f32x4.relaxed_madd.
  *
- * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: wabt and one
- * shared WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT,
- * assembles it with wabt and compiles it synchronously (a few ms, once per shape); every module
+ * How it runs: `initConvWasm()` sets up this thread's kernel memory (kernelMemory.ts: one shared
+ * WebAssembly.Memory). The first call for a new layer shape generates that shape's WAT, assembles it
+ * (assembleWat.ts) and compiles it synchronously (a few ms, once per shape); every module
  * imports the same memory. An operand that is resident in that memory (Workspace.residentF32) and
  * already in the kernel's layout (no padding, rows not widened) is read or written in place; the
  * others are copied through scratch in the padded layouts of convWat.ts (the copy is the
@@ -17,9 +21,16 @@
  * convolution. Each worker thread must `await initConvWasm()` itself.
  */
 import type { ConvShape } from '../convShape.js';
+import { kernelShape } from './convBlocks.js';
+import { gatherGradW, isStrided, phaseShape, phaseTables, phaseWeights, type PhaseTables } from './convPhases.js';
 import { convWat, type ConvKernelShape } from './convWat.js';
+
+export { convKernelShape } from './convBlocks.js';
 import { initElementwiseWasm } from './elementwiseWasm.js';
-import { initKernelMemory, kernelArena, residentAddress, scratch, type Wabt, type WasmMemory } from './kernelMemory.js';
+import { assembleWat } from './assembleWat.js';
+import { initKernelMemory, kernelArena, residentAddress, scratch, type WasmMemory } from './kernelMemory.js';
+import { fromPhasesWasm, initLayoutWasm, toPhasesWasm, zeroWasm } from './layoutWasm.js';
+import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
 declare const WebAssembly: {
@@ -36,17 +47,41 @@ interface ConvKernels {
   readonly deltaX: (dz: number, w: number, dx: number, m: number) => void;
 }
 
+/**
+ * How one layer shape runs: the kernels of its stride-1 equivalent `p` (s itself at stride 1).
+ * NOTE: plans are cached per shape whatever the batch size, so `p.m` is the first call's: use the
+ * call's own m.
+ */
+interface ConvPlan {
+  readonly kern: ConvKernels;
+  readonly p: ConvShape;
+  readonly isStrided: boolean;
+  /** W' of a strided shape (convPhases.ts), its zero taps zeroed once; null at stride 1. */
+  readonly wPhase: Float32Array | null;
+  /**
+   * Where each input row and column goes in the kernel's layout when that is not x's own (padding,
+   * widened rows, or phases): the WASM layout kernels (layoutWasm.ts) gather x and scatter δx by
+   * these tables; null when x is laid out as the kernel reads it.
+   */
+  readonly tables: PhaseTables | null;
+}
+
 interface Engine {
-  readonly wabt: Wabt;
   readonly memory: WasmMemory;
+  readonly fma: boolean;
+  /** relaxed_madd rounds once on this machine (kernelSet.ts). */
+  readonly isFused: boolean;
+  /** Modules by stride-1 kernel shape. */
   readonly kernels: Map<string, ConvKernels>;
+  /** Plans by layer shape (batch size aside). */
+  readonly plans: Map<string, ConvPlan>;
 }
 
 let engine: Engine | undefined;
 let pending: Promise<boolean> | undefined;
 
 /**
- * Set up this thread's kernel memory (kernelMemory.ts, which loads wabt) and the ReLU / pooling
+ * Set up this thread's kernel memory (kernelMemory.ts) and the ReLU / pooling
  * kernels on it (elementwiseWasm.ts); resolves true when the WASM convolution is usable, false when
  * WebAssembly SIMD is missing. Safe to call again.
  *
@@ -54,13 +89,14 @@ let pending: Promise<boolean> | undefined;
  */
 export function initConvWasm(): Promise<boolean> {
   pending ??= (async () => {
-    if (!(await initKernelMemory())) return false;
+    const set = await chooseKernelSet();
+    if (!set.wasm || !(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    engine = { wabt: a.wabt, memory: a.memory, kernels: new Map() };
+    engine = { memory: a.memory, fma: set.fma, isFused: set.isFused, kernels: new Map(), plans: new Map() };
     // The ReLU / pooling kernels work on the same resident buffers and give the loops' exact bits, so a
     // thread that turns the conv kernels on (a gradient worker) gets them too.
-    await initElementwiseWasm();
+    await Promise.all([initElementwiseWasm(), initLayoutWasm()]);
     return true;
   })();
   return pending;
@@ -71,100 +107,25 @@ export function convWasmReady(): boolean {
   return engine !== undefined;
 }
 
-/** Shapes the WASM kernels take: stride 1 (any padding). */
+/** Whether this thread's conv kernels use relaxed_madd (false before initConvWasm() resolved true). */
+export function convWasmIsFma(): boolean {
+  return engine?.fma === true;
+}
+
+/** Shapes the WASM kernels take: every stride and padding (strided ones through their phases, convPhases.ts). */
 export function convWasmSupports(s: ConvShape): boolean {
-  return s.strideH === 1 && s.strideW === 1;
+  return s.strideH >= 1 && s.strideW >= 1;
 }
 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
-/**
- * Register blocks. V8 gives wasm SIMD 15 xmm registers (xmm15 is its scratch), and TurboFan may
- * issue all loads of a loop body before its arithmetic, so accumulators + loaded vectors + one
- * product temporary ≤ 15 (one more spills an accumulator to the stack: seen in --print-wasm-code).
- * Within that, the most accumulators (up to 9: enough to hide the add latency), the least padding
- * of the output rows, then the fewest passes over the data.
- */
-function kernelShape(s: ConvShape): ConvKernelShape {
-  const fits = (a: number, b: number): boolean => a * b + a + b + 1 <= 15;
-  // loads per multiply-add, the tie-breaker between blocks with as many accumulators
-  const loadCost = (a: number, b: number): number => (a + b) / (a * b) / 1000;
-  let best = { score: -1, ob: 1, jb: 1 };
-  for (let jb = 4; jb >= 1; jb--) {
-    for (let ob = Math.min(8, s.cOut); ob >= 1; ob--) {
-      if (s.cOut % ob !== 0 || !fits(ob, jb)) continue;
-      const score = Math.min(ob * jb, 9) * (s.outW / roundUp(s.outW, 4 * jb)) ** 2 - loadCost(ob, jb);
-      if (score > best.score) best = { score, ob, jb };
-    }
-  }
-  const { ob, jb } = best;
-  const outWp = roundUp(s.outW, 4 * jb);
-  let g = { score: -1, gb: 1, gvb: 1 };
-  for (let gvb = Math.min(8, s.kW); gvb >= 1; gvb--) {
-    for (let gb = Math.min(8, s.cOut); gb >= 1; gb--) {
-      if (s.cOut % gb !== 0 || !fits(gb, gvb)) continue;
-      const score = Math.min(gb * gvb, 9) - Math.ceil(s.kW / gvb) / 100 - loadCost(gb, gvb);
-      if (score > g.score) g = { score, gb, gvb };
-    }
-  }
-  // the last, narrower block of kW % gvb taps gets its own channel block: the most accumulators that fit
-  // (with gb it would run on as few as gb, e.g. 2, add-latency-bound); the sums are the same, in the same order
-  const nvTail = s.kW > g.gvb ? s.kW % g.gvb : 0;
-  let gbTail = g.gb;
-  if (nvTail > 0) {
-    for (let d = Math.min(8, s.cOut); d >= 1; d--) {
-      if (s.cOut % d === 0 && fits(d, nvTail)) {
-        gbTail = Math.max(gbTail, d);
-        break;
-      }
-    }
-  }
-  let d = { score: -1, dj: 1, dvb: 1 };
-  for (let dj = 4; dj >= 1; dj--) {
-    for (let dvb = Math.min(8, s.kW); dvb >= 1; dvb--) {
-      if ((outWp / 4) % dj !== 0 || !fits(dj, dvb)) continue;
-      const score = Math.min(dj * dvb, 9) - Math.ceil(s.kW / dvb) / 100 - loadCost(dj, dvb);
-      if (score > d.score) d = { score, dj, dvb };
-    }
-  }
-  return {
-    cIn: s.cIn,
-    cOut: s.cOut,
-    kH: s.kH,
-    kW: s.kW,
-    hp: s.inH + 2 * s.padH,
-    wp: roundUp(Math.max(s.inW + 2 * s.padW, outWp + s.kW - 1), 4),
-    outH: s.outH,
-    outWp,
-    ob,
-    jb,
-    gb: g.gb,
-    gvb: g.gvb,
-    gbTail,
-    dvb: d.dvb,
-    dj: d.dj,
-  };
-}
-
-/** The register blocks chosen for a shape (for tests and the profile script). */
-export function convKernelShape(s: ConvShape): ConvKernelShape {
-  return kernelShape(s);
-}
-
+/** The module of a stride-1 shape, assembled at its first use. */
 function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.padH},${s.padW}`;
   let k = e.kernels.get(key);
   if (k !== undefined) return k;
-  const shape = kernelShape(s);
-  const mod = e.wabt.parseWat('conv.wat', convWat(shape), { simd: true, threads: true });
-  let binary: Uint8Array;
-  try {
-    // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-    (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
-    binary = mod.toBinary({}).buffer;
-  } finally {
-    mod.destroy();
-  }
+  const shape = kernelShape(s, e.fma, e.isFused);
+  const binary = assembleWat(convWat(shape));
   const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: e.memory } }).exports;
   const fn = <F>(name: string): F => {
     if (typeof ex[name] !== 'function') throw new Error(`convWasm: the assembled module does not export ${name}`);
@@ -175,20 +136,78 @@ function kernelsFor(e: Engine, s: ConvShape): ConvKernels {
   return k;
 }
 
+/** How layer shape `s` runs (cached per shape; the batch size m is a run-time argument). */
+function planFor(e: Engine, s: ConvShape): ConvPlan {
+  const key = `${s.cIn},${s.inH},${s.inW},${s.cOut},${s.kH},${s.kW},${s.strideH},${s.strideW},${s.padH},${s.padW}`;
+  const cached = e.plans.get(key);
+  if (cached !== undefined) return cached;
+  const p = phaseShape(s);
+  const strided = isStrided(s);
+  const kern = kernelsFor(e, p);
+  const isOwnLayout = !strided && s.padH === 0 && s.padW === 0 && kern.shape.wp === s.inW;
+  const plan: ConvPlan = {
+    kern,
+    p,
+    isStrided: strided,
+    wPhase: strided ? new Float32Array(p.cOut * p.cIn * p.kH * p.kW) : null,
+    tables: isOwnLayout ? null : phaseTables(s, p, kern.shape.hp, kern.shape.wp),
+  };
+  e.plans.set(key, plan);
+  return plan;
+}
+
+/** The weights the kernel runs on: W itself, or W' of a strided shape (convPhases.ts). */
+function planWeights(plan: ConvPlan, W: Float32Array, s: ConvShape): Float32Array {
+  return plan.wPhase === null ? W : phaseWeights(W, s, plan.p, plan.wPhase);
+}
+
+/**
+ * The scratch regions (in floats) a gathered tensor `v` (x in, or δx out) needs besides its kernel
+ * layout: a staging copy when `v` is not resident, and the row and column tables; none when the
+ * plan reads x in its own layout.
+ */
+function gatherSizes(plan: ConvPlan, v: Float32Array | null): [number, number, number] {
+  if (plan.tables === null || v === null) return [0, 0, 0];
+  return [residentAddress(v) >= 0 ? 0 : v.length, plan.tables.rows.length, plan.tables.cols.length];
+}
+
+/**
+ * x into the kernel's layout at byte address `xAt`: copied as it is, or gathered by the plan's tables
+ * (zeros where the layout has padding) by the WASM layout kernel, from x in place when it is resident,
+ * else from a staging copy; `g` are the byte addresses of gatherSizes' regions.
+ */
+function copyX(views: { heap: Float32Array; heapI32: Int32Array }, x: Float32Array, s: ConvShape, plan: ConvPlan, xAt: number, g: readonly number[]): void {
+  const k = plan.kern.shape;
+  const t = plan.tables;
+  if (t === null) {
+    views.heap.set(x, xAt >>> 2);
+    return;
+  }
+  let src = residentAddress(x);
+  if (src < 0) {
+    src = g[0];
+    views.heap.set(x, src >>> 2);
+  }
+  views.heapI32.set(t.rows, g[1] >>> 2);
+  views.heapI32.set(t.cols, g[2] >>> 2);
+  zeroWasm(xAt >>> 2, xSize(k, s.m));
+  toPhasesWasm(src, xAt, s.m * s.cIn, s.inH, s.inW, g[1], g[2], t.plane);
+}
+
 /**
  * Addresses for the regions of one call: a region whose operand is resident (kernelMemory.ts) and
  * already in the kernel's layout (`inPlace[i]` ≥ 0, a byte address) is used where it is; the others
  * are laid out in scratch. Returns byte addresses and the current heap view.
  */
-function place(sizes: number[], inPlace: number[]): { at: number[]; heap: Float32Array } {
+function place(sizes: number[], inPlace: number[]): { at: number[]; heap: Float32Array; heapI32: Int32Array } {
   const { at, end } = layout(sizes.map((n, i) => (inPlace[i] >= 0 ? 0 : n)));
   const s = scratch(end);
-  return { at: at.map((a, i) => (inPlace[i] >= 0 ? inPlace[i] : s.at + a)), heap: s.heap };
+  return { at: at.map((a, i) => (inPlace[i] >= 0 ? inPlace[i] : s.at + a)), heap: s.heap, heapI32: s.heapI32 };
 }
 
-/** The byte address of x when it is resident and the kernel's padded layout is x's own (no padding, wp = inW). */
-function xInPlace(x: Float32Array, s: ConvShape, k: ConvKernelShape): number {
-  return s.padH === 0 && s.padW === 0 && k.wp === s.inW ? residentAddress(x) : -1;
+/** The byte address of x (or δx) when it is resident and the kernel's layout is its own (no tables). */
+function xInPlace(x: Float32Array, plan: ConvPlan): number {
+  return plan.tables === null ? residentAddress(x) : -1;
 }
 
 /** The byte address of z / δz when it is resident and its rows need no padding (outWp = outW). */
@@ -216,23 +235,6 @@ function copyRows(src: Float32Array, srcAt: number, srcStride: number, dst: Floa
     const a = srcAt + r * srcStride;
     const b = dstAt + r * dstStride;
     for (let j = 0; j < width; j++) dst[b + j] = src[a + j];
-  }
-}
-
-/** Copy x [m, cIn, inH, inW] into the padded layout at float index `at` (zeros around the image). */
-function copyXIn(heap: Float32Array, x: Float32Array, s: ConvShape, k: ConvKernelShape, at: number): void {
-  const { inH, inW, padH, padW } = s;
-  const { hp, wp } = k;
-  const planes = s.m * s.cIn;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    heap.set(x, at);
-    return;
-  }
-  heap.fill(0, at, at + planes * hp * wp);
-  for (let p = 0; p < planes; p++) {
-    const src = p * inH * inW;
-    const dst = at + p * hp * wp + padH * wp + padW;
-    copyRows(x, src, inW, heap, dst, wp, inH, inW);
   }
 }
 
@@ -293,17 +295,31 @@ function copyZOut(heap: Float32Array, zAt: number, s: ConvShape, k: ConvKernelSh
   else copyRows(heap, zAt, k.outWp, out, 0, outW, m * cOut * outH, outW);
 }
 
-/** Copy δx out of the padded layout at float index `dxAt` into `out` [m, cIn, inH, inW] (unless it is already there). */
-function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelShape, out: Float32Array, dxIn: number): void {
+/** dW out of the kernel's dW at float index `dwAt`: as it is, or gathered from dW' (strided). */
+function copyGradWOut(heap: Float32Array, dwAt: number, s: ConvShape, plan: ConvPlan, dW: Float32Array): void {
+  if (plan.isStrided) gatherGradW(heap, dwAt, s, plan.p, dW);
+  else dW.set(heap.subarray(dwAt, dwAt + dW.length));
+}
+
+/**
+ * δx out of the kernel's layout at byte address `dxAt` into `out` [m, cIn, inH, inW] (unless the
+ * kernel wrote it in place, `dxIn` ≥ 0): copied as it is, or scattered back by the plan's tables with
+ * the WASM layout kernel (straight into `out` when it is resident, else through the staging region);
+ * `g` are the byte addresses of gatherSizes' regions.
+ */
+function copyDeltaXOut(views: { heap: Float32Array; heapI32: Int32Array }, dxAt: number, s: ConvShape, plan: ConvPlan, out: Float32Array, dxIn: number, g: readonly number[]): void {
   if (dxIn >= 0) return;
-  const { m, cIn, inH, inW, padH, padW } = s;
-  const { hp, wp } = k;
-  if (padH === 0 && padW === 0 && wp === inW) {
-    out.set(heap.subarray(dxAt, dxAt + xSize(k, m)));
-  } else {
-    const planes = m * cIn;
-    for (let p = 0; p < planes; p++) copyRows(heap, dxAt + p * hp * wp + padH * wp + padW, wp, out, p * inH * inW, inW, inH, inW);
+  const t = plan.tables;
+  if (t === null) {
+    out.set(views.heap.subarray(dxAt >>> 2, (dxAt >>> 2) + out.length));
+    return;
   }
+  const resident = residentAddress(out);
+  const dst = resident >= 0 ? resident : g[0];
+  views.heapI32.set(t.rows, g[1] >>> 2);
+  views.heapI32.set(t.cols, g[2] >>> 2);
+  fromPhasesWasm(dxAt, dst, s.m * s.cIn, s.inH, s.inW, g[1], g[2], t.plane);
+  if (resident < 0) out.set(views.heap.subarray(dst >>> 2, (dst >>> 2) + out.length));
 }
 
 /**
@@ -314,33 +330,35 @@ function copyXOut(heap: Float32Array, dxAt: number, s: ConvShape, k: ConvKernelS
 const SAMPLE_OUTER_BYTES = 256 * 1024;
 
 /** Run gradW on operands already placed; `partAt` is a byte address with room for dW.length f32x4 vectors. */
-function runGradW(kern: ConvKernels, s: ConvShape, heap: Float32Array, xAt: number, zAt: number, dwAt: number, partAt: number): void {
+function runGradW(kern: ConvKernels, m: number, heap: Float32Array, xAt: number, zAt: number, dwAt: number, partAt: number): void {
   const k = kern.shape;
-  if ((xSize(k, s.m) + zSize(k, s.m)) * 4 > SAMPLE_OUTER_BYTES) {
-    const nW = s.cOut * s.cIn * s.kH * s.kW;
-    heap.fill(0, partAt >>> 2, (partAt >>> 2) + 4 * nW);
-    kern.gradWSampleOuter(xAt, zAt, dwAt, s.m, partAt);
+  if ((xSize(k, m) + zSize(k, m)) * 4 > SAMPLE_OUTER_BYTES) {
+    const nW = k.cOut * k.cIn * k.kH * k.kW;
+    zeroWasm(partAt >>> 2, 4 * nW);
+    kern.gradWSampleOuter(xAt, zAt, dwAt, m, partAt);
   } else {
-    kern.gradW(xAt, zAt, dwAt, s.m);
+    kern.gradW(xAt, zAt, dwAt, m);
   }
 }
 
 /**
- * (3.5) z = W ⊛ x + b for the batch; stride 1. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
+ * (3.5) z = W ⊛ x + b for the batch; any stride. Overwrites `out` ([m, cOut, outH, outW]). Shapes are
  * checked by the caller (conv2dForward). Resident x / out (kernelMemory.ts) are used in place when
  * their layout is the kernel's.
  */
 export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
   const e = requireEngine('conv2dForwardWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
-  const { cIn, cOut, kH, kW, m } = s;
-  const xIn = xInPlace(x, s, k);
+  const { cOut, m } = s;
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(out, s, k);
-  const { at, heap } = place([xSize(k, m), cOut * cIn * kH * kW, cOut, zSize(k, m)], [xIn, -1, -1, zIn]);
-  const [xAt, wAt, bAt, zAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
-  copyForwardWeights(heap, W, s, k.ob, wAt);
+  const views = place([xSize(k, m), cOut * p.cIn * p.kH * p.kW, cOut, zSize(k, m), ...gatherSizes(plan, x)], [xIn, -1, -1, zIn, -1, -1, -1]);
+  const { at, heap } = views;
+  const [, wAt, bAt, zAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(4));
+  copyForwardWeights(heap, planWeights(plan, W, s), p, k.ob, wAt);
   heap.set(b, bAt);
   kern.forward(at[0], at[1], at[2], at[3], m);
   copyZOut(heap, zAt, s, k, out, zIn);
@@ -349,21 +367,24 @@ export function conv2dForwardWasm(x: Float32Array, W: Float32Array, b: Float32Ar
 
 /**
  * (3.7) dW = Σ_n δz_n ⋆ x_n (overwrites `dW`) and, when `db` is given, db = Σ δz (overwrites it);
- * stride 1. Shapes are checked by the caller.
+ * any stride. Shapes are checked by the caller.
  */
 export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvShape, dW: Float32Array, db?: Float32Array): Float32Array {
   const e = requireEngine('conv2dGradWWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m, cOut } = s;
-  const xIn = xInPlace(x, s, k);
+  const nW = cOut * p.cIn * p.kH * p.kW;
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(deltaZ, s, k);
-  const { at, heap } = place([xSize(k, m), zSize(k, m), dW.length, cOut, 4 * dW.length], [xIn, zIn, -1, -1, -1]);
-  const [xAt, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  const views = place([xSize(k, m), zSize(k, m), nW, cOut, 4 * nW, ...gatherSizes(plan, x)], [xIn, zIn, -1, -1, -1, -1, -1, -1]);
+  const { at, heap } = views;
+  const [, zAt, dwAt, dbAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(5));
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, s, heap, at[0], at[1], at[2], at[4]);
-  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  runGradW(kern, m, heap, at[0], at[1], at[2], at[4]);
+  copyGradWOut(heap, dwAt, s, plan, dW);
   if (db !== undefined) {
     kern.gradB(at[1], at[3], m);
     db.set(heap.subarray(dbAt, dbAt + cOut));
@@ -371,10 +392,10 @@ export function conv2dGradWWasm(x: Float32Array, deltaZ: Float32Array, s: ConvSh
   return dW;
 }
 
-/** (3.7) db = Σ_n Σ_{i,j} δz[n,o,i,j]; overwrites `db`. Stride 1; shapes are checked by the caller. */
+/** (3.7) db = Σ_n Σ_{i,j} δz[n,o,i,j]; overwrites `db`. Any stride; shapes are checked by the caller. */
 export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32Array): Float32Array {
   const e = requireEngine('conv2dGradBWasm');
-  const kern = kernelsFor(e, s);
+  const { kern } = planFor(e, s);
   const k = kern.shape;
   const zIn = zInPlace(deltaZ, s, k);
   const { at, heap } = place([zSize(k, s.m), s.cOut], [zIn, -1]);
@@ -385,55 +406,64 @@ export function conv2dGradBWasm(deltaZ: Float32Array, s: ConvShape, db: Float32A
 }
 
 /**
- * (3.6) δx = Σ_o fullConv(δz[o], rot180(w[o,c])) cropped by the padding; stride 1. Overwrites `out`
+ * (3.6) δx = Σ_o fullConv(dilate_s(δz[o]), rot180(w[o,c])) cropped by the padding; any stride. Overwrites `out`
  * ([m, cIn, inH, inW]). Shapes are checked by the caller.
  */
 export function conv2dDeltaXWasm(deltaZ: Float32Array, W: Float32Array, s: ConvShape, out: Float32Array): Float32Array {
   const e = requireEngine('conv2dDeltaXWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m } = s;
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = xInPlace(out, s, k);
+  const dxIn = xInPlace(out, plan);
   const nX = xSize(k, m);
-  const { at, heap } = place([zSize(k, m), W.length, nX], [zIn, -1, dxIn]);
+  const wP = planWeights(plan, W, s);
+  const views = place([zSize(k, m), wP.length, nX, ...gatherSizes(plan, out)], [zIn, -1, dxIn, -1, -1, -1]);
+  const { at, heap } = views;
   const [zAt, wAt, dxAt] = at.map((a) => a >>> 2);
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  copyDeltaXWeights(heap, W, s, wAt);
-  heap.fill(0, dxAt, dxAt + nX);
+  copyDeltaXWeights(heap, wP, p, wAt);
+  zeroWasm(dxAt, nX);
   kern.deltaX(at[0], at[1], at[2], m);
-  copyXOut(heap, dxAt, s, k, out, dxIn);
+  copyDeltaXOut(views, at[2], s, plan, out, dxIn, at.slice(3));
   return out;
 }
 
 /**
  * (3.6)(3.7) The whole delta step of a convolution in one call: dW and db (overwritten) and, when
  * `deltaX` is given, δx (overwritten) — δz and x are copied into the memory once for all three
- * (not at all when resident in the kernel's layout). Stride 1; shapes are checked by the caller.
+ * (not at all when resident in the kernel's layout). Any stride; shapes are checked by the caller.
  */
 export function conv2dBackwardWasm(x: Float32Array, deltaZ: Float32Array, W: Float32Array, s: ConvShape, dW: Float32Array, db: Float32Array, deltaX: Float32Array | null): void {
   const e = requireEngine('conv2dBackwardWasm');
-  const kern = kernelsFor(e, s);
+  const plan = planFor(e, s);
+  const { kern, p } = plan;
   const k = kern.shape;
   const { m, cOut } = s;
   const nX = xSize(k, m);
-  const xIn = xInPlace(x, s, k);
+  const nW = cOut * p.cIn * p.kH * p.kW;
+  const xIn = xInPlace(x, plan);
   const zIn = zInPlace(deltaZ, s, k);
-  const dxIn = deltaX === null ? -1 : xInPlace(deltaX, s, k);
-  const { at, heap } = place(
-    [nX, zSize(k, m), dW.length, cOut, deltaX === null ? 0 : W.length, deltaX === null ? 0 : nX, 4 * dW.length],
-    [xIn, zIn, -1, -1, -1, dxIn, -1],
+  const dxIn = deltaX === null ? -1 : xInPlace(deltaX, plan);
+  // x and δx have the same shape, so one set of gather regions serves both (x is done with before δx)
+  const stage = gatherSizes(plan, x);
+  const stageOut = gatherSizes(plan, deltaX);
+  const views = place(
+    [nX, zSize(k, m), nW, cOut, deltaX === null ? 0 : nW, deltaX === null ? 0 : nX, 4 * nW, Math.max(stage[0], stageOut[0]), stage[1], stage[2]],
+    [xIn, zIn, -1, -1, -1, dxIn, -1, -1, -1, -1],
   );
-  const [xAt, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
-  if (xIn < 0) copyXIn(heap, x, s, k, xAt);
+  const { at, heap } = views;
+  const [, zAt, dwAt, dbAt, wAt, dxAt] = at.map((a) => a >>> 2);
+  if (xIn < 0) copyX(views, x, s, plan, at[0], at.slice(7));
   if (zIn < 0) copyZIn(heap, deltaZ, s, k, zAt);
-  runGradW(kern, s, heap, at[0], at[1], at[2], at[6]);
+  runGradW(kern, m, heap, at[0], at[1], at[2], at[6]);
   kern.gradB(at[1], at[3], m);
-  dW.set(heap.subarray(dwAt, dwAt + dW.length));
+  copyGradWOut(heap, dwAt, s, plan, dW);
   db.set(heap.subarray(dbAt, dbAt + cOut));
   if (deltaX === null) return;
-  copyDeltaXWeights(heap, W, s, wAt);
-  heap.fill(0, dxAt, dxAt + nX);
+  copyDeltaXWeights(heap, planWeights(plan, W, s), p, wAt);
+  zeroWasm(dxAt, nX);
   kern.deltaX(at[1], at[4], at[5], m);
-  copyXOut(heap, dxAt, s, k, deltaX, dxIn);
+  copyDeltaXOut(views, at[5], s, plan, deltaX, dxIn, at.slice(7));
 }

@@ -1,7 +1,7 @@
 /**
  * WebAssembly text (WAT) of direct stride-1 convolution kernels, specialised per layer shape: every
  * size is a constant of the generated module, so the kH × kW taps are unrolled with constant
- * address offsets. convWasm.ts assembles one module per shape with wabt (at first use) and runs it
+ * address offsets. convWasm.ts assembles one module per shape (assembleWat.ts, at first use) and runs it
  * on operands it copied into one shared memory.
  *
  * Equations (MATH.md §3, stride 1; padding is applied by the host when it copies x in):
@@ -23,8 +23,11 @@
  * lanes at the end; deltaX dvb taps × dj
  * vectors, added into the δx row at the tap shifts. Each loop body is one step of a reduction (taps
  * are not unrolled: TurboFan hoists every load of an unrolled block and spills). All sums run in
- * one fixed order, so results are bit-for-bit deterministic.
+ * one fixed order, so results are bit-for-bit deterministic. With `fma` every multiply-add of the
+ * three reductions is one f32x4.relaxed_madd (one rounding where the machine fuses, kernelSet.ts),
+ * in the same order; the lane reductions and the δx scatter stay adds.
  */
+import { madd } from './gemm.wat.js';
 
 /** The constant sizes one convolution module is generated for. */
 export interface ConvKernelShape {
@@ -51,6 +54,8 @@ export interface ConvKernelShape {
   /** deltaX register block: taps of one kernel row × f32x4 vectors along a row (dj divides outWp/4). */
   readonly dvb: number;
   readonly dj: number;
+  /** Multiply-adds as f32x4.relaxed_madd (kernelSet.ts) instead of f32x4.mul then f32x4.add. */
+  readonly fma: boolean;
 }
 
 function range(n: number): number[] {
@@ -87,7 +92,7 @@ function forwardWat(s: ConvKernelShape): string {
     ...range(jb).map((q) => `(local.set $x${q} (v128.load offset=${16 * q} (local.get $px)))`),
     ...range(ob).map((r) => `(local.set $w${r} (v128.load32_splat offset=${r * 4} (local.get $pw)))`),
     ...range(ob).flatMap((r) =>
-      range(jb).map((q) => `(local.set ${acc(r, q)} (f32x4.add (local.get ${acc(r, q)}) (f32x4.mul (local.get $w${r}) (local.get $x${q}))))`),
+      range(jb).map((q) => `(local.set ${acc(r, q)} ${madd(`(local.get $w${r})`, `(local.get $x${q})`, `(local.get ${acc(r, q)})`, s.fma)})`),
     ),
   ].join('\n            ');
   const init = range(ob)
@@ -207,7 +212,7 @@ function gradWat(s: ConvKernelShape): string {
       ...range(g).map((r) => `(local.set $d${r} (v128.load offset=${r * outH * outWp * 4} (local.get $pz)))`),
       ...range(nv).map((v) => `(local.set $x${v} (v128.load offset=${4 * (v0 + v)} (local.get $px)))`),
       ...range(g).flatMap((r) =>
-        range(nv).map((v) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $d${r}) (local.get $x${v}))))`),
+        range(nv).map((v) => `(local.set ${acc(r, v)} ${madd(`(local.get $d${r})`, `(local.get $x${v})`, `(local.get ${acc(r, v)})`, s.fma)})`),
       ),
     ].join('\n            ');
     const stores = range(g)
@@ -360,7 +365,7 @@ function deltaXWat(s: ConvKernelShape): string {
       ...range(dj).map((q) => `(local.set $d${q} (v128.load offset=${16 * q} (local.get $pz)))`),
       ...taps.map(([du, v], k) => `(local.set $w${k} (v128.load32_splat offset=${du * cOut * kW * 4 + 4 * v} (local.get $pw)))`),
       ...taps.flatMap((_, k) =>
-        range(dj).map((q) => `(local.set ${t(k, q)} (f32x4.add (local.get ${t(k, q)}) (f32x4.mul (local.get $w${k}) (local.get $d${q}))))`),
+        range(dj).map((q) => `(local.set ${t(k, q)} ${madd(`(local.get $w${k})`, `(local.get $d${q})`, `(local.get ${t(k, q)})`, s.fma)})`),
       ),
     ].join('\n            ');
     // The shifted tap sums of one kernel row overlap in δx, so adding them there one by one would load

@@ -20,6 +20,7 @@
  * NOTE: module state (one instance per thread), as in convWasm.ts; each worker thread must
  * `await initElementwiseWasm()` itself (initKernels() does).
  */
+import { assembleWat } from './assembleWat.js';
 import { heapViews, initKernelMemory, kernelArena, residentAddress, scratch } from './kernelMemory.js';
 
 declare const WebAssembly: {
@@ -183,15 +184,7 @@ export function initElementwiseWasm(): Promise<boolean> {
     if (!(await initKernelMemory())) return false;
     const a = kernelArena();
     if (a === undefined) return false;
-    const mod = a.wabt.parseWat('elementwise.wat', WAT, { simd: true, threads: true });
-    let binary: Uint8Array;
-    try {
-      // NOTE: validate() takes its own feature set (index.d.ts omits the parameter); shared memory needs threads
-      (mod as unknown as { validate(features: object): void }).validate({ simd: true, threads: true });
-      binary = mod.toBinary({}).buffer;
-    } finally {
-      mod.destroy();
-    }
+    const binary = assembleWat(WAT);
     const ex = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory: a.memory } }).exports;
     kernels = ex as unknown as Kernels;
     return true;

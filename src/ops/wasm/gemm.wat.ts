@@ -1,6 +1,6 @@
 /**
  * WebAssembly text (WAT) of the SIMD GEMM kernels, kept as a TypeScript string so the compiled
- * dist/ needs no asset copying; src/ops/wasm/gemmWasm.ts assembles it with wabt at run time.
+ * dist/ needs no asset copying; src/ops/wasm/gemmWasm.ts assembles it (assembleWat.ts) at run time.
  *
  * The product C[m×n] (+)= op(A)[m×k] · op(B)[k×n] is computed the BLIS / GotoBLAS way
  * (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
@@ -15,8 +15,9 @@
  *     packing: the kernel takes the byte step between consecutive p as a parameter.
  *   - `kernel` is the register-blocked micro-kernel: an MR × NR tile of C lives in MR·NR/4 f32x4
  *     accumulators over the whole kc loop; each step loads NR/4 vectors of B, broadcasts MR scalars
- *     of A (v128.load32_splat) and does MR·NR/4 multiply + add pairs. (f32x4.relaxed_madd would
- *     fuse them but needs a flag in Node 20.)
+ *     of A (v128.load32_splat) and does MR·NR/4 multiply + add pairs — or, in the FMA variant,
+ *     MR·NR/4 `f32x4.relaxed_madd` (kernelSet.ts: one rounding per step instead of two where the
+ *     machine fuses; the order of the k sum is the same).
  *   - `macro` walks the tiles of one packed block: columns outer (the kc × NR panel of B stays in
  *     L1), rows inner (the packed A block stays in L2). Edge tiles are computed in full into a
  *     scratch tile and only their valid part is written to C.
@@ -37,6 +38,17 @@ export interface TileSize {
 /** The tile the default module uses: 4 × 8 (8 accumulators + 2 B vectors + 1 broadcast). */
 export const DEFAULT_TILE: TileSize = { mr: 4, nr: 8 };
 
+/** Options of the generated module. */
+export interface GemmWatOptions {
+  /** Multiply-adds as f32x4.relaxed_madd (needs relaxed SIMD) instead of f32x4.mul then f32x4.add. */
+  readonly fma?: boolean;
+}
+
+/** a·b + c on f32x4 operands: one relaxed_madd, or a multiply then an add. */
+export function madd(a: string, b: string, c: string, isFma: boolean): string {
+  return isFma ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`;
+}
+
 /** `0 1 2` for n = 3: a small helper for the unrolled parts of the template. */
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
@@ -48,7 +60,7 @@ function range(n: number): number[] {
  * aStep = 4·MR (bStep = 4·NR); an operand already laid out with the MR (NR) values of one p
  * side by side (op(A) = Aᵀ, op(B) = B) is read in place with its row stride as the step.
  */
-function kernelWat({ mr, nr }: TileSize): string {
+function kernelWat({ mr, nr }: TileSize, isFma: boolean): string {
   const nv = nr / 4;
   const acc = (r: number, v: number): string => `$c${r}_${v}`;
   const accLocals = range(mr)
@@ -61,9 +73,7 @@ function kernelWat({ mr, nr }: TileSize): string {
   const madds = range(mr)
     .map((r) => {
       const splat = `(local.set $a (v128.load32_splat offset=${4 * r} (local.get $pa)))`;
-      const rows = range(nv).map(
-        (v) => `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $a) (local.get $b${v}))))`,
-      );
+      const rows = range(nv).map((v) => `(local.set ${acc(r, v)} ${madd('(local.get $a)', `(local.get $b${v})`, `(local.get ${acc(r, v)})`, isFma)})`);
       return [splat, ...rows].join('\n        ');
     })
     .join('\n        ');
@@ -266,16 +276,16 @@ function macroWat({ mr, nr }: TileSize): string {
 }
 
 /**
- * The whole module for one tile size. Exports `memory` (grown by the host as needed), `packA`,
+ * The whole module for one tile size (FMA or not). Exports `memory` (grown by the host as needed), `packA`,
  * `packB` and `macro`; the host drives the cache-blocking loops (gemmWasm.ts).
  */
-export function gemmWat(tile: TileSize = DEFAULT_TILE): string {
+export function gemmWat(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): string {
   if (!(tile.mr >= 1 && tile.nr >= 4 && tile.nr % 4 === 0)) {
     throw new Error(`gemmWat: tile must have mr >= 1 and nr a multiple of 4, got ${tile.mr}x${tile.nr}`);
   }
   return `(module
   (memory (export "memory") 1)
-${kernelWat(tile)}
+${kernelWat(tile, options.fma === true)}
 ${packWat('packA', tile.mr)}
 ${packWat('packB', tile.nr)}
 ${macroWat(tile)}

@@ -4,8 +4,8 @@
  * accumulate: C += …, which needs `out`). Equations (1.1), (1.4), (1.5) and the conv GEMMs of
  * (3.5)–(3.7) all run through it.
  *
- * How it runs: the WAT in gemm.wat.ts is assembled by wabt and instantiated once per thread by
- * `initWasm()` (async, because wabt is); after that `gemmWasm` is synchronous. Each call copies
+ * How it runs: the WAT in gemm.wat.ts is assembled (assembleWat.ts) and instantiated once per thread
+ * by `initWasm()` (async, as the kernel-set detection is); after that `gemmWasm` is synchronous. Each call copies
  * A and B into the module's memory (skipped for operands that already live there, see
  * `wasmScratch`), then for each cache block: packs op(B) (kc × nc) and op(A) (mc × kc) into
  * panels and runs the macro-kernel over the block; finally C is copied out.
@@ -18,10 +18,11 @@
  * §3: instantiating per call would cost far more than the products we run. Each worker thread
  * loads its own copy of this module and must `await initWasm()` itself.
  */
-import wabtInit from 'wabt';
 import type { GemmShape } from '../gemm.js';
 import { ShapeError } from '../tensor.js';
-import { DEFAULT_TILE, gemmWat, type TileSize } from './gemm.wat.js';
+import { DEFAULT_TILE, gemmWat, type GemmWatOptions, type TileSize } from './gemm.wat.js';
+import { assembleWat } from './assembleWat.js';
+import { chooseKernelSet, detectKernelFeatures } from './kernelSet.js';
 
 // NOTE: tsconfig's lib (ES2022) and @types/node 20 do not declare the WebAssembly global, so the
 // few members used here are declared for this module only (a module-scope declaration, which
@@ -33,7 +34,8 @@ interface WasmMemory {
 type WasmExport = WasmMemory | ((...args: number[]) => unknown);
 declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
-  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, WasmExport> } }>;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, WasmExport> };
 };
 
 /**
@@ -87,10 +89,12 @@ function gemmExports(ex: Record<string, WasmExport>): GemmExports {
   return { memory, packA: fn('packA'), packB: fn('packB'), macro: fn('macro') };
 }
 
-/** One instantiated kernel module with its tile and blocking; `gemm` has gemmWasm's contract. */
+/** One instantiated kernel module with its tile, blocking and multiply-add; `gemm` has gemmWasm's contract. */
 export interface WasmGemm {
   readonly tile: TileSize;
   readonly blocking: Blocking;
+  /** The micro-kernel uses f32x4.relaxed_madd. */
+  readonly fma: boolean;
   gemm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array;
   /** `length` floats inside the module's memory (see {@link wasmScratch}). */
   scratch(length: number): WasmBlock;
@@ -120,16 +124,9 @@ export function hasWasmSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-/** Assemble the WAT for `tile` into a binary with wabt. */
-export async function assembleGemm(tile: TileSize = DEFAULT_TILE): Promise<Uint8Array> {
-  const wabt = await wabtInit();
-  const mod = wabt.parseWat('gemm.wat', gemmWat(tile), { simd: true, bulk_memory: true });
-  try {
-    mod.validate();
-    return mod.toBinary({}).buffer;
-  } finally {
-    mod.destroy();
-  }
+/** The binary module for `tile` (FMA or not). */
+export function assembleGemm(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): Uint8Array {
+  return assembleWat(gemmWat(tile, options));
 }
 
 function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShape, out: Float32Array | undefined): void {
@@ -152,16 +149,19 @@ function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShap
 }
 
 /**
- * Instantiate a kernel module for one tile size and blocking (the default module uses
- * DEFAULT_TILE / DEFAULT_BLOCKING; other tiles are for the bench and the edge-case tests).
+ * Instantiate a kernel module for one tile size, blocking and multiply-add (the default module uses
+ * DEFAULT_TILE / DEFAULT_BLOCKING and the thread's kernel set; other tiles are for the bench and the
+ * edge-case tests). `fma: true` needs relaxed SIMD (kernelSet.ts).
  */
-export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING): Promise<WasmGemm> {
+export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING, options: GemmWatOptions = {}): Promise<WasmGemm> {
   const { mr, nr } = tile;
   if (blocking.mc % mr !== 0 || blocking.nc % nr !== 0 || blocking.kc < 1) {
     throw new Error(`createWasmGemm: blocking mc=${blocking.mc} nc=${blocking.nc} must be multiples of the tile ${mr}x${nr}, kc >= 1`);
   }
-  const binary = await assembleGemm(tile);
-  const { instance } = await WebAssembly.instantiate(binary, {});
+  const fma = options.fma === true;
+  // detection sets V8's relaxed-SIMD flag where that is needed (Node 20)
+  if (fma && !(await detectKernelFeatures()).relaxedSimd) throw new Error('createWasmGemm: fma needs relaxed SIMD, which this runtime lacks');
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleGemm(tile, { fma })), {});
   const ex = gemmExports(instance.exports);
   const memory = ex.memory;
   const { kc: KC, mc: MC, nc: NC, isAInPlace: useInPlaceA, maxInPlaceBBytes } = blocking;
@@ -271,25 +271,32 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     operandsAt = arenaAt;
   }
 
-  return { tile, blocking, gemm, scratch, releaseScratch, memory };
+  return { tile, blocking, fma, gemm, scratch, releaseScratch, memory };
 }
 
 let engine: WasmGemm | undefined;
 let pending: Promise<boolean> | undefined;
 
 /**
- * Assemble and instantiate the kernels for this thread; resolves true when gemmWasm is usable,
- * false when WebAssembly SIMD is missing (keep using the TypeScript `gemm`). Safe to call again.
+ * Assemble and instantiate the kernels for this thread, FMA or not as the thread's kernel set says
+ * (kernelSet.ts); resolves true when gemmWasm is usable, false when the set is the TypeScript one
+ * (WebAssembly SIMD missing, or DELTAFLOW_KERNELS=typescript: keep using `gemm`). Safe to call again.
  *
  * @example if (await initWasm()) gemmWasm(A, W, { m: 64, n: 128, k: 784, transB: true }, Z);
  */
 export function initWasm(): Promise<boolean> {
   pending ??= (async () => {
-    if (!hasWasmSimd()) return false;
-    engine = await createWasmGemm();
+    const set = await chooseKernelSet();
+    if (!set.wasm || !hasWasmSimd()) return false;
+    engine = await createWasmGemm(DEFAULT_TILE, DEFAULT_BLOCKING, { fma: set.fma });
     return true;
   })();
   return pending;
+}
+
+/** Whether this thread's gemmWasm uses relaxed_madd (false before initWasm() resolved true). */
+export function gemmWasmIsFma(): boolean {
+  return engine?.fma === true;
 }
 
 /** True once initWasm() has resolved true in this thread. */

@@ -21,7 +21,7 @@
  * NOTE: module state (the memory, the arena) is deliberate, the same exception to "no module state"
  * (STYLE.md §3) as gemmWasm.ts and convWasm.ts: each worker thread initialises its own.
  */
-import wabtInit from 'wabt';
+import { chooseKernelSet } from './kernelSet.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
 export interface WasmMemory {
@@ -32,8 +32,6 @@ declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 };
-
-export type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 
 const PAGE = 65536;
 /** Pages reserved up front (V8 reserves a shared memory's maximum as address space, not RAM). */
@@ -47,7 +45,6 @@ const MAX_ARENA_BYTES = 512 << 20;
 const ALIGN = 64;
 
 interface Arena {
-  readonly wabt: Wabt;
   readonly memory: WasmMemory;
   heap: Float32Array;
   heapI32: Int32Array;
@@ -69,11 +66,12 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 /**
- * Load wabt and create this thread's kernel memory; resolves false when WebAssembly SIMD or shared
- * memory is unavailable. Safe to call again.
+ * Create this thread's kernel memory; resolves false when WebAssembly SIMD or shared
+ * memory is unavailable, or the thread's kernel set is the TypeScript one. Safe to call again.
  */
 export function initKernelMemory(): Promise<boolean> {
   pending ??= (async () => {
+    if (!(await chooseKernelSet()).wasm) return false;
     if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) return false;
     let memory: WasmMemory;
     try {
@@ -81,9 +79,7 @@ export function initKernelMemory(): Promise<boolean> {
     } catch {
       return false;
     }
-    const wabt = await wabtInit();
     const a: Arena = {
-      wabt,
       memory,
       heap: new Float32Array(memory.buffer),
       heapI32: new Int32Array(memory.buffer),
@@ -103,7 +99,7 @@ export function initKernelMemory(): Promise<boolean> {
 }
 
 /** The initialised arena, or undefined before initKernelMemory() has resolved true. */
-export function kernelArena(): { readonly wabt: Wabt; readonly memory: WasmMemory } | undefined {
+export function kernelArena(): { readonly memory: WasmMemory } | undefined {
   return arena;
 }
 
@@ -156,6 +152,16 @@ export function residentF32(n: number): Float32Array | null {
   return view;
 }
 
+/** Like residentF32, for Float64Array (the float64 gradient sums of micro-batches). */
+export function residentF64(n: number): Float64Array | null {
+  const b = residentBlock(2 * n);
+  if (b === null) return null;
+  const view = new Float64Array(b.a.memory.buffer, b.at, n);
+  b.a.views.add(view);
+  b.a.registry.register(view, { at: b.at, bytes: roundUp(Math.max(n * 8, 1), ALIGN) });
+  return view;
+}
+
 /** Like residentF32, for Int32Array (argmax). */
 export function residentI32(n: number): Int32Array | null {
   const b = residentBlock(n);
@@ -168,10 +174,10 @@ export function residentI32(n: number): Int32Array | null {
 
 /**
  * The byte address of `v` in the kernel memory when `v` is a resident view handed out by
- * residentF32 / residentI32 (its block is 64-byte aligned and padded to 64 bytes, so whole f32x4
+ * residentF32 / residentI32 / residentF64 (its block is 64-byte aligned and padded to 64 bytes, so whole f32x4
  * vectors past its end stay inside it); -1 otherwise.
  */
-export function residentAddress(v: Float32Array | Int32Array): number {
+export function residentAddress(v: Float32Array | Int32Array | Float64Array): number {
   const a = arena;
   return a !== undefined && a.views.has(v) ? v.byteOffset : -1;
 }

@@ -13,7 +13,8 @@
  * handler marks it dead and wakes the main thread.
  *
  * NOTE: the kernels must be the main thread's (kernels.ts: WASM and TypeScript sum in different
- * orders), so this enables exactly the WASM kernels the main thread had on.
+ * orders, FMA rounds differently), so this enables exactly the WASM kernels the main thread had on,
+ * with its FMA choice.
  */
 import { isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { Model } from '../../layers/sequential.js';
@@ -40,16 +41,25 @@ import type { Batch } from '../types.js';
  * waiting. (The static imports above, sharedBatch and tensor, import nothing themselves.)
  */
 async function loadModules() {
-  const [rxjs, sequential, convWasm, gemmWasm, lossHead, backpropModule] = await Promise.all([
+  const [rxjs, sequential, kernelSet, convWasm, gemmWasm, lossHead, backpropModule] = await Promise.all([
     import('rxjs'),
     import('../../layers/sequential.js'),
+    import('../../ops/wasm/kernelSet.js'),
     import('../../ops/wasm/convWasm.js'),
     import('../../ops/wasm/gemmWasm.js'),
     import('../training/lossHead.js'),
     import('../training/backprop.js'),
   ]);
   const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy: lossHead.softmaxCrossEntropy, meanSquaredError: lossHead.meanSquaredError };
-  return { Subject: rxjs.Subject, createModel: sequential.createModel, initConvWasm: convWasm.initConvWasm, initWasm: gemmWasm.initWasm, losses, backprop: backpropModule.backprop };
+  return {
+    Subject: rxjs.Subject,
+    createModel: sequential.createModel,
+    chooseKernelSet: kernelSet.chooseKernelSet,
+    initConvWasm: convWasm.initConvWasm,
+    initWasm: gemmWasm.initWasm,
+    losses,
+    backprop: backpropModule.backprop,
+  };
 }
 type Modules = Awaited<ReturnType<typeof loadModules>>;
 
@@ -59,6 +69,8 @@ function errorMessage(err: unknown): WorkerErrorMessage {
 }
 
 async function enableKernels(mods: Modules, kernels: GradientWorkerData['kernels']): Promise<void> {
+  // the main thread's set, whatever this thread's environment says (FMA rounds differently)
+  await mods.chooseKernelSet(kernels.conv || kernels.gemm ? { wasm: true, fma: kernels.fma } : { wasm: false });
   const [conv, gemm] = await Promise.all([kernels.conv ? mods.initConvWasm() : false, kernels.gemm ? mods.initWasm() : false]);
   if (conv !== kernels.conv || gemm !== kernels.gemm) {
     throw new Error('gradientWorker: could not enable the WASM kernels the main thread uses, so its numbers would differ');

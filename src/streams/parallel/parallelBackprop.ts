@@ -52,8 +52,8 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { defer, finalize, Observable, pipe, Subject, type OperatorFunction } from 'rxjs';
 import type { Model } from '../../layers/sequential.js';
 import { ShapeError, sizeOf, Workspace } from '../../ops/tensor.js';
-import { convWasmReady } from '../../ops/wasm/convWasm.js';
-import { wasmReady } from '../../ops/wasm/gemmWasm.js';
+import { convWasmIsFma, convWasmReady } from '../../ops/wasm/convWasm.js';
+import { gemmWasmIsFma, wasmReady } from '../../ops/wasm/gemmWasm.js';
 import { backprop, type BackpropOptions } from '../training/backprop.js';
 import type { Internals } from '../training/internals.js';
 import { lossHead, type Backward, type Loss } from '../training/lossHead.js';
@@ -198,7 +198,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
   const nParams = sizes.reduce((a, b) => a + b, 0);
   const paramsSab = new SharedArrayBuffer(4 * nParams);
   const params = new Float32Array(paramsSab);
-  const kernels = { conv: convWasmReady(), gemm: wasmReady() };
+  const kernels = { conv: convWasmReady(), gemm: wasmReady(), fma: convWasmIsFma() || gemmWasmIsFma() };
   const slots: WorkerSlot[] = [];
   let started = 0;
   let subscriptions = 0;

@@ -143,8 +143,8 @@ export interface GradientWorkerData {
   readonly specs: readonly LayerSpec[];
   readonly seed: number;
   readonly loss: Loss['name'];
-  /** The WASM kernels the main thread has on, so both sides sum in the same order (kernels.ts). */
-  readonly kernels: { readonly conv: boolean; readonly gemm: boolean };
+  /** The WASM kernels the main thread has on, and whether they use FMA, so both sides sum and round alike (kernels.ts). */
+  readonly kernels: { readonly conv: boolean; readonly gemm: boolean; readonly fma: boolean };
   readonly control: SharedArrayBuffer;
   readonly params: SharedArrayBuffer;
   readonly result: SharedArrayBuffer;

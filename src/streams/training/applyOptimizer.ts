@@ -4,12 +4,18 @@
  *
  * Order of one step: (1) refuse a non-finite loss or gradient norm (or any non-finite value the
  * averaging step located) with NonFiniteError, before any weight changes (RELIABILITY #33); (2) lr = optimizer.lr × lrSchedule(step − 1, totalSteps);
- * (3) with `clipNorm`, scale the gradients by min(1, clipNorm / (‖g‖ + 1e-6)) into a private copy
- * (#34; the PRE-clip norm is reported); (4) the update rule of src/ops/optimizers.ts over every
- * (param, grad) pair, on weights and optimizer slots copied beforehand: when the update itself makes a
- * weight or slot non-finite (finite gradients, but a learning rate large enough to overflow float32),
- * the copies are put back, the update count is undone, and NonFiniteError (where 'update') names the
- * step, the batch's lines and the first layer whose weights went bad (#33); (5) metrics.
+ * (3) with `clipNorm`, scale the gradients by min(1, clipNorm / (‖g‖ + 1e-6)) (#34; the PRE-clip norm
+ * is reported); (4) the update rule of src/ops/optimizers.ts over every (param, grad) pair; (5) metrics.
+ *
+ * Steps (3)–(4) run one of two ways, with the same bits. Fast: with the WASM kernels on, one kernel
+ * pass per parameter applies clipping and the update together (applyUpdateFast), after a read-only
+ * pass has bounded the update (isUpdateSafe: no weight or slot can overflow), so nothing needs saving.
+ * Reference: when the kernels are off or the bound does not hold, the gradients are clipped into a
+ * private copy and the rule runs on weights and optimizer slots copied beforehand; when the update
+ * makes a weight or slot non-finite (finite gradients, but a learning rate large enough to overflow
+ * float32), the copies are put back, the update count is undone, and NonFiniteError (where 'update')
+ * names the step, the batch's lines and the first layer whose weights went bad (#33). Either way the
+ * upstream gradient buffers are only read.
  *
  * State: the optimizer's slots, its update count and the cumulative sample count live in a
  * TrainingState. Without the `state` option each subscription makes its own; pass one to continue
@@ -17,7 +23,7 @@
  */
 import { defer, map, type OperatorFunction } from 'rxjs';
 import type { Model } from '../../layers/sequential.js';
-import { applyUpdate, createOptimizerState, type OptimizerConfig, type OptimizerState } from '../../ops/optimizers.js';
+import { applyUpdate, applyUpdateFast, createOptimizerState, type OptimizerConfig, type OptimizerState } from '../../ops/optimizers.js';
 import { constantLr, type LrSchedule } from '../../ops/schedules.js';
 import { ShapeError } from '../../ops/tensor.js';
 import type { AveragedGradients } from './averageGradients.js';
@@ -88,12 +94,44 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
   return (source) =>
     defer(() => {
       const state = options.state ?? createTrainingState(model, optimizer);
-      // Clipped gradients go to a private copy, so upstream buffers are never written.
-      const clipped = clipNorm === undefined ? [] : params.map((p) => new Float32Array(p.length));
-      // The weights and slots before the update, put back when the update overflows.
-      const savedParams = params.map((p) => new Float32Array(p.length));
-      const savedSlots = state.optimizer.slots.map((slots) => slots.map((s) => new Float32Array(s.length)));
+      // The reference path's buffers, made at its first use: clipped gradients go to a private copy
+      // (upstream buffers are never written); the weights and slots before the update are put back
+      // when the update overflows.
+      let clipped: Float32Array[] = [];
+      let savedParams: Float32Array[] = [];
+      let savedSlots: Float32Array[][] = [];
       let lastTime = performance.now();
+
+      /** The reference path: clip into the private copy, update on saved copies, undo an overflow. */
+      function guardedUpdate(g: AveragedGradients, step: number, lr: number, factor: number): void {
+        if (savedParams.length !== params.length) {
+          clipped = params.map((p) => new Float32Array(p.length));
+          savedParams = params.map((p) => new Float32Array(p.length));
+          savedSlots = state.optimizer.slots.map((slots) => slots.map((s) => new Float32Array(s.length)));
+        }
+        let grads = g.grads;
+        if (factor !== 1) {
+          g.grads.forEach((src, j) => {
+            const dst = clipped[j];
+            for (let i = 0; i < src.length; i++) dst[i] = src[i] * factor;
+          });
+          grads = clipped;
+        }
+        const slots = state.optimizer.slots;
+        params.forEach((p, j) => savedParams[j].set(p));
+        slots.forEach((ss, j) => ss.forEach((s, k) => savedSlots[j][k].set(s)));
+        applyUpdate(optimizer, state.optimizer, params, grads, lr);
+        const broken = params.findIndex((p, j) => !isAllFinite(p) || !slots[j].every(isAllFinite));
+        if (broken >= 0) {
+          params.forEach((p, j) => p.set(savedParams[j]));
+          slots.forEach((ss, j) => ss.forEach((s, k) => s.set(savedSlots[j][k])));
+          state.optimizer.t -= 1;
+          const layer = paramLayer[broken];
+          const location: NonFiniteLocation = { where: 'update', layer, kind: model.layers[layer].kind };
+          throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, location, g.origins);
+        }
+      }
+
       return source.pipe(
         map((g): StepMetrics => {
           if (g.grads.length !== params.length) {
@@ -104,28 +142,8 @@ export function applyOptimizer(model: Model, optimizer: OptimizerConfig, options
             throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, g.nonFinite, g.origins);
           }
           const lr = optimizer.lr * schedule(step - 1, totalSteps);
-          let grads = g.grads;
-          if (clipNorm !== undefined && g.gradNorm > clipNorm) {
-            const factor = clipFactor(g.gradNorm, clipNorm);
-            g.grads.forEach((src, j) => {
-              const dst = clipped[j];
-              for (let i = 0; i < src.length; i++) dst[i] = src[i] * factor;
-            });
-            grads = clipped;
-          }
-          const slots = state.optimizer.slots;
-          params.forEach((p, j) => savedParams[j].set(p));
-          slots.forEach((ss, j) => ss.forEach((s, k) => savedSlots[j][k].set(s)));
-          applyUpdate(optimizer, state.optimizer, params, grads, lr);
-          const broken = params.findIndex((p, j) => !isAllFinite(p) || !slots[j].every(isAllFinite));
-          if (broken >= 0) {
-            params.forEach((p, j) => p.set(savedParams[j]));
-            slots.forEach((ss, j) => ss.forEach((s, k) => s.set(savedSlots[j][k])));
-            state.optimizer.t -= 1;
-            const layer = paramLayer[broken];
-            const location: NonFiniteLocation = { where: 'update', layer, kind: model.layers[layer].kind };
-            throw new NonFiniteError(step, g.first, g.last, g.loss, g.gradNorm, location, g.origins);
-          }
+          const factor = clipNorm !== undefined && g.gradNorm > clipNorm ? clipFactor(g.gradNorm, clipNorm) : 1;
+          if (!applyUpdateFast(optimizer, state.optimizer, params, g.grads, lr, factor)) guardedUpdate(g, step, lr, factor);
           state.samples += g.count;
           const now = performance.now();
           const seconds = Math.max(now - lastTime, 1e-3) / 1000;

@@ -7,17 +7,21 @@
  *   g = (Σ over the k micro-batches of Σ_x ∂C_x/∂θ) / (m_1 + … + m_k)
  *
  * Numbers: sums are accumulated in float64 in arrival order (deterministic), then divided once and
- * rounded to float32, so for k = 1 each element is exactly `float32(Σ / m)`.
+ * rounded to float32, so for k = 1 each element is exactly `float32(Σ / m)`. The arithmetic is
+ * src/ops/averaging.ts: one WASM pass per tensor once the kernels are on (the same averages, bit for
+ * bit; ‖g‖ summed in another fixed order, within 2(n−1)·2⁻⁵³ relative), the TypeScript loops otherwise.
  *
  * Layout: `grads` is flat over the model's parameters in model order (layer 0's W, b, then layer
  * 1's…), i.e. aligned with `model.params`. Its buffers belong to this operator subscription and are
- * overwritten by its next emission.
+ * overwritten by its next emission; they live in the kernel memory when the kernels are on, so the
+ * optimizer's WASM update reads them in place.
  *
  * Each micro-batch is checked for a finite loss and finite gradients while its buffers are still
  * valid (with `checkNumerics`, every output and δ too); the first failure is located (numerics.ts)
  * and carried to the optimizer sink, which throws.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
+import { accumulateSums, averageDirect, divideSums, kernelF32, kernelF64 } from '../../ops/averaging.js';
 import { ShapeError } from '../../ops/tensor.js';
 import type { Backward } from './lossHead.js';
 import { locateNonFinite, type NonFiniteLocation } from './numerics.js';
@@ -65,54 +69,6 @@ function flatGrads(b: Backward): Float32Array[] {
 }
 
 /**
- * acc[j] += grads[j] elementwise; returns Σ of all added elements.
- * NOTE: plain loops over locals, not forEach callbacks: a float accumulated in a variable captured by
- * a closure is boxed on every write (about 16 bytes per parameter per step, measured by the bench).
- */
-function addInto(acc: readonly Float64Array[], grads: readonly Float32Array[]): number {
-  let total = 0;
-  for (let j = 0; j < grads.length; j++) {
-    const s = acc[j];
-    const g = grads[j];
-    for (let i = 0; i < g.length; i++) {
-      s[i] += g[i];
-      total += g[i];
-    }
-  }
-  return total;
-}
-
-/** averages[j] = float32(grads[j] / count) (a single micro-batch); returns ‖averages‖² (float64). */
-function divideDirect(averages: readonly Float32Array[], grads: readonly Float32Array[], count: number): number {
-  let sq = 0;
-  for (let j = 0; j < grads.length; j++) {
-    const g = grads[j];
-    const avg = averages[j];
-    for (let i = 0; i < g.length; i++) {
-      const v = Math.fround(g[i] / count); // the float32 stored, without reading it back
-      avg[i] = v;
-      sq += v * v;
-    }
-  }
-  return sq;
-}
-
-/** averages[j] = float32(sums[j] / count), then sums[j] = 0; returns ‖averages‖² (float64). */
-function divideInto(averages: readonly Float32Array[], sums: readonly Float64Array[], count: number): number {
-  let sq = 0;
-  for (let j = 0; j < sums.length; j++) {
-    const s = sums[j];
-    const avg = averages[j];
-    for (let i = 0; i < s.length; i++) {
-      avg[i] = s[i] / count;
-      sq += avg[i] * avg[i];
-    }
-    s.fill(0);
-  }
-  return sq;
-}
-
-/**
  * Average Σ-gradients over the true sample count, optionally over k micro-batches.
  *
  * @example batches.pipe(forwardModel(model), lossHead(loss), deltaModel(model), averageGradients({ microBatches: 4 }))
@@ -139,18 +95,18 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
       function accumulate(b: Backward): void {
         const grads = flatGrads(b);
         if (sums === null) {
-          sums = grads.map((g) => new Float64Array(g.length));
-          averages = grads.map((g) => new Float32Array(g.length));
+          sums = k === 1 ? [] : grads.map((g) => kernelF64(g.length));
+          averages = grads.map((g) => kernelF32(g.length));
         }
         const acc: Float64Array[] = sums;
-        const sizes = acc.map((s) => s.length);
+        const sizes = averages.map((a) => a.length);
         if (grads.length !== sizes.length || grads.some((g, j) => g.length !== sizes[j])) {
           throw new ShapeError('averageGradients', sizes.join(', '), grads.map((g) => g.length).join(', '), 'gradient sizes changed between batches');
         }
         // Σ of all elements is non-finite exactly when some element is (float32 values cannot overflow a float64 sum).
         // With k = 1 the average is written at once: float32(g / m) is the same number as float32((0 + g) / m),
         // and ‖g/m‖² is non-finite exactly when some element is, so one pass replaces three.
-        const total = k === 1 ? (directSq = divideDirect(averages, grads, b.batch.m)) : addInto(acc, grads);
+        const total = k === 1 ? (directSq = averageDirect(averages, grads, b.batch.m)) : accumulateSums(acc, grads);
         if (nonFinite === null && !(Number.isFinite(total) && Number.isFinite(b.lossSum))) {
           nonFinite = locateNonFinite(b) ?? { where: 'loss', layer: null, kind: null };
         } else if (nonFinite === null && isChecking) {
@@ -168,7 +124,7 @@ export function averageGradients(options: AverageOptions = {}): OperatorFunction
 
       function emit(): void {
         if (sums === null || first === null || last === null) return;
-        const sq = k === 1 ? directSq : divideInto(averages, sums, count);
+        const sq = k === 1 ? directSq : divideSums(averages, sums, count);
         const out: AveragedGradients = {
           grads: averages,
           count,

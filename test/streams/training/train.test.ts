@@ -1,5 +1,7 @@
 import { filter, from, lastValueFrom, map, tap, toArray } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initKernels } from '../../../src/ops/kernels.js';
+import { stepWasmReady } from '../../../src/ops/wasm/stepWasm.js';
 import { relu, tanh } from '../../../src/layers/activation.js';
 import { dense } from '../../../src/layers/dense.js';
 import { cloneModel, sequential, type Model } from '../../../src/layers/sequential.js';
@@ -59,205 +61,214 @@ function handTrain(model: Model, batches: Batch[], lr: number): void {
   }
 }
 
-describe('train (real layers)', () => {
-  it('equals, bitwise, the same SGD steps done by calling the layers by hand (batches 4, 4, 2)', async () => {
-    const samples = data(10, 1);
-    const model = mlp();
-    const byHand = cloneModel(model);
-    const batches = await lastValueFrom(from(samples).pipe(batch(4), toArray()));
-    expect(batches.map((b) => b.m)).toEqual([4, 4, 2]);
+// Run twice: with the TypeScript kernels, then (same thread, from the second block on) the WASM ones,
+// whose fused per-step kernels (averaging, clip + update) must keep every contract below.
+for (const isWasm of [false, true]) {
+  describe(`train (real layers) (${isWasm ? 'WASM kernels' : 'TypeScript kernels'})`, () => {
+    beforeAll(async () => {
+      if (isWasm) expect(await initKernels()).toBe(true);
+      expect(stepWasmReady()).toBe(isWasm);
+    });
 
-    const metrics = await lastValueFrom(from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }), toArray()));
-    handTrain(byHand, batches, 0.1);
+    it('equals, bitwise, the same SGD steps done by calling the layers by hand (batches 4, 4, 2)', async () => {
+      const samples = data(10, 1);
+      const model = mlp();
+      const byHand = cloneModel(model);
+      const batches = await lastValueFrom(from(samples).pipe(batch(4), toArray()));
+      expect(batches.map((b) => b.m)).toEqual([4, 4, 2]);
 
-    expect(bits(model.params.map((p) => p.value))).toEqual(bits(byHand.params.map((p) => p.value)));
-    expect(metrics.map((m) => [m.step, m.samples, m.firstLine, m.lastLine])).toEqual([
-      [1, 4, 2, 5],
-      [2, 8, 6, 9],
-      [3, 10, 10, 11],
-    ]);
-  });
+      const metrics = await lastValueFrom(from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }), toArray()));
+      handTrain(byHand, batches, 0.1);
 
-  it('the pieces placed by hand with ordinary RxJS operators between them give the same weights bitwise', async () => {
-    const samples = data(12, 2);
-    const viaTrain = mlp();
-    const viaPieces = cloneModel(viaTrain);
-    const optimizer = sgd({ lr: 0.05 });
-    await lastValueFrom(from(samples).pipe(batch(3), train(viaTrain, { loss: softmaxCrossEntropy(), optimizer }), toArray()));
-    const seenLosses: number[] = [];
-    await lastValueFrom(
-      from(samples).pipe(
-        batch(3),
-        filter((b) => b.m > 0),
-        forwardModel(viaPieces),
-        map((f) => f),
-        lossHead(softmaxCrossEntropy()),
-        tap((b) => seenLosses.push(b.loss)),
-        deltaModel(viaPieces),
-        averageGradients(),
-        applyOptimizer(viaPieces, optimizer),
-        toArray(),
-      ),
-    );
-    expect(seenLosses).toHaveLength(4);
-    expect(bits(viaPieces.params.map((p) => p.value))).toEqual(bits(viaTrain.params.map((p) => p.value)));
-  });
+      expect(bits(model.params.map((p) => p.value))).toEqual(bits(byHand.params.map((p) => p.value)));
+      expect(metrics.map((m) => [m.step, m.samples, m.firstLine, m.lastLine])).toEqual([
+        [1, 4, 2, 5],
+        [2, 8, 6, 9],
+        [3, 10, 10, 11],
+      ]);
+    });
 
-  it('the last partial batch is averaged over its true size: a batch of 1 reports that sample\'s own loss', async () => {
-    const samples = data(5, 3);
-    const model = mlp();
-    const probe = cloneModel(model);
-    // Loss of sample 5 alone under the weights after the first (full) step, computed by hand.
-    const metrics = await lastValueFrom(
-      from(samples).pipe(
+    it('the pieces placed by hand with ordinary RxJS operators between them give the same weights bitwise', async () => {
+      const samples = data(12, 2);
+      const viaTrain = mlp();
+      const viaPieces = cloneModel(viaTrain);
+      const optimizer = sgd({ lr: 0.05 });
+      await lastValueFrom(from(samples).pipe(batch(3), train(viaTrain, { loss: softmaxCrossEntropy(), optimizer }), toArray()));
+      const seenLosses: number[] = [];
+      await lastValueFrom(
+        from(samples).pipe(
+          batch(3),
+          filter((b) => b.m > 0),
+          forwardModel(viaPieces),
+          map((f) => f),
+          lossHead(softmaxCrossEntropy()),
+          tap((b) => seenLosses.push(b.loss)),
+          deltaModel(viaPieces),
+          averageGradients(),
+          applyOptimizer(viaPieces, optimizer),
+          toArray(),
+        ),
+      );
+      expect(seenLosses).toHaveLength(4);
+      expect(bits(viaPieces.params.map((p) => p.value))).toEqual(bits(viaTrain.params.map((p) => p.value)));
+    });
+
+    it('the last partial batch is averaged over its true size: a batch of 1 reports that sample\'s own loss', async () => {
+      const samples = data(5, 3);
+      const model = mlp();
+      const probe = cloneModel(model);
+      // Loss of sample 5 alone under the weights after the first (full) step, computed by hand.
+      const metrics = await lastValueFrom(
+        from(samples).pipe(
+          batch(4),
+          tap((b) => {
+            if (b.m === 1) {
+              probe.params.forEach((p, j) => p.value.set(model.params[j].value));
+            }
+          }),
+          train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }),
+          toArray(),
+        ),
+      );
+      const last = samples[4];
+      let a: Tensor = { data: last.x, shape: [1, 4] };
+      for (const layer of probe.layers) a = layer.forward(a).y;
+      const alone = sceKernel(a.data, last.target, 1, 3).loss;
+      expect(metrics[1].loss).toBe(alone);
+      expect(metrics[1].samples).toBe(5);
+    });
+
+    it('tapping every layer\'s deltas and gradients does not change the trained weights', async () => {
+      const samples = data(16, 4);
+      const plain = mlp();
+      const tapped = cloneModel(plain);
+      const probe = internals(tapped);
+      let nEvents = 0;
+      tapped.layers.forEach((_, i) => {
+        probe.delta(i).subscribe(() => nEvents++);
+        probe.gradients(i).subscribe((e) => (nEvents += e.grads.length));
+        probe.activation(i).subscribe(() => nEvents++);
+      });
+      const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) };
+      await lastValueFrom(from(samples).pipe(batch(4), train(plain, options), toArray()));
+      await lastValueFrom(from(samples).pipe(batch(4), train(tapped, { ...options, internals: probe }), toArray()));
+      expect(nEvents).toBeGreaterThan(0);
+      expect(bits(tapped.params.map((p) => p.value))).toEqual(bits(plain.params.map((p) => p.value)));
+    });
+
+    it('the same seed and data give bitwise-identical weights run after run', async () => {
+      const run = async () => {
+        const model = mlp(11);
+        await lastValueFrom(from(data(40, 5)).pipe(batch(8), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.2, momentum: 0.9 }) }), toArray()));
+        return bits(model.params.map((p) => p.value));
+      };
+      expect(await run()).toEqual(await run());
+    });
+
+    it('an input that overflows layer 0 stops training with NonFiniteError naming the step, lines and layer; step-1 weights intact', async () => {
+      const samples = data(8, 6);
+      const huge = sample([3e38, 3e38, 3e38, 3e38], 0, 7, 3);
+      samples[5] = huge;
+      // relu lets the overflow through (tanh(∞) = 1 would hide it; see the checkNumerics test).
+      const model = sequential({ input: [4], seed: 3 }, dense({ units: 5 }), relu(), dense({ units: 3 }));
+      model.params[0].value.fill(0.5); // z = 4 · 0.5 · 3e38 overflows float32
+      const after: number[][][] = [];
+      const run = from(samples).pipe(
         batch(4),
-        tap((b) => {
-          if (b.m === 1) {
-            probe.params.forEach((p, j) => p.value.set(model.params[j].value));
-          }
-        }),
         train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }),
-        toArray(),
-      ),
-    );
-    const last = samples[4];
-    let a: Tensor = { data: last.x, shape: [1, 4] };
-    for (const layer of probe.layers) a = layer.forward(a).y;
-    const alone = sceKernel(a.data, last.target, 1, 3).loss;
-    expect(metrics[1].loss).toBe(alone);
-    expect(metrics[1].samples).toBe(5);
-  });
-
-  it('tapping every layer\'s deltas and gradients does not change the trained weights', async () => {
-    const samples = data(16, 4);
-    const plain = mlp();
-    const tapped = cloneModel(plain);
-    const probe = internals(tapped);
-    let nEvents = 0;
-    tapped.layers.forEach((_, i) => {
-      probe.delta(i).subscribe(() => nEvents++);
-      probe.gradients(i).subscribe((e) => (nEvents += e.grads.length));
-      probe.activation(i).subscribe(() => nEvents++);
+        tap(() => after.push(bits(model.params.map((p) => p.value)))),
+      );
+      const error = await lastValueFrom(run).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NonFiniteError);
+      const e = error as NonFiniteError;
+      expect([e.step, e.firstLine, e.lastLine, e.layer, e.location?.where]).toEqual([2, 6, 9, 0, 'output']);
+      expect(e.message).toMatch(/^step 2: loss NaN, gradient norm NaN on the batch of data.csv lines 6–9; layer 0 \(dense\) output went non-finite first; update not applied, weights are those after step 1/);
+      expect(after).toHaveLength(1);
+      expect(bits(model.params.map((p) => p.value))).toEqual(after[0]);
     });
-    const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) };
-    await lastValueFrom(from(samples).pipe(batch(4), train(plain, options), toArray()));
-    await lastValueFrom(from(samples).pipe(batch(4), train(tapped, { ...options, internals: probe }), toArray()));
-    expect(nEvents).toBeGreaterThan(0);
-    expect(bits(tapped.params.map((p) => p.value))).toEqual(bits(plain.params.map((p) => p.value)));
-  });
 
-  it('the same seed and data give bitwise-identical weights run after run', async () => {
-    const run = async () => {
-      const model = mlp(11);
-      await lastValueFrom(from(data(40, 5)).pipe(batch(8), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.2, momentum: 0.9 }) }), toArray()));
-      return bits(model.params.map((p) => p.value));
-    };
-    expect(await run()).toEqual(await run());
-  });
-
-  it('an input that overflows layer 0 stops training with NonFiniteError naming the step, lines and layer; step-1 weights intact', async () => {
-    const samples = data(8, 6);
-    const huge = sample([3e38, 3e38, 3e38, 3e38], 0, 7, 3);
-    samples[5] = huge;
-    // relu lets the overflow through (tanh(∞) = 1 would hide it; see the checkNumerics test).
-    const model = sequential({ input: [4], seed: 3 }, dense({ units: 5 }), relu(), dense({ units: 3 }));
-    model.params[0].value.fill(0.5); // z = 4 · 0.5 · 3e38 overflows float32
-    const after: number[][][] = [];
-    const run = from(samples).pipe(
-      batch(4),
-      train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }),
-      tap(() => after.push(bits(model.params.map((p) => p.value)))),
-    );
-    const error = await lastValueFrom(run).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(NonFiniteError);
-    const e = error as NonFiniteError;
-    expect([e.step, e.firstLine, e.lastLine, e.layer, e.location?.where]).toEqual([2, 6, 9, 0, 'output']);
-    expect(e.message).toMatch(/^step 2: loss NaN, gradient norm NaN on the batch of data.csv lines 6–9; layer 0 \(dense\) output went non-finite first; update not applied, weights are those after step 1/);
-    expect(after).toHaveLength(1);
-    expect(bits(model.params.map((p) => p.value))).toEqual(after[0]);
-  });
-
-  it('checkNumerics catches an overflow that a saturating tanh hides from the loss', async () => {
-    const samples = data(8, 6);
-    samples[5] = sample([3e38, 3e38, 3e38, 3e38], 0, 7, 3);
-    const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) };
-    const hidden = mlp();
-    hidden.params[0].value.fill(0.5);
-    const quiet = await lastValueFrom(from(samples).pipe(batch(4), train(hidden, options), toArray()));
-    expect(quiet).toHaveLength(2);
-    const checked = mlp();
-    checked.params[0].value.fill(0.5);
-    const run = from(samples).pipe(batch(4), train(checked, { ...options, checkNumerics: true }));
-    await expect(lastValueFrom(run)).rejects.toThrow('layer 0 (dense) output went non-finite first');
-  });
-
-  it('a non-finite input (what 1e300 becomes in float32) is named as the input, before any layer', async () => {
-    const samples = data(4, 6);
-    samples[2] = sample([Math.fround(1e300), 0, 0, 0], 0, 4, 3);
-    const model = mlp();
-    const before = bits(model.params.map((p) => p.value));
-    const run = from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }));
-    await expect(lastValueFrom(run)).rejects.toThrow('the input batch holds a non-finite value');
-    expect(bits(model.params.map((p) => p.value))).toEqual(before);
-  });
-
-  it('a learning rate far too high diverges into NonFiniteError with the previous step\'s weights intact', async () => {
-    const rng = createRng(8);
-    const samples = Array.from({ length: 400 }, (_, i) => {
-      const x = [4 * rng.next(), 4 * rng.next()];
-      const s = sample(x, -1, i + 2, 1);
-      s.target[0] = x[0] + x[1];
-      return s;
+    it('checkNumerics catches an overflow that a saturating tanh hides from the loss', async () => {
+      const samples = data(8, 6);
+      samples[5] = sample([3e38, 3e38, 3e38, 3e38], 0, 7, 3);
+      const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) };
+      const hidden = mlp();
+      hidden.params[0].value.fill(0.5);
+      const quiet = await lastValueFrom(from(samples).pipe(batch(4), train(hidden, options), toArray()));
+      expect(quiet).toHaveLength(2);
+      const checked = mlp();
+      checked.params[0].value.fill(0.5);
+      const run = from(samples).pipe(batch(4), train(checked, { ...options, checkNumerics: true }));
+      await expect(lastValueFrom(run)).rejects.toThrow('layer 0 (dense) output went non-finite first');
     });
-    const model = sequential({ input: [2], seed: 1 }, dense({ units: 1 }));
-    let last: number[][] = bits(model.params.map((p) => p.value));
-    const run = from(samples).pipe(
-      batch(2),
-      train(model, { loss: meanSquaredError(), optimizer: sgd({ lr: 5 }) }),
-      tap(() => (last = bits(model.params.map((p) => p.value)))),
-    );
-    await expect(lastValueFrom(run)).rejects.toBeInstanceOf(NonFiniteError);
-    expect(bits(model.params.map((p) => p.value))).toEqual(last);
-  });
 
-  it('clipNorm bounds the update and reports the pre-clip gradient norm', async () => {
-    const samples = data(4, 9);
-    const model = mlp();
-    const before = model.params.map((p) => Float64Array.from(p.value));
-    const [m] = await lastValueFrom(
-      from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 1 }), clipNorm: 0.01 }), toArray()),
-    );
-    let sq = 0;
-    model.params.forEach((p, j) => p.value.forEach((v, i) => (sq += (v - before[j][i]) ** 2)));
-    expect(m.gradNorm).toBeGreaterThan(0.05);
-    expect(Math.sqrt(sq)).toBeLessThanOrEqual(0.01 * (1 + 1e-5));
-    expect(Math.sqrt(sq)).toBeGreaterThan(0.0099);
-  });
+    it('a non-finite input (what 1e300 becomes in float32) is named as the input, before any layer', async () => {
+      const samples = data(4, 6);
+      samples[2] = sample([Math.fround(1e300), 0, 0, 0], 0, 4, 3);
+      const model = mlp();
+      const before = bits(model.params.map((p) => p.value));
+      const run = from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }));
+      await expect(lastValueFrom(run)).rejects.toThrow('the input batch holds a non-finite value');
+      expect(bits(model.params.map((p) => p.value))).toEqual(before);
+    });
 
-  it('metrics: loss and accuracy are the batch\'s before the update, lr follows the schedule', async () => {
-    const samples = data(8, 10);
-    const model = mlp();
-    const metrics: StepMetrics[] = await lastValueFrom(
-      from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.4 }), lrSchedule: (step) => 1 / (step + 1) }), toArray()),
-    );
-    expect(metrics.map((m) => m.lr)).toEqual([0.4, 0.2]);
-    for (const m of metrics) {
-      expect(m.accuracy).not.toBeNull();
-      expect(Number.isFinite(m.samplesPerSecond)).toBe(true);
-    }
-  });
+    it('a learning rate far too high diverges into NonFiniteError with the previous step\'s weights intact', async () => {
+      const rng = createRng(8);
+      const samples = Array.from({ length: 400 }, (_, i) => {
+        const x = [4 * rng.next(), 4 * rng.next()];
+        const s = sample(x, -1, i + 2, 1);
+        s.target[0] = x[0] + x[1];
+        return s;
+      });
+      const model = sequential({ input: [2], seed: 1 }, dense({ units: 1 }));
+      let last: number[][] = bits(model.params.map((p) => p.value));
+      const run = from(samples).pipe(
+        batch(2),
+        train(model, { loss: meanSquaredError(), optimizer: sgd({ lr: 5 }) }),
+        tap(() => (last = bits(model.params.map((p) => p.value)))),
+      );
+      await expect(lastValueFrom(run)).rejects.toBeInstanceOf(NonFiniteError);
+      expect(bits(model.params.map((p) => p.value))).toEqual(last);
+    });
 
-  it('microBatches 2 over batches of 2 matches one batch of 4 up to float rounding', async () => {
-    const samples = data(8, 12);
-    const a = mlp();
-    const b = cloneModel(a);
-    const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.3 }) };
-    const ma = await lastValueFrom(from(samples).pipe(batch(4), train(a, options), toArray()));
-    const mb = await lastValueFrom(from(samples).pipe(batch(2), train(b, { ...options, microBatches: 2 }), toArray()));
-    expect(mb.map((m) => [m.step, m.samples])).toEqual(ma.map((m) => [m.step, m.samples]));
-    a.params.forEach((p, j) => p.value.forEach((v, i) => expect(b.params[j].value[i]).toBeCloseTo(v, 6)));
+    it('clipNorm bounds the update and reports the pre-clip gradient norm', async () => {
+      const samples = data(4, 9);
+      const model = mlp();
+      const before = model.params.map((p) => Float64Array.from(p.value));
+      const [m] = await lastValueFrom(
+        from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 1 }), clipNorm: 0.01 }), toArray()),
+      );
+      let sq = 0;
+      model.params.forEach((p, j) => p.value.forEach((v, i) => (sq += (v - before[j][i]) ** 2)));
+      expect(m.gradNorm).toBeGreaterThan(0.05);
+      expect(Math.sqrt(sq)).toBeLessThanOrEqual(0.01 * (1 + 1e-5));
+      expect(Math.sqrt(sq)).toBeGreaterThan(0.0099);
+    });
+
+    it('metrics: loss and accuracy are the batch\'s before the update, lr follows the schedule', async () => {
+      const samples = data(8, 10);
+      const model = mlp();
+      const metrics: StepMetrics[] = await lastValueFrom(
+        from(samples).pipe(batch(4), train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.4 }), lrSchedule: (step) => 1 / (step + 1) }), toArray()),
+      );
+      expect(metrics.map((m) => m.lr)).toEqual([0.4, 0.2]);
+      for (const m of metrics) {
+        expect(m.accuracy).not.toBeNull();
+        expect(Number.isFinite(m.samplesPerSecond)).toBe(true);
+      }
+    });
+
+    it('microBatches 2 over batches of 2 matches one batch of 4 up to float rounding', async () => {
+      const samples = data(8, 12);
+      const a = mlp();
+      const b = cloneModel(a);
+      const options = { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.3 }) };
+      const ma = await lastValueFrom(from(samples).pipe(batch(4), train(a, options), toArray()));
+      const mb = await lastValueFrom(from(samples).pipe(batch(2), train(b, { ...options, microBatches: 2 }), toArray()));
+      expect(mb.map((m) => [m.step, m.samples])).toEqual(ma.map((m) => [m.step, m.samples]));
+      a.params.forEach((p, j) => p.value.forEach((v, i) => expect(b.params[j].value[i]).toBeCloseTo(v, 6)));
+    });
   });
-});
+}
