@@ -16,9 +16,10 @@
  * half-written CSV that the next run would take for the data.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../src/layers/writeFileAtomic.js';
 
 export const MNIST_SPLIT_SEED = 20261126;
 export const MNIST_TRAIN_COUNT = 8000;
@@ -87,24 +88,6 @@ function csvText(digits: MnistDigits, indices: Int32Array): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Write `text` to `path` so that readers see the old file or the whole new one: temp file, fsync, rename. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-}
-
 /** mulberry32 (Tommy Ettinger's 32-bit generator), uniform in [0, 1): the reference benchmarks' shuffle. */
 function mulberry32(seed: number): () => number {
   let a = seed | 0;
@@ -142,7 +125,7 @@ export async function ensureMnistCsv(dir = DEFAULT_DATA_DIR, isForced = false): 
   await mkdir(dir, { recursive: true });
   const digits = await loadMnistDigits();
   const split = mnistSplit(digits.labels.length);
-  await writeAtomically(test, csvText(digits, split.test));
-  await writeAtomically(train, csvText(digits, split.train));
+  await writeFileAtomic(test, csvText(digits, split.test));
+  await writeFileAtomic(train, csvText(digits, split.train));
   return { train, test, isCreated: true };
 }

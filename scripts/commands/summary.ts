@@ -15,8 +15,8 @@
  *
  * The file is written atomically (temporary file + rename), so a reader never sees half of one.
  */
-import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../src/layers/writeFileAtomic.js';
 import type { CsvCounters } from '../../src/streams/sources/fromCsv.js';
 
 export const SUMMARY_FILE = 'summary.json';
@@ -77,23 +77,8 @@ export function describeRowCounts(c: RowCounts): string {
   return `${c.rowsTrained} rows trained${pending} + ${c.rowsSkipped} skipped = ${c.dataRows} data rows${codes.length === 0 ? '' : ` (${codes.join(', ')})`}`;
 }
 
-/** Write `text` to `path` atomically: temporary file beside it, fsync, rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-}
+/** Atomic writes (temporary file, fsync, rename, fsync of the folder): the one the model files use. */
+export { writeFileAtomic };
 
 /** Write `summary.json` into the run folder `dir`; returns its path. */
 export async function writeSummary(dir: string, summary: RunSummary): Promise<string> {
