@@ -13,6 +13,8 @@ const goodNumber = fc.oneof(
   fc.tuple(fc.double({ min: -1e300, max: 1e300, noNaN: true }), fc.integer({ min: 0, max: 20 })).map(([v, k]) => v.toExponential(k)),
   fc.tuple(fc.double({ min: -1e5, max: 1e5, noNaN: true }), fc.integer({ min: 0, max: 12 })).map(([v, k]) => v.toFixed(k)),
   fc.constantFrom('+1', '007', '.5', '5.', '1E5', ' 3 ', '\t-2', '-0', '12345678901234567890', '1e-320', '0.1e-30'),
+  // Around the fast readers' inline integer path: 15 digits, 16, leading zeros, beyond 2^53.
+  fc.constantFrom('999999999999999', '123456789012345', '1234567890123456', '000000000000000000007', '9007199254740993', '0'),
 );
 const badField = fc.constantFrom(
   '',
