@@ -35,6 +35,7 @@ import {
   type SlotMessage,
   type SlotViews,
   receiveError,
+  wakeAt,
   slotViews,
   takeEntries,
 } from './sampleRing.js';
@@ -75,6 +76,8 @@ interface ThreadHandle {
   /** The slot buffers the parser thread has sent, per ring index. */
   readonly views: (SlotViews | null)[];
   failure: Error | null;
+  /** Entries handed to the policy (this thread only: ROWS_PUT − this is the read-ahead). */
+  rowsTaken: number;
 }
 
 /** The built worker entry: next to this file in dist/, or dist/src/streams/sources/ when running from TypeScript sources (vitest). */
@@ -125,7 +128,7 @@ export class CsvThread {
       started: this.started,
       exited: this.exited,
       reads: this.reads,
-      rowsAhead: c === undefined ? 0 : (Atomics.load(c, Control.rowsPut) - Atomics.load(c, Control.rowsTaken)) | 0,
+      rowsAhead: h === null || c === undefined ? 0 : (Atomics.load(c, Control.rowsPut) - h.rowsTaken) | 0,
       rowsAheadLimit: c === undefined ? 0 : (this.nSlots + 1) * Atomics.load(c, Control.slotRows),
       isClosed: this.isClosed,
     };
@@ -218,7 +221,7 @@ export class CsvThread {
     const worker = new Worker(url, { workerData: data, transferList: [requests.port2, slots.port2] });
     this.started++;
     worker.unref();
-    const h: ThreadHandle = { worker, control, requests: requests.port1, slots: slots.port1, views: Array.from({ length: this.nSlots }, () => null), failure: null };
+    const h: ThreadHandle = { worker, control, requests: requests.port1, slots: slots.port1, views: Array.from({ length: this.nSlots }, () => null), failure: null, rowsTaken: 0 };
     worker.on('error', (err: Error) => {
       h.failure ??= new Error(`fromCsv: the CSV parser thread failed: ${err.message}`);
       wake(h);
@@ -255,10 +258,9 @@ export class CsvThread {
       if (msg.count > 0) {
         const entries = takeEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
         // The rows are copied out: the parser thread may fill the slot again while they are emitted.
-        Atomics.add(h.control, Control.released, 1);
-        Atomics.notify(h.control, Control.released);
+        release(h, this.nSlots);
         for (const e of entries) {
-          Atomics.add(h.control, Control.rowsTaken, 1);
+          h.rowsTaken++;
           const wait = policy.accept(e.result, e.record, () => e.raw);
           if (wait !== undefined) await wait;
           if (signal.aborted) return;
@@ -277,16 +279,31 @@ export class CsvThread {
   }
 }
 
+/** Gives a slot back; wakes a waiting parser thread once wakeAt(nSlots) slots are free. */
+function release(h: ThreadHandle, nSlots: number): void {
+  const c = h.control;
+  const released = Atomics.add(c, Control.released, 1) + 1;
+  const free = nSlots - ((Atomics.load(c, Control.published) - released) | 0);
+  if (free >= wakeAt(nSlots) && Atomics.load(c, Control.parserWaiting) === 1) Atomics.notify(c, Control.released);
+}
+
 /** The next slot message of the read, waiting for the parser thread; null once the read is aborted. */
 async function nextMessage(h: ThreadHandle, signal: AbortSignal): Promise<SlotMessage | null> {
+  const c = h.control;
   for (;;) {
     if (signal.aborted) return null;
-    const seen = Atomics.load(h.control, Control.messages);
-    const got = receiveMessageOnPort(h.slots);
+    let got = receiveMessageOnPort(h.slots);
     if (got !== undefined) return got.message as SlotMessage;
     if (h.failure !== null) throw h.failure;
-    const w = Atomics.waitAsync(h.control, Control.messages, seen);
-    if (w.async) await w.value;
+    Atomics.store(c, Control.subscriberWaiting, 1);
+    const seen = Atomics.load(c, Control.messages);
+    got = receiveMessageOnPort(h.slots);
+    if (got === undefined && h.failure === null && !signal.aborted) {
+      const w = Atomics.waitAsync(c, Control.messages, seen);
+      if (w.async) await w.value;
+    }
+    Atomics.store(c, Control.subscriberWaiting, 0);
+    if (got !== undefined) return got.message as SlotMessage;
   }
 }
 

@@ -162,12 +162,17 @@ class RingWriter {
     return true;
   }
 
-  private whenFree(): Promise<void> {
+  /** Resolves when a slot is free (the subscriber notifies only while PARSER_WAITING is 1). */
+  private async whenFree(): Promise<void> {
     const c = this.control;
-    const released = Atomics.load(c, Control.released);
-    if (((Atomics.load(c, Control.published) - released) | 0) < this.nSlots) return Promise.resolve();
-    const w = Atomics.waitAsync(c, Control.released, released);
-    return w.async ? w.value.then(() => undefined) : Promise.resolve();
+    for (;;) {
+      Atomics.store(c, Control.parserWaiting, 1);
+      const released = Atomics.load(c, Control.released);
+      if (((Atomics.load(c, Control.published) - released) | 0) < this.nSlots) break;
+      const w = Atomics.waitAsync(c, Control.released, released);
+      if (w.async) await w.value;
+    }
+    Atomics.store(c, Control.parserWaiting, 0);
   }
 
   /** Posts the open slot (if it holds entries), with `end` when the read is over. */
@@ -202,7 +207,7 @@ class RingWriter {
   private post(msg: SlotMessage): void {
     this.port.postMessage(msg);
     Atomics.add(this.control, Control.messages, 1);
-    Atomics.notify(this.control, Control.messages);
+    if (Atomics.load(this.control, Control.subscriberWaiting) === 1) Atomics.notify(this.control, Control.messages);
   }
 }
 

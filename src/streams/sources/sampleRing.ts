@@ -15,20 +15,23 @@
  * message, with the row ids and kept texts (strings are not put in shared memory). A slot that holds
  * errors only (before the first Sample of a read) has no buffer.
  *
- * Control words (Int32, all counters monotonic over the thread's life, compared modulo 2^32):
- *   MESSAGES  messages posted by the parser thread (it adds 1 after each postMessage, and notifies)
- *   PUBLISHED slots published by the parser thread        RELEASED  slots given back by the subscriber
- *   ROWS_PUT  entries written into slots                  ROWS_TAKEN entries handed to the policy
- *   SLOT_ROWS the entries per slot of the current read (its layout), for the read-ahead bound
+ * Control words (Int32; the counters are monotonic over the thread's life, compared modulo 2^32):
+ *   MESSAGES   messages posted by the parser thread (it adds 1 after each postMessage)
+ *   PUBLISHED  slots published by the parser thread       RELEASED  slots given back by the subscriber
+ *   ROWS_PUT   entries written into slots
+ *   SLOT_ROWS  the entries per slot of the current read (its layout), for the read-ahead bound
+ *   PARSER_WAITING, SUBSCRIBER_WAITING  1 while that side waits (the other side notifies only then)
  *
  * Flow (pull-driven): the parser thread writes entries into the slot at index PUBLISHED mod nSlots
  * and waits (Atomics.waitAsync on RELEASED) while PUBLISHED − RELEASED = nSlots; a full slot is
  * published by posting its message, then adding to PUBLISHED and MESSAGES. The subscriber takes the
  * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), copies the slot's
  * rows out, releases it, and hands them to the policy. So at most nSlots slots are read ahead of the
- * subscriber, plus the one it is emitting. NOTE: a message is posted before the counters move, so a
- * subscriber that sees MESSAGES move always finds the message; the slot's plain writes happen before
- * the post, whose queue lock orders them before the subscriber's receive.
+ * subscriber, plus the one it is emitting. A waiting parser thread is woken once half the ring is
+ * free (or all of it), not at every slot: each wake-up costs both threads a context switch, and on a
+ * busy machine the woken thread may take the waker's core. NOTE: a message is posted before the
+ * counters move, so a subscriber that sees MESSAGES move always finds the message; the slot's plain
+ * writes happen before the post, whose queue lock orders them before the subscriber's receive.
  */
 import { CsvError, type CsvErrorFacts } from './csvErrors.js';
 import type { RowOrigin, Sample } from '../types.js';
@@ -38,14 +41,20 @@ export const Control = {
   published: 1,
   released: 2,
   rowsPut: 3,
-  rowsTaken: 4,
-  slotRows: 5,
+  slotRows: 4,
+  parserWaiting: 5,
+  subscriberWaiting: 6,
 } as const;
-export const CONTROL_LENGTH = 6;
+export const CONTROL_LENGTH = 7;
 
-/** Default ring: 4 slots of about 256 KiB. */
+/** Default ring: 4 slots of about 512 KiB. */
 export const DEFAULT_SLOTS = 4;
-export const DEFAULT_SLOT_BYTES = 256 * 1024;
+export const DEFAULT_SLOT_BYTES = 512 * 1024;
+
+/** Free slots at which a waiting parser thread is woken: half the ring, rounded up. */
+export function wakeAt(nSlots: number): number {
+  return Math.ceil(nSlots / 2);
+}
 /** Entries per slot at most (a slot of narrow rows, or of errors only). */
 export const MAX_SLOT_ROWS = 4096;
 
