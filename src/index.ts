@@ -55,6 +55,7 @@ export type { Sample, Batch, RowOrigin } from './streams/types.js';
 export { fromCsv, featureStats, createCounters, type CsvSourceOptions, type CsvCounters, type FeatureStats } from './streams/sources/fromCsv.js';
 export * from './streams/sources/csvErrors.js';
 export { createGate, type Gate } from './streams/sources/gate.js';
+export { createCsvThread, CsvThread, type CsvThreadOptions, type CsvThreadStats } from './streams/sources/csvThread.js';
 export type { GenerateOptions, GeneratedRow, GeneratorName } from './streams/sources/generators/generator.js';
 export { generateRows, describeGenerator, generatorNames, type GeneratorDescription } from './streams/sources/generators/generateRows.js';
 export { generate } from './streams/sources/generators/generate.js';

@@ -7,14 +7,14 @@ import * as deltaflow from '../src/index.js';
 
 const NAMES = [
   'Adwin', 'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CLASSIFICATION_METRICS',
-  'CheckpointError', 'CsvError', 'Ddm', 'DetectorSnapshotError', 'DriftInputError', 'Eddm', 'HddmA', 'Kswin',
+  'CheckpointError', 'CsvError', 'CsvThread', 'Ddm', 'DetectorSnapshotError', 'DriftInputError', 'Eddm', 'HddmA', 'Kswin',
   'LabelJoin', 'MAX_MODEL_BYTES', 'MAX_MODEL_ELEMENTS', 'MODEL_FORMAT', 'MODEL_VERSION', 'ModelFileError',
   'ModelVersions', 'NonFiniteError', 'OnnxError', 'OptionError', 'PageHinkley', 'REGRESSION_METRICS',
   'RedisEntryError', 'RedisStreamError', 'ShapeError', 'ShuffleState', 'Workspace', 'accuracyMetric', 'adam',
   'applyOptimizer', 'averageGradients', 'avgPool2d', 'backprop', 'batch', 'budgetError', 'buildLayer',
   'canonicalJson', 'classificationMetrics', 'cloneModel', 'compareIds', 'compareInput', 'configHash',
   'constantLr', 'conv2d', 'cosineLr', 'countLineBreaks', 'createCheckpoint', 'createCheckpointWriter',
-  'createCounters', 'createGate', 'createGradientPool', 'createModel', 'createRng', 'createTrainingState',
+  'createCounters', 'createCsvThread', 'createGate', 'createGradientPool', 'createModel', 'createRng', 'createTrainingState',
   'decodeCheckpoint', 'deltaLayer', 'deltaModel', 'dense', 'describeGenerator', 'describeModel',
   'detectDrift', 'detectorNames', 'diffConfigs', 'driftProbability', 'emptyLineError', 'encodeCheckpoint',
   'evaluate', 'fadingMetric', 'featureStats', 'fieldCountError', 'findInvalidUtf8', 'fit', 'flatten',
