@@ -36,6 +36,7 @@ import { defaultRunDir, openRunFolder } from '../runFolder.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
+import { addCsvThreadOption, openCsvThread, type CsvThreadChoice } from './csvThreadOption.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
@@ -76,6 +77,7 @@ export interface TrainOptions extends BadRowOptions, CheckpointFlags {
   readonly out?: string;
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly csvThread?: CsvThreadChoice;
 }
 
 /** The default recipe for the MNIST digits (and the defaults of every run). */
@@ -190,6 +192,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
   }
   if (plan.test === '-') throw new CliError('--test -: the test data must be a file (it is read after every epoch)');
+  const csvThread = openCsvThread(options.csvThread, plan.data === '-');
+  const onThread = csvThread === null ? {} : { thread: csvThread };
 
   // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
   const fileModel = options.model !== undefined && !isPresetName(options.model) ? await loadModelFile(options.model, options.seed) : null;
@@ -220,10 +224,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       isStdinUsed = true;
       return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' })).pipe(targets);
     }
-    return fromCsv(plan.data, session.pass(guard.trainPass(csv), start)).pipe(targets);
+    return fromCsv(plan.data, { ...session.pass(guard.trainPass(csv), start), ...onThread }).pipe(targets);
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv)).pipe(targets);
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, { ...guard.testPass(csv), ...onThread }).pipe(targets);
 
   const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
@@ -401,6 +405,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     await guard.fail(e, runEnd());
     throw e;
   } finally {
+    csvThread?.close();
     session.dispose();
     progress.endEpoch();
     await run.close();
@@ -474,5 +479,5 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addCheckpointOptions(addBadRowOptions(command));
+  return addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command)));
 }
