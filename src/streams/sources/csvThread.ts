@@ -7,10 +7,10 @@
  * costs it nothing.
  *
  *   parser thread:  bytes → rows ─▶ slot ─▶ slot ─▶ … (at most `slots` ahead, waiting while full)
- *   this thread:                    take a slot: copy its rows out, release it, emit them one by one
+ *   this thread:                    take a slot: emit its rows one by one (copied out), release it
  *
- * - Pull-driven: the parser thread is at most `slots` slots (of about `slotBytes` each) ahead of the
- *   row being emitted, plus that row's slot; `stats()` reports the rows ahead and that bound.
+ * - Pull-driven: the parser thread is at most `slots` slots (of about `slotBytes` each, the one being
+ *   emitted included) ahead of the row being emitted; `stats()` reports the rows ahead and that bound.
  * - Between slots this thread yields to its event loop (setImmediate), so timers, signals and file
  *   writes (checkpoints) go on while the parser thread keeps the ring full.
  * - A `CsvThread` (createCsvThread) serves one read at a time and keeps its thread between reads, so
@@ -37,7 +37,7 @@ import {
   receiveError,
   wakeAt,
   slotViews,
-  takeEntries,
+  SlotEntries,
 } from './sampleRing.js';
 import type { Sample } from '../types.js';
 
@@ -59,7 +59,7 @@ export interface CsvThreadStats {
   readonly reads: number;
   /** Rows (and skipped rows) the parser thread has written that were not yet handed on. */
   readonly rowsAhead: number;
-  /** The bound on `rowsAhead`: (slots + 1) × rows per slot of the current read; 0 before its first row. */
+  /** The bound on `rowsAhead`: slots × rows per slot of the current read; 0 before its first row. */
   readonly rowsAheadLimit: number;
   readonly isClosed: boolean;
 }
@@ -129,7 +129,7 @@ export class CsvThread {
       exited: this.exited,
       reads: this.reads,
       rowsAhead: h === null || c === undefined ? 0 : (Atomics.load(c, Control.rowsPut) - h.rowsTaken) | 0,
-      rowsAheadLimit: c === undefined ? 0 : (this.nSlots + 1) * Atomics.load(c, Control.slotRows),
+      rowsAheadLimit: c === undefined ? 0 : this.nSlots * Atomics.load(c, Control.slotRows),
       isClosed: this.isClosed,
     };
   }
@@ -256,15 +256,14 @@ export class CsvThread {
       counters.bytesRead += msg.bytesRead - bytesBefore;
       bytesBefore = msg.bytesRead;
       if (msg.count > 0) {
-        const entries = takeEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
-        // The rows are copied out: the parser thread may fill the slot again while they are emitted.
-        release(h, this.nSlots);
-        for (const e of entries) {
+        const slot = new SlotEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
+        for (let i = 0; i < slot.count; i++) {
           h.rowsTaken++;
-          const wait = policy.accept(e.result, e.record, () => e.raw);
+          const wait = policy.accept(slot.result(i), slot.record(i), slot.raw(i));
           if (wait !== undefined) await wait;
           if (signal.aborted) return;
         }
+        release(h, this.nSlots);
       }
       const { end } = msg;
       if (end !== undefined) {

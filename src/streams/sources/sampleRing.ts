@@ -25,9 +25,9 @@
  * Flow (pull-driven): the parser thread writes entries into the slot at index PUBLISHED mod nSlots
  * and waits (Atomics.waitAsync on RELEASED) while PUBLISHED − RELEASED = nSlots; a full slot is
  * published by posting its message, then adding to PUBLISHED and MESSAGES. The subscriber takes the
- * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), copies the slot's
- * rows out, releases it, and hands them to the policy. So at most nSlots slots are read ahead of the
- * subscriber, plus the one it is emitting. A waiting parser thread is woken once half the ring is
+ * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), hands its rows to
+ * the policy one by one (copying each out of shared memory), then releases it. So at most nSlots
+ * slots are read ahead of the subscriber, the one it is emitting included. A waiting parser thread is woken once half the ring is
  * free (or all of it), not at every slot: each wake-up costs both threads a context switch, and on a
  * busy machine the woken thread may take the waker's core. NOTE: a message is posted before the
  * counters move, so a subscriber that sees MESSAGES move always finds the message; the slot's plain
@@ -170,40 +170,58 @@ export function receiveError(sent: SentError): Error {
 
 // ───────────────────────────── the subscriber's side ─────────────────────────────
 
-/** One entry taken out of a slot: a Sample (copied out of shared memory) or a row-level error. */
-export interface TakenEntry {
-  readonly result: Sample | CsvError;
-  readonly record: number;
-  readonly raw: string;
-}
+const NO_RAW = (): string => '';
 
 /**
- * The entries of a published slot, copied out of `views` (so the slot can be reused at once), in
- * input order. `source` is the read's source name (every origin's `source`).
+ * The entries of a published slot, read in place (each Sample's arrays are copied out of shared
+ * memory, so the slot can be reused once they are all read), in input order. `source` is the read's
+ * source name (every origin's `source`).
  */
-export function takeEntries(msg: SlotMessage, views: SlotViews | null, source: string): TakenEntry[] {
-  const out: TakenEntry[] = [];
-  let nextError = 0;
-  for (let i = 0; i < msg.count; i++) {
-    const e = msg.errors[nextError];
-    if (e !== undefined && e.at === i) {
-      nextError++;
+export class SlotEntries {
+  private readonly errorAt = new Map<number, SentRowError>();
+
+  constructor(
+    private readonly msg: SlotMessage,
+    private readonly views: SlotViews | null,
+    private readonly source: string,
+  ) {
+    for (const e of msg.errors) this.errorAt.set(e.at, e);
+  }
+
+  get count(): number {
+    return this.msg.count;
+  }
+
+  /** Entry i: a Sample, or a row-level CsvError. */
+  result(i: number): Sample | CsvError {
+    const e = this.errorAt.get(i);
+    if (e !== undefined) {
       const err = receiveError(e.error);
       if (!(err instanceof CsvError)) throw err;
-      out.push({ result: err, record: e.record, raw: e.raw ?? '' });
-      continue;
+      return err;
     }
+    const { views, msg } = this;
     if (views === null) throw new Error(`fromCsv: the parser thread sent a row without its slot buffer (slot ${msg.ring}, entry ${i})`);
     const { nX, nTarget } = views.layout;
     const x = views.x.slice(i * nX, (i + 1) * nX);
     const target = views.target.slice(i * nTarget, (i + 1) * nTarget);
-    const record = views.meta[3 * i + 1];
-    const place = { source, line: views.meta[3 * i], record, endOffset: views.meta[3 * i + 2] };
+    const place = { source: this.source, line: views.meta[3 * i], record: views.meta[3 * i + 1], endOffset: views.meta[3 * i + 2] };
     const id = msg.ids?.[i];
     const origin: RowOrigin = id === undefined || id === null ? place : { ...place, id };
     const kept = msg.kept?.[i];
-    const sample: Sample = kept === undefined || kept === null ? { x, target, label: views.label[i], origin } : { x, target, label: views.label[i], origin, kept };
-    out.push({ result: sample, record, raw: '' });
+    return kept === undefined || kept === null ? { x, target, label: views.label[i], origin } : { x, target, label: views.label[i], origin, kept };
   }
-  return out;
+
+  /** The record index of entry i. */
+  record(i: number): number {
+    const e = this.errorAt.get(i);
+    if (e !== undefined) return e.record;
+    return this.views?.meta[3 * i + 1] ?? -1;
+  }
+
+  /** The raw text of entry i, for a skip report. */
+  raw(i: number): () => string {
+    const text = this.errorAt.get(i)?.raw;
+    return text === undefined ? NO_RAW : () => text;
+  }
 }
