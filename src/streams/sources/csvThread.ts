@@ -163,6 +163,8 @@ export class CsvThread {
       this.isBusy = true;
       this.reads++;
       h.worker.ref();
+      // The thread is idle: whatever an earlier read left untaken (rows after the one that failed it) is gone.
+      h.rowsTaken = Atomics.load(h.control, Control.rowsPut);
       const abort = new AbortController();
       const name = sourceName(input, options);
       const counters = options.counters ?? createCounters();
@@ -257,13 +259,17 @@ export class CsvThread {
       bytesBefore = msg.bytesRead;
       if (msg.count > 0) {
         const slot = new SlotEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
-        for (let i = 0; i < slot.count; i++) {
-          h.rowsTaken++;
-          const wait = policy.accept(slot.result(i), slot.record(i), slot.raw(i));
-          if (wait !== undefined) await wait;
-          if (signal.aborted) return;
+        try {
+          for (let i = 0; i < slot.count; i++) {
+            h.rowsTaken++;
+            const wait = policy.accept(slot.result(i), slot.record(i), slot.raw(i));
+            if (wait !== undefined) await wait;
+            if (signal.aborted) return;
+          }
+        } finally {
+          // Also when a row fails the read: the thread stays for the next read, with its whole ring.
+          release(h, this.nSlots);
         }
-        release(h, this.nSlots);
       }
       const { end } = msg;
       if (end !== undefined) {
