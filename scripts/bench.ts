@@ -16,6 +16,8 @@
  *   e2e     end to end from one CSV: `deltaflow train` (with and without its parser thread) against
  *           PyTorch + pandas, and deltaflow in memory with the same settings (bench/endToEnd.ts)
  *   job     the default job's training time, `npm run train` (bench/defaultJob.ts)
+ *   workers 1 against 2 workers in memory over models and batch sizes, beside the default
+ *           `deltaflow train --workers` chooses (bench/workersGrid.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -26,6 +28,7 @@ import { join } from 'node:path';
 import { runBigCsv } from './bench/bigCsvDriver.js';
 import { benchDefaultJob, defaultJobReport, type DefaultJobResult } from './bench/defaultJob.js';
 import { benchEndToEnd, endToEndReport, type EndToEndResult } from './bench/endToEnd.js';
+import { benchWorkersGrid, workersGridReport, type GridCase } from './bench/workersGrid.js';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
@@ -57,6 +60,7 @@ export interface BenchResult {
   serve?: ServeResult;
   endToEnd?: EndToEndResult;
   defaultJob?: DefaultJobResult;
+  workersGrid?: GridCase[];
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
       result.endToEnd = await benchEndToEnd({ file, rows: opts.e2eRows, passes: opts.passes, workers: opts.workers, workloads, torchReason, hasTorch: needsTorch && torchReason === null, digits, hasWasm, log }, bytes);
     }
     if (opts.sections.includes('job')) result.defaultJob = await benchDefaultJob(opts.passes, opts.jobEpochs, log);
+    if (opts.sections.includes('workers')) result.workersGrid = await benchWorkersGrid(digits, { passes: opts.passes, passSeconds: opts.passSeconds / 2, isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
     result.memory = processMemory();
@@ -180,6 +185,7 @@ async function main(): Promise<void> {
       ...(result.serve ? [serveReport(result.serve)] : []),
       ...(result.endToEnd ? [endToEndReport(result.endToEnd)] : []),
       ...(result.defaultJob ? [defaultJobReport(result.defaultJob)] : []),
+      ...(result.workersGrid ? [workersGridReport(result.workersGrid)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

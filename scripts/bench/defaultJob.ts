@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { doneLine } from './endToEnd.js';
+import { jsonLineTotals } from './endToEnd.js';
 import { table } from './report.js';
 import { fmt, fmtSpread, spread, type Spread } from './stats.js';
 
@@ -74,7 +74,7 @@ export async function benchDefaultJob(passes: number, epochs: number, log: (line
           const out = join(cwd, `run-${v.id}-${p}`);
           const r = await node(['train', ...v.args, '--json', '--out', out], cwd);
           rmSync(out, { recursive: true, force: true });
-          const done = doneLine(r.stdout);
+          const done = jsonLineTotals(r.stdout, 'done');
           v.passes.push({ seconds: done.seconds, wallSeconds: r.wallSeconds, samples: done.samples, testAccuracy: testAccuracyOf(r.stdout), loadAverage: loadavg()[0] });
           log(`default job ${v.id} pass ${p}: ${done.seconds.toFixed(2)} s training, ${r.wallSeconds.toFixed(2)} s process`);
         } catch (e) {

@@ -3,7 +3,7 @@
  *
  *   --json               print one JSON document (every pass and probe) instead of tables
  *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve,e2e,job (default: all)
+ *   --only LIST          sections among w1,w2,csv,mem,serve,e2e,job,workers (default: all)
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
 
-export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'e2e', 'job'] as const;
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'e2e', 'job', 'workers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

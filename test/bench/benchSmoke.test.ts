@@ -122,11 +122,11 @@ describe('npm run bench --smoke: serve', () => {
   });
 });
 
-describe('npm run bench --smoke: end to end and the default job', () => {
+describe('npm run bench --smoke: end to end, the default job, the workers grid', () => {
   let doc: BenchResult;
 
   beforeAll(() => {
-    const r = runBench(['--smoke', '--json', '--no-peers', '--only', 'e2e,job', '--passes', '2']);
+    const r = runBench(['--smoke', '--json', '--no-peers', '--only', 'e2e,job,workers', '--passes', '2']);
     expect(r.status, r.stderr).toBe(0);
     doc = JSON.parse(r.stdout) as BenchResult;
   }, 120_000);
@@ -169,12 +169,25 @@ describe('npm run bench --smoke: end to end and the default job', () => {
     }
     expectSpread(job?.threadRatio, 'thread ratio');
   });
+
+  test('workers: W1 at batch 64 and W2 at batch 32, 1 and 2 workers with rates, ratios and the default\'s choice', () => {
+    const grid = doc.workersGrid ?? [];
+    expect(grid.map((g) => [g.model, g.batch])).toEqual([['W1 mlp 784-128-64-10', 64], ['W2 lenet', 32]]);
+    for (const g of grid) {
+      expectSpread(g.oneWorker, `${g.model} 1 worker`);
+      expectSpread(g.twoWorkers, `${g.model} 2 workers`);
+      expectSpread(g.ratio, `${g.model} ratio`);
+      expect(g.oneWorker.n).toBe(2);
+    }
+    expect(grid.map((g) => g.chosen)).toEqual([1, 2]);
+    expect(grid[0].sliceFlopsPerParam).toBeCloseTo((32 * 454_400) / 109_386, 6);
+  });
 });
 
 describe('bench flags', () => {
   test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
     const r = runBench(['--smoke', '--only', 'w3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,e2e,job)\n');
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,e2e,job,workers)\n');
   });
 });
