@@ -14,10 +14,10 @@
  * with F the training FLOPs of one row (2 per multiply-add of the dense and convolution layers:
  * forward, weight gradients, and input gradients of every layer but the first — the bench's rule,
  * scripts/bench/workloads.ts). The default is the largest n ≤ the cores for which both hold, else 1.
- * The thresholds were measured with `node tmp/…` grids of in-memory training (1 against 2 workers,
- * passes alternating) on a 2-vCPU machine: see the README's Performance section. Dense nets reuse
- * each weight once per row (F/P ≈ 6), so they need large batches; convolutions reuse theirs hundreds
- * of times a row.
+ * The thresholds come from the bench's workers section (`node dist/scripts/bench.js --only workers`:
+ * 1 against 2 workers in memory over models and batch sizes, passes alternating, on a 2-vCPU
+ * machine), which prints the rule's choice beside each measurement. Dense nets use each weight about
+ * 6 times a row (F/P ≈ 6), so they need large batches; convolutions reuse theirs hundreds of times.
  */
 import type { Layer } from '../../src/layers/layer.js';
 import type { Model } from '../../src/layers/sequential.js';
