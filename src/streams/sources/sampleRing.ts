@@ -178,14 +178,15 @@ const NO_RAW = (): string => '';
  * source name (every origin's `source`).
  */
 export class SlotEntries {
-  private readonly errorAt = new Map<number, SentRowError>();
+  /** The error entries by index; null when the slot holds Samples only (the common case: no lookups). */
+  private readonly errorAt: Map<number, SentRowError> | null;
 
   constructor(
     private readonly msg: SlotMessage,
     private readonly views: SlotViews | null,
     private readonly source: string,
   ) {
-    for (const e of msg.errors) this.errorAt.set(e.at, e);
+    this.errorAt = msg.errors.length === 0 ? null : new Map(msg.errors.map((e) => [e.at, e]));
   }
 
   get count(): number {
@@ -194,7 +195,7 @@ export class SlotEntries {
 
   /** Entry i: a Sample, or a row-level CsvError. */
   result(i: number): Sample | CsvError {
-    const e = this.errorAt.get(i);
+    const e = this.errorAt?.get(i);
     if (e !== undefined) {
       const err = receiveError(e.error);
       if (!(err instanceof CsvError)) throw err;
@@ -214,14 +215,14 @@ export class SlotEntries {
 
   /** The record index of entry i. */
   record(i: number): number {
-    const e = this.errorAt.get(i);
+    const e = this.errorAt?.get(i);
     if (e !== undefined) return e.record;
     return this.views?.meta[3 * i + 1] ?? -1;
   }
 
   /** The raw text of entry i, for a skip report. */
   raw(i: number): () => string {
-    const text = this.errorAt.get(i)?.raw;
+    const text = this.errorAt?.get(i)?.raw;
     return text === undefined ? NO_RAW : () => text;
   }
 }
