@@ -171,10 +171,11 @@ export class CsvThread {
       const policy = new CsvRowPolicy(name, options, counters, subscriber, abort.signal);
       /** The read's last message arrived: the parser thread is idle again. */
       let isEnded = false;
-      let isReleased = false;
-      const release = (): void => {
-        if (isReleased) return;
-        isReleased = true;
+      let isDone = false;
+      /** The read is over for this thread (complete, error or unsubscribe): keep an idle thread, end a busy one. */
+      const endRead = (): void => {
+        if (isDone) return;
+        isDone = true;
         this.isBusy = false;
         if (isEnded) h.worker.unref();
         else this.discard(h, null);
@@ -192,24 +193,24 @@ export class CsvThread {
         h.requests.postMessage(request);
       } catch (err) {
         isEnded = true;
-        release();
+        endRead();
         subscriber.error(err);
         return;
       }
       this.consume(h, policy, name, counters, abort.signal, options.startOffset ?? 0, () => (isEnded = true)).then(
         () => {
-          // Released first: completing may start the next read (the next epoch) at once.
-          release();
+          // Ended first: completing may start the next read (the next epoch) at once.
+          endRead();
           subscriber.complete();
         },
         (err: unknown) => {
-          release();
+          endRead();
           subscriber.error(err);
         },
       );
       return () => {
         abort.abort();
-        release();
+        endRead();
       };
     });
   }
@@ -268,7 +269,7 @@ export class CsvThread {
           }
         } finally {
           // Also when a row fails the read: the thread stays for the next read, with its whole ring.
-          release(h, this.nSlots);
+          releaseSlot(h, this.nSlots);
         }
       }
       const { end } = msg;
@@ -285,7 +286,7 @@ export class CsvThread {
 }
 
 /** Gives a slot back; wakes a waiting parser thread once wakeAt(nSlots) slots are free. */
-function release(h: ThreadHandle, nSlots: number): void {
+function releaseSlot(h: ThreadHandle, nSlots: number): void {
   const c = h.control;
   const released = Atomics.add(c, Control.released, 1) + 1;
   const free = nSlots - ((Atomics.load(c, Control.published) - released) | 0);
