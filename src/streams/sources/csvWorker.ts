@@ -110,13 +110,16 @@ class RingWriter {
     const i = slot.count++;
     Atomics.add(this.control, Control.rowsPut, 1);
     if (result instanceof CsvError) {
-      slot.errors.push({ at: i, record, error: sendError(result), ...(raw === undefined ? {} : { raw }) });
+      this.skipped++;
+      const r = this.request;
+      // The policy's own test (csvRowPolicy.ts): this row fails the read, or is skipped within the budget.
+      const isLast = r.onBadRow !== 'skip' || !result.isRowLevel || (r.maxBadRows !== undefined && r.skippedBefore + this.skipped > r.maxBadRows);
+      // A skipped row's error travels without its stack (only the one that fails the read is thrown).
+      const sent = sendError(result);
+      slot.errors.push({ at: i, record, error: isLast ? sent : { ...sent, stack: '' }, ...(raw === undefined ? {} : { raw }) });
       slot.rawChars += (raw?.length ?? 0) + result.message.length;
       slot.ids.push(null);
       slot.kept.push(null);
-      this.skipped++;
-      const r = this.request;
-      const isLast = r.onBadRow !== 'skip' || (r.maxBadRows !== undefined && r.skippedBefore + this.skipped > r.maxBadRows);
       if (isLast) {
         this.end({ kind: 'stopped' });
         throw STOP;
