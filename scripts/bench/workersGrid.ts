@@ -16,6 +16,7 @@ import { Subject } from 'rxjs';
 import { loadavg } from 'node:os';
 import { createGradientPool, dense, relu, sequential, sgd, softmaxCrossEntropy, train, type Batch, type Model, type RowOrigin, type StepMetrics } from '../../src/index.js';
 import { defaultWorkers, trainingFlopsPerRow } from '../commands/workersDefault.js';
+import { machineBusySeconds } from './cpuLoad.js';
 import { PIXELS, type Digits } from './data.js';
 import { benchModel } from './deltaflowRunner.js';
 import { table } from './report.js';
@@ -33,6 +34,8 @@ export interface GridCase {
   /** What train's default chooses on 2 cores. */
   readonly chosen: number;
   readonly loadAverage: number;
+  /** Cores other processes kept busy during the passes (/proc/stat), median; null where unknown. */
+  readonly otherCores: number | null;
 }
 
 const MODELS: Readonly<Record<string, { readonly build: () => Model; readonly input: readonly number[]; readonly batches: readonly number[]; readonly smoke: readonly number[] }>> = {
@@ -92,10 +95,17 @@ export async function benchWorkersGrid(digits: Digits, o: { readonly passes: num
       const batches = batchesOf(digits, m, spec.input);
       const one = stepper(spec.build(), 1);
       const two = stepper(spec.build(), 2);
+      const others: number[] = [];
       const pass = (s: { step: (b: Batch) => void }, n: number): number => {
+        const busy0 = machineBusySeconds();
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < n; i++) s.step(batches[i % batches.length]);
-        return (n * m) / ((performance.now() - t0) / 1000);
+        const wall = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const busy1 = machineBusySeconds();
+        if (busy0 !== null && busy1 !== null) others.push(Math.max(0, (busy1 - busy0 - (cpu.user + cpu.system) / 1e6) / wall));
+        return (n * m) / wall;
       };
       pass(one, 10);
       pass(two, 10);
@@ -111,6 +121,7 @@ export async function benchWorkersGrid(digits: Digits, o: { readonly passes: num
         }
         n *= 2;
       }
+      others.length = 0;
       const rates1: number[] = [];
       const rates2: number[] = [];
       for (let round = 0; round < o.passes; round++) {
@@ -135,6 +146,7 @@ export async function benchWorkersGrid(digits: Digits, o: { readonly passes: num
         ratio,
         chosen: defaultWorkers(probe, m, 2).workers,
         loadAverage: loadavg()[0],
+        otherCores: others.length === 0 ? null : spread(others).median,
       };
       out.push(row);
       o.log(`workers ${name} batch ${m}: 1w ${row.oneWorker.median.toFixed(0)}, 2w ${row.twoWorkers.median.toFixed(0)} samples/s, 2w/1w ${ratio.median.toFixed(3)}; default ${row.chosen}`);
@@ -148,8 +160,11 @@ export function workersGridReport(rows: readonly GridCase[]): string {
     '### Workers: 1 against 2 in memory, and the default `deltaflow train` chooses (2 cores)',
     '',
     table(
-      ['model', 'batch', 'slice of a 2-split: MFLOP', 'FLOP per parameter', '1 worker samples/s', '2 workers samples/s', '2 ÷ 1, same round (min – max)', 'default', 'load average'],
-      rows.map((r) => [r.model, String(r.batch), fmt(r.sliceMflop), fmt(r.sliceFlopsPerParam), fmt(r.oneWorker.median), fmt(r.twoWorkers.median), `${fmt(r.ratio.median)} (${fmt(r.ratio.min)} – ${fmt(r.ratio.max)})`, String(r.chosen), fmt(r.loadAverage)]),
+      ['model', 'batch', 'slice of a 2-split: MFLOP', 'FLOP per parameter', '1 worker samples/s', '2 workers samples/s', '2 ÷ 1, same round (min – max)', 'default', 'other procs, cores', 'load average'],
+      rows.map((r) => [
+        r.model, String(r.batch), fmt(r.sliceMflop), fmt(r.sliceFlopsPerParam), fmt(r.oneWorker.median), fmt(r.twoWorkers.median),
+        `${fmt(r.ratio.median)} (${fmt(r.ratio.min)} – ${fmt(r.ratio.max)})`, String(r.chosen), r.otherCores === null ? '' : fmt(r.otherCores), fmt(r.loadAverage),
+      ]),
     ),
   ].join('\n');
 }
