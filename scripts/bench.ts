@@ -14,6 +14,11 @@
  *   serve   `deltaflow serve --learn` under autocannon load while it learns: predictions/s and latency
  *           percentiles of two MLPs (bench/serve.ts)
  *   dashboard  training throughput with the live dashboard open against without (bench/dashboard.ts)
+ *   e2e     end to end from one CSV: `deltaflow train` (with and without its parser thread) against
+ *           PyTorch + pandas, and deltaflow in memory with the same settings (bench/endToEnd.ts)
+ *   job     the default job's training time, `npm run train` (bench/defaultJob.ts)
+ *   workers 1 against 2 workers in memory over models and batch sizes, beside the default
+ *           `deltaflow train --workers` chooses (bench/workersGrid.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -23,6 +28,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBigCsv } from './bench/bigCsvDriver.js';
 import { benchDashboard, dashboardReport, type DashboardBenchResult } from './bench/dashboard.js';
+import { benchDefaultJob, defaultJobReport, type DefaultJobResult } from './bench/defaultJob.js';
+import { benchEndToEnd, endToEndReport, type EndToEndResult } from './bench/endToEnd.js';
+import { benchWorkersGrid, workersGridReport, type GridCase } from './bench/workersGrid.js';
 import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReader, type CsvResult } from './bench/csvIngest.js';
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
@@ -55,6 +63,9 @@ export interface BenchResult {
   serve?: ServeResult;
   online?: OnlineBenchResult;
   dashboard?: DashboardBenchResult;
+  endToEnd?: EndToEndResult;
+  defaultJob?: DefaultJobResult;
+  workersGrid?: GridCase[];
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -128,7 +139,7 @@ async function main(): Promise<void> {
     await runBigCsv(opts.bigCsv, opts.isSink, opts.isJson, log);
     return;
   }
-  const needsTorch = opts.peers.some((p) => p.startsWith('pytorch')) && (opts.sections.includes('w1') || opts.sections.includes('w2'));
+  const needsTorch = opts.peers.some((p) => p.startsWith('pytorch')) && (opts.sections.includes('w1') || opts.sections.includes('w2') || opts.sections.includes('e2e'));
   const torchReason = needsTorch ? torchUnavailable() : 'not asked for';
   const hasWasm = opts.isWasm ? await initKernels() : false;
   const digits = loadDigits();
@@ -155,6 +166,14 @@ async function main(): Promise<void> {
       const { labelSum } = await writeDigitsCsv(digits, file, { rows: opts.csvRows });
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
+    if (opts.sections.includes('e2e')) {
+      const file = join(dir, 'digits-e2e.csv');
+      const { bytes } = await writeDigitsCsv(digits, file, { rows: opts.e2eRows });
+      const workloads = (['W1', 'W2'] as const).filter((w) => opts.sections.includes(w === 'W1' ? 'w1' : 'w2') || !(opts.sections.includes('w1') || opts.sections.includes('w2')));
+      result.endToEnd = await benchEndToEnd({ file, rows: opts.e2eRows, passes: opts.passes, workers: opts.workers, workloads, torchReason, hasTorch: needsTorch && torchReason === null, digits, hasWasm, log }, bytes);
+    }
+    if (opts.sections.includes('job')) result.defaultJob = await benchDefaultJob(opts.passes, opts.jobEpochs, log);
+    if (opts.sections.includes('workers')) result.workersGrid = await benchWorkersGrid(digits, { passes: opts.passes, passSeconds: opts.passSeconds / 2, isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('online')) result.online = await benchOnline({ passes: opts.passes, isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
@@ -173,6 +192,9 @@ async function main(): Promise<void> {
       ...(result.serve ? [serveReport(result.serve)] : []),
       ...(result.online ? [onlineReport(result.online)] : []),
       ...(result.dashboard ? [dashboardReport(result.dashboard)] : []),
+      ...(result.endToEnd ? [endToEndReport(result.endToEnd)] : []),
+      ...(result.defaultJob ? [defaultJobReport(result.defaultJob)] : []),
+      ...(result.workersGrid ? [workersGridReport(result.workersGrid)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

@@ -25,6 +25,7 @@ export { saveTfjs } from './layers/tfjs/toTfjs.js';
 
 // Sources that read files, stdin and Redis
 export { fromCsv, featureStats, type CsvInput } from './streams/sources/fromCsv.js';
+export { createCsvThread, CsvThread, type CsvThreadOptions, type CsvThreadStats } from './streams/sources/csvThread.js';
 export type { FollowOptions } from './streams/sources/followFile.js';
 // Redis Streams (node-redis is loaded only when one of these connects)
 export {

@@ -12,7 +12,7 @@ import * as node from '../src/index.js';
 const NODE_ONLY = [
   'saveModel', 'loadModel', 'createGradientPool', 'saveOnnx', 'loadOnnx', 'saveTfjs', 'peekLatestCheckpoint',
   'fromRedisStream', 'toRedisStream', 'publishCsv', 'partitionKey', 'keySlot', 'initialPosition', 'foldIdsHash', 'compareIds',
-  'RedisStreamError', 'RedisEntryError',
+  'RedisStreamError', 'RedisEntryError', 'createCsvThread', 'CsvThread',
   'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CheckpointError', 'canonicalJson', 'compareInput',
   'configHash', 'createCheckpoint', 'createCheckpointWriter', 'decodeCheckpoint', 'diffConfigs', 'encodeCheckpoint',
   'formatDifferences', 'inputFingerprint', 'prefixHash', 'readLatestCheckpoint', 'restoreParams', 'sha256Hex',

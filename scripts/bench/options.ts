@@ -3,7 +3,7 @@
  *
  *   --json               print one JSON document (every pass and probe) instead of tables
  *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard (default: all but dashboard)
+ *   --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers (default: all but dashboard)
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
@@ -13,13 +13,14 @@
  *   --warmup-seconds S   warm-up per system (default 2)
  *   --probe-ms MS        duration of each machine-speed probe (default 1000)
  *   --csv-rows N         rows of the generated CSV (default 20000)
+ *   --e2e-rows N         rows of the end-to-end section's CSV (default 40000; smoke 640)
  *   --big-csv SIZES      instead of the rest: the streaming-memory run at these sizes, e.g. 256M,1G
  *   --sink               with --big-csv: stream to a counting sink instead of training
  */
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
 
-export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'online', 'dashboard'] as const;
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'online', 'dashboard', 'e2e', 'job', 'workers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -34,6 +35,10 @@ export interface BenchOptions {
   readonly warmupSeconds: number;
   readonly probeMs: number;
   readonly csvRows: number;
+  /** Rows of the end-to-end CSV (bench/endToEnd.ts). */
+  readonly e2eRows: number;
+  /** Epochs of the default job (bench/defaultJob.ts): 10, as `npm run train`; 1 in the smoke run. */
+  readonly jobEpochs: number;
   readonly memSteps: number;
   /** File sizes in bytes for the big-CSV mode; empty otherwise. */
   readonly bigCsv: readonly number[];
@@ -89,6 +94,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
       'warmup-seconds': { type: 'string' },
       'probe-ms': { type: 'string' },
       'csv-rows': { type: 'string' },
+      'e2e-rows': { type: 'string' },
       'mem-steps': { type: 'string' },
       'big-csv': { type: 'string' },
       sink: { type: 'boolean' },
@@ -111,6 +117,8 @@ export function readOptions(argv: readonly string[]): BenchOptions {
     warmupSeconds: positive('warmup-seconds', values['warmup-seconds'], isSmoke ? 0.05 : 2, false),
     probeMs: positive('probe-ms', values['probe-ms'], isSmoke ? 20 : 1000, false),
     csvRows: positive('csv-rows', values['csv-rows'], isSmoke ? 300 : 20_000, true),
+    e2eRows: positive('e2e-rows', values['e2e-rows'], isSmoke ? 640 : 40_000, true),
+    jobEpochs: isSmoke ? 1 : 10,
     memSteps: positive('mem-steps', values['mem-steps'], isSmoke ? 20 : 200, true),
     bigCsv: values['big-csv'] !== undefined ? values['big-csv'].split(',').map(parseSize) : [],
     isSink: values.sink === true,

@@ -36,6 +36,8 @@ import { defaultRunDir, openRunFolder } from '../runFolder.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
+import { addCsvThreadOption, openCsvThread, type CsvThreadChoice } from './csvThreadOption.js';
+import { defaultWorkers } from './workersDefault.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
@@ -74,10 +76,12 @@ export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardF
   readonly lrSchedule?: ScheduleName;
   readonly seed: number;
   readonly shuffle: number;
-  readonly workers: number;
+  /** Threads computing each batch; default: from the model, the batch size and the cores (workersDefault.ts). */
+  readonly workers?: number;
   readonly out?: string;
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly csvThread?: CsvThreadChoice;
 }
 
 /** The default recipe for the MNIST digits (and the defaults of every run). */
@@ -192,6 +196,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
   }
   if (plan.test === '-') throw new CliError('--test -: the test data must be a file (it is read after every epoch)');
+  const csvThread = openCsvThread(options.csvThread, plan.data === '-');
+  const onThread = csvThread === null ? {} : { thread: csvThread };
 
   // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
   const fileModel = options.model !== undefined && !isPresetName(options.model) ? await loadModelFile(options.model, options.seed) : null;
@@ -201,6 +207,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const choice = await chooseTrainModel(options, plan.isDefaultData, fileMeta, meta);
   checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
   const model = choice.model;
+  const workersChoice = options.workers === undefined
+    ? defaultWorkers(model, options.batch, availableParallelism())
+    : { workers: options.workers, why: command.getOptionValueSource('workers') === 'cli' ? 'given' : 'as the run was started' };
+  const { workers } = workersChoice;
 
   await initKernels();
   const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
@@ -222,10 +232,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       isStdinUsed = true;
       return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' })).pipe(targets);
     }
-    return fromCsv(plan.data, session.pass(guard.trainPass(csv), start)).pipe(targets);
+    return fromCsv(plan.data, { ...session.pass(guard.trainPass(csv), start), ...onThread }).pipe(targets);
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv)).pipe(targets);
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, { ...guard.testPass(csv), ...onThread }).pipe(targets);
 
   const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
@@ -240,14 +250,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     state,
     config: checkpointConfig({
       model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
-      shuffle: options.shuffle, seed: options.seed, workers: options.workers,
+      shuffle: options.shuffle, seed: options.seed, workers,
       more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
     }),
     data: setup.input.stream === null ? plan.data : null,
     seed: options.seed,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
-    command: storedOptions(options),
+    command: storedOptions({ ...options, workers }),
   });
   // rejected.csv keeps the rows the checkpoint covers (a killed run may have written more), like metrics.csv.
   if (session.rejectsKeep !== null) {
@@ -269,12 +279,12 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     lrSchedule: scheduleName,
     shuffle: options.shuffle,
     seed: options.seed,
-    workers: options.workers,
+    workers,
   };
   const title = `${choice.name} on ${setup.input.name}: ${optimizer.kind} lr ${optimizer.lr} (${scheduleName}), batch ${options.batch}, ${options.epochs} epoch(s)`;
   if (!options.quiet && !options.json) {
     process.stdout.write(`training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.rows} rows)`}` +
-      `${testPath === undefined ? '' : `, testing on ${testPath}`}; run folder ${run.dir}\n`);
+      `${testPath === undefined ? '' : `, testing on ${testPath}`}; ${workers} worker${workers === 1 ? '' : 's'} (${workersChoice.why})${csvThread === null ? '' : ', CSV parsing on its own thread'}; run folder ${run.dir}\n`);
   }
 
   // --dashboard: a live page of the run; its events are kept in the run folder's stats.jsonl for replays.
@@ -378,7 +388,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       optimizer,
       lrSchedule,
       ...(totalSteps === null ? {} : { totalSteps }),
-      workers: options.workers,
+      workers,
       ...guard.fitOptions,
       ...(dash === null ? {} : { internals: dash.internals }),
       state,
@@ -414,6 +424,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     throw e;
   } finally {
     await dash?.close();
+    csvThread?.close();
     session.dispose();
     progress.endEpoch();
     await run.close();
@@ -456,7 +467,6 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
 }
 
 export function trainCommand(): Command {
-  const cores = availableParallelism();
   const command = new Command('train')
     .description('train a model on a CSV stream (default: LeNet-5 on the MNIST digits of the mnist package) and write a run folder')
     .option('--data <file|->', 'training CSV with a header, or - for stdin (default: data/mnist-train.csv, created if missing)')
@@ -479,7 +489,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
     .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
     .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
-    .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding)', parse.positiveInt, cores)
+    .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding); default: as many as pay off for the model and batch size, up to the cores (said in the start line)', parse.positiveInt)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
     .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)
     .option('--check-numerics', 'debug: scan every layer\'s output and delta at every step, so a non-finite value names the layer it appeared in', false)
@@ -487,5 +497,5 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addDashboardOptions(addCheckpointOptions(addBadRowOptions(command)));
+  return addDashboardOptions(addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command))));
 }

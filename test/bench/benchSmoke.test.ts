@@ -122,6 +122,68 @@ describe('npm run bench --smoke: serve', () => {
   });
 });
 
+describe('npm run bench --smoke: end to end, the default job, the workers grid', () => {
+  let doc: BenchResult;
+
+  beforeAll(() => {
+    const r = runBench(['--smoke', '--json', '--no-peers', '--only', 'e2e,job,workers', '--passes', '2']);
+    expect(r.status, r.stderr).toBe(0);
+    doc = JSON.parse(r.stdout) as BenchResult;
+  }, 120_000);
+
+  test('e2e: the CLI with and without its parser thread and train() in memory ran every pass on both workloads, PyTorch listed as skipped', () => {
+    const e2e = doc.endToEnd;
+    expect(e2e?.rows).toBe(doc.meta.options.e2eRows);
+    expectPositive(e2e?.bytes, 'e2e CSV bytes');
+    expect(Number.isFinite(e2e?.loadAverage.start) && Number.isFinite(e2e?.loadAverage.end)).toBe(true);
+    expect(e2e?.workloads.map((w) => w.workload)).toEqual(['W1', 'W2']);
+    for (const w of e2e?.workloads ?? []) {
+      expect(w.systems.map((s) => s.id)).toEqual(['cli-1w', 'cli-1w-inline', 'torch-1t', 'memory-1w']);
+      for (const s of w.systems) {
+        if (s.id === 'torch-1t') {
+          expect(s.status).toBe('skipped');
+          continue;
+        }
+        expect(s.status, `${w.workload} ${s.id}: ${s.reason}`).toBe('ok');
+        expect(s.passes.map((p) => p.round)).toEqual([0, 1]);
+        expectSpread(s.samplesPerSecond, `${w.workload} ${s.id} samples/s`);
+        if (s.id.startsWith('cli')) expectSpread(s.wallSeconds, `${w.workload} ${s.id} process seconds`);
+      }
+      for (const key of ['cli-1w/memory-1w', 'cli-1w-inline/memory-1w', 'cli-1w/cli-1w-inline']) expectSpread(w.ratios[key], `${w.workload} ${key}`);
+    }
+  });
+
+  test('job: the default job (1 epoch in the smoke run) with and without the parser thread, its training time and test accuracy', () => {
+    const job = doc.defaultJob;
+    expect(job?.epochs).toBe(1);
+    expect(job?.variants.map((v) => v.id)).toEqual(['default', 'inline']);
+    for (const v of job?.variants ?? []) {
+      expect(v.status, `${v.id}: ${v.reason}`).toBe('ok');
+      expect(v.passes).toHaveLength(2);
+      expectSpread(v.seconds, `${v.id} training seconds`);
+      expectSpread(v.wallSeconds, `${v.id} process seconds`);
+      for (const p of v.passes) {
+        expect(p.samples).toBe(8000);
+        expect(p.testAccuracy !== null && p.testAccuracy > 0.5 && p.testAccuracy <= 1, `${v.id} test accuracy ${p.testAccuracy}`).toBe(true);
+      }
+    }
+    expectSpread(job?.threadRatio, 'thread ratio');
+  });
+
+  test('workers: W1 at batch 64 and W2 at batch 32, 1 and 2 workers with rates, ratios and the default\'s choice', () => {
+    const grid = doc.workersGrid ?? [];
+    expect(grid.map((g) => [g.model, g.batch])).toEqual([['W1 mlp 784-128-64-10', 64], ['W2 lenet', 32]]);
+    for (const g of grid) {
+      expectSpread(g.oneWorker, `${g.model} 1 worker`);
+      expectSpread(g.twoWorkers, `${g.model} 2 workers`);
+      expectSpread(g.ratio, `${g.model} ratio`);
+      expect(g.oneWorker.n).toBe(2);
+    }
+    expect(grid.map((g) => g.chosen)).toEqual([1, 2]);
+    expect(grid[0].sliceFlopsPerParam).toBeCloseTo((32 * 454_400) / 109_386, 6);
+  });
+});
+
 describe('npm run bench --smoke: online', () => {
   test('online: batch-1 prequential speed in process and through the CLI, both learning the same stream to the same accuracy', () => {
     const r = runBench(['--smoke', '--json', '--only', 'online']);
@@ -142,6 +204,6 @@ describe('bench flags', () => {
   test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
     const r = runBench(['--smoke', '--only', 'w3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard)\n');
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers)\n');
   });
 });

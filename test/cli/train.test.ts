@@ -109,7 +109,9 @@ describe('deltaflow train', () => {
     const r = await runCli(['train', '--data', 'blobs.csv', '--label', 'species', '--classes', 'setosa,versicolor,virginica', '--epochs', '2', '--out', join(dir, 'run-text')], { cwd: dir });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^training mlp \(preset\) \(8,835 parameters\) on blobs\.csv \(600 rows\); run folder /);
+    expect(lines[0]).toMatch(
+      /^training mlp \(preset\) \(8,835 parameters\) on blobs\.csv \(600 rows\); 1 worker \(auto: (1 core|split in 2, a slice of 16 rows would be 0\.\d MFLOP and \d+ FLOP per parameter; a worker pays off from \d+ MFLOP and \d+)\)(, CSV parsing on its own thread)?; run folder /,
+    );
     expect(lines[1]).toMatch(/^epoch 1\/2 {2}train loss \d+\.\d{4} acc \d+\.\d{2}%/);
     expect(lines[3]).toMatch(/^done: /);
     expect(lines).toHaveLength(4);

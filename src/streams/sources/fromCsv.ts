@@ -1,59 +1,17 @@
-/**
- * `fromCsv`: the CSV source. Reads a file or a byte stream, pull-driven, and emits one validated
- * Sample per data row, or a CsvError naming `file:line:column` (RELIABILITY.md cases 1–30).
- *
- * How a run reads (`Run`, at the end of this file, drives the steps; the readers live in their own files):
- *
- *   ByteSource ── chunks ──▶ strip one UTF-8 BOM ──▶ header (csv-parse) ──▶ data rows: fast scanner
- *   (byteSource.ts)          (skipBom)               (csvParseReader.ts)    (fastCsv.ts)
- *                                                                         └─ or csv-parse, which also
- *                                                                            takes over from the fast
- *                                                                            scanner at the first row
- *                                                                            it does not handle
- *
- * - Reading is a `for await` over the input's chunks; each record is emitted synchronously to the
- *   subscriber before the next chunk is asked for, so a synchronous pipeline bounds read-ahead to one
- *   chunk. Unsubscribing aborts the loop and destroys the stream. An asynchronous pipeline adds a
- *   `Gate` (gate.ts): the source takes a credit before each row.
- * - csv-parse 7.0.3 (array mode, never `cast`) splits records and unquotes fields. Everything it is
- *   weak at is done by the readers on the bytes: line numbers (its own count a `\r\n` inside quotes
- *   twice), byte offsets for resume, UTF-8 validation (it would decode to U+FFFD), empty lines, and
- *   locating quote errors (it reports an unclosed quote at the end of the input, not where it opened).
- * - Errors are raised in input order: every row before the bad one has been emitted first, whatever
- *   the chunking and whichever reader met the error.
- */
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { Observable, type Subscriber } from 'rxjs';
-import { ByteSource, lineAt, skipBom } from './byteSource.js';
-import { CsvError, type SkipReport, budgetError, noDataError } from './csvErrors.js';
-import { readWithCsvParse } from './csvParseReader.js';
-import { type ColumnPlan, type SchemaOptions, checkSchemaOptions } from './csvSchema.js';
-import { type Cursor, readFast } from './fastCsv.js';
-import { type FollowOptions, type FollowedFile, followFile } from './followFile.js';
+import { Observable } from 'rxjs';
+import type { SkipReport } from './csvErrors.js';
+import { type CsvCounters, CsvRowPolicy, createCounters } from './csvRowPolicy.js';
+import { type CsvInput, CsvRowReader, sourceName } from './csvRowReader.js';
+import { type SchemaOptions, checkSchemaOptions } from './csvSchema.js';
+import { CsvThread, readOnThread } from './csvThread.js';
+import type { FollowOptions } from './followFile.js';
 import type { Gate } from './gate.js';
 import type { Sample } from '../types.js';
-import { isWebStream, webStreamChunks, type WebByteStream } from './webStream.js';
+import { isWebStream } from './webStream.js';
 
-/** What fromCsv reads: a file path, a Node byte stream (process.stdin), or a web ReadableStream<Uint8Array>. */
-export type CsvInput = string | NodeJS.ReadableStream | WebByteStream;
+export type { CsvInput } from './csvRowReader.js';
 
-/** Counts a source keeps while it reads; pass your own object to read them during or after a run. */
-export interface CsvCounters {
-  /** Data records met: rows emitted + rows skipped (the header and a final newline are not rows). */
-  dataRows: number;
-  rowsEmitted: number;
-  rowsSkipped: number;
-  /** Skipped rows per error code, e.g. `{ CSV_NOT_A_NUMBER: 2, CSV_EMPTY_LINE: 1 }`. */
-  skippedByCode: Record<string, number>;
-  /** Bytes read from the input so far (ahead of the last emitted row by at most the read-ahead). */
-  bytesRead: number;
-}
-
-/** A zeroed counters object. */
-export function createCounters(): CsvCounters {
-  return { dataRows: 0, rowsEmitted: 0, rowsSkipped: 0, skippedByCode: {}, bytesRead: 0 };
-}
+export { createCounters, type CsvCounters } from './csvRowPolicy.js';
 
 /** Options of `fromCsv`. Only `classes` (for classification) is required. */
 export interface CsvSourceOptions extends SchemaOptions {
@@ -128,10 +86,14 @@ export interface CsvSourceOptions extends SchemaOptions {
    * a truncated or rotated file ends the read with an error saying so. `true`, or `{ pollMs }`.
    */
   readonly follow?: boolean | FollowOptions;
+  /**
+   * Parse on another thread (a file path only): `true` starts a parser thread for this subscription
+   * and ends it with the subscription; a `createCsvThread()` is used and left running, so the reads
+   * of many subscriptions (epochs) share one thread. Rows, errors, counters and skip reports are
+   * exactly those of a read on this thread; read-ahead is bounded by the thread's ring.
+   */
+  readonly thread?: boolean | CsvThread;
 }
-
-const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
-const DEFAULT_MAX_RECORD_SIZE = 1024 * 1024;
 
 function checkOptions(input: unknown, o: CsvSourceOptions): void {
   const bad = (option: string, rule: string, value: unknown): never => {
@@ -161,6 +123,10 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
     if (typeof o.follow === 'object') count('follow.pollMs', o.follow.pollMs, 1);
     else if (o.follow !== true) bad('follow', 'true, false or { pollMs }', o.follow);
   }
+  if (o.thread !== undefined && o.thread !== false) {
+    if (typeof input !== 'string') bad('thread', 'unset unless the input is a file path', o.thread);
+    if (o.thread !== true && !(o.thread instanceof CsvThread)) bad('thread', 'true, false or a createCsvThread()', o.thread);
+  }
 }
 
 /**
@@ -175,16 +141,25 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
  */
 export function fromCsv(input: CsvInput, options: CsvSourceOptions): Observable<Sample> {
   checkOptions(input, options);
+  const { thread } = options;
+  if (typeof input === 'string' && thread !== undefined && thread !== false) return readOnThread(thread, input, options);
   return new Observable<Sample>((subscriber) => {
     const abort = new AbortController();
-    const run = new Run(input, options, subscriber, abort.signal);
-    run.readAll().then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(err),
-    );
+    const counters = options.counters ?? createCounters();
+    const policy = new CsvRowPolicy(sourceName(input, options), options, counters, subscriber, abort.signal);
+    const reader = new CsvRowReader(input, options, (result, record, raw) => policy.accept(result, record, raw), abort.signal, counters);
+    reader
+      .readAll()
+      .then(() => {
+        if (!abort.signal.aborted) policy.checkEnd(options.startOffset ?? 0);
+      })
+      .then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err),
+      );
     return () => {
       abort.abort();
-      run.destroy();
+      reader.destroy();
     };
   });
 }
@@ -244,171 +219,4 @@ export function featureStats(input: CsvInput, options: CsvSourceOptions): Promis
         }),
     });
   });
-}
-
-// ───────────────────────────── one run ─────────────────────────────
-
-/** The state of one subscription: options, plan, counters, and where rows go. */
-export class Run {
-  readonly name: string;
-  readonly maxRecordSize: number;
-  plan: ColumnPlan | null = null;
-  needsHeader: boolean;
-  /** While re-reading the header for a resume: records are looked at, never emitted nor counted. */
-  isSilent = false;
-  private readonly counters: CsvCounters;
-  private emitted = 0;
-  private skipped = 0;
-  private lastSkip: CsvError | null = null;
-  private stream: Readable | NodeJS.ReadableStream | FollowedFile | ReturnType<typeof webStreamChunks> | null = null;
-
-  constructor(
-    private readonly input: CsvInput,
-    readonly options: CsvSourceOptions,
-    private readonly subscriber: Subscriber<Sample>,
-    readonly signal: AbortSignal,
-  ) {
-    this.name = options.name ?? (typeof input === 'string' ? input : isWebStream(input) ? 'stream' : 'stdin');
-    this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
-    this.needsHeader = options.hasHeader ?? true;
-    this.counters = options.counters ?? createCounters();
-  }
-
-  /** Stops reading now: destroys the stream even while a read is pending. */
-  destroy(): void {
-    const s = this.stream;
-    if (s !== null && 'destroy' in s && typeof s.destroy === 'function') s.destroy();
-  }
-
-  private open(offset: number, isCounted = true, isFollowed = this.options.follow !== undefined && this.options.follow !== false): ByteSource {
-    const o = this.options;
-    const highWaterMark = o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    const stream =
-      typeof this.input !== 'string'
-        ? isWebStream(this.input)
-          ? webStreamChunks(this.input, this.name)
-          : this.input
-        : isFollowed
-          ? followFile(this.input, offset, { highWaterMark, ...(typeof o.follow === 'object' ? o.follow : {}) })
-          : createReadStream(this.input, { start: offset, highWaterMark });
-    this.stream = stream;
-    return new ByteSource(stream as AsyncIterable<unknown>, this.name, offset, isCounted ? this.counters : createCounters());
-  }
-
-  async readAll(): Promise<void> {
-    const o = this.options;
-    const startOffset = o.startOffset ?? 0;
-    const startRecord = o.startRecord ?? 0;
-    let src: ByteSource;
-    let at: Cursor;
-    if (startOffset > 0 && typeof this.input === 'string') {
-      await this.readPlanSilently();
-      if (this.signal.aborted) return;
-      const line = o.startLine ?? (await lineAt(this.input, startOffset, this.name));
-      src = this.open(startOffset);
-      at = { offset: startOffset, line, record: startRecord };
-    } else {
-      src = this.open(0);
-      at = await skipBom(src, { offset: 0, line: 1, record: startRecord });
-    }
-    try {
-      await this.readFrom(src, at);
-    } finally {
-      this.destroy();
-    }
-    if (this.signal.aborted) return;
-    this.checkEnd(startOffset);
-  }
-
-  /** Header (or first row) of a resumed file, from the file start, to resolve the columns. */
-  private async readPlanSilently(): Promise<void> {
-    this.isSilent = true;
-    const src = this.open(0, false, false);
-    try {
-      const at = await skipBom(src, { offset: 0, line: 1, record: 0 });
-      await readWithCsvParse(src, at, this, true);
-    } finally {
-      this.destroy();
-      this.isSilent = false;
-    }
-  }
-
-  private async readFrom(src: ByteSource, at: Cursor): Promise<void> {
-    if (this.options.engine === 'csv-parse') {
-      await readWithCsvParse(src, at, this, false);
-      return;
-    }
-    let cursor: Cursor | null = at;
-    if (this.plan === null || this.needsHeader) cursor = await readWithCsvParse(src, at, this, true);
-    if (cursor !== null) cursor = await readFast(src, cursor, this);
-    if (cursor !== null) await readWithCsvParse(src, cursor, this, false);
-  }
-
-  private checkEnd(startOffset: number): void {
-    const o = this.options;
-    if (this.emitted === 0 && startOffset === 0 && o.allowEmpty !== true) {
-      throw noDataError(this.name, this.skipped > 0 ? ` (all ${this.skipped} rows were skipped)` : '');
-    }
-    // NOTE: on the counters, not on this read's own skips: a read resumed from a checkpoint starts with
-    // the pass's counters, and the rows it skipped before the checkpoint count against the budget too.
-    const c = this.counters;
-    if (o.maxBadFraction !== undefined && c.rowsSkipped > o.maxBadFraction * c.dataRows) {
-      const pct = ((100 * c.rowsSkipped) / c.dataRows).toFixed(1);
-      throw budgetError(
-        this.name,
-        this.lastSkip,
-        `${c.rowsSkipped} of ${c.dataRows} rows skipped (${pct}%), more than maxBadFraction ${o.maxBadFraction}`,
-        startOffset > 0 ? `before byte offset ${startOffset}, where this read resumed` : 'before this read',
-      );
-    }
-  }
-
-  /**
-   * Takes one record's outcome: emits a Sample (after a gate credit, if any), or fails / skips a
-   * row-level error by the policy. Returns a promise only when it has to wait for a credit.
-   */
-  accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void> {
-    if (this.isSilent || this.signal.aborted) return;
-    if (result instanceof CsvError) {
-      this.skip(result, record, raw);
-      return;
-    }
-    const wait = this.options.gate?.acquire(this.signal);
-    if (wait === undefined) {
-      this.emit(result);
-      return;
-    }
-    return wait.then(() => this.emit(result));
-  }
-
-  private emit(sample: Sample): void {
-    if (this.signal.aborted) return;
-    this.emitted++;
-    this.counters.dataRows++;
-    this.counters.rowsEmitted++;
-    this.subscriber.next(sample);
-  }
-
-  private skip(err: CsvError, record: number, raw: () => string): void {
-    const o = this.options;
-    if (o.onBadRow !== 'skip' || !err.isRowLevel) throw err;
-    const c = this.counters;
-    this.skipped++;
-    this.lastSkip = err;
-    c.dataRows++;
-    c.rowsSkipped++;
-    c.skippedByCode[err.code] = (c.skippedByCode[err.code] ?? 0) + 1;
-    o.onSkip?.({
-      source: this.name,
-      line: err.line,
-      record,
-      column: err.column,
-      code: err.code as SkipReport['code'],
-      message: err.message,
-      raw: raw(),
-    });
-    if (o.maxBadRows !== undefined && c.rowsSkipped > o.maxBadRows) {
-      throw budgetError(this.name, err, `${c.rowsSkipped} skipped, more than maxBadRows ${o.maxBadRows}`);
-    }
-  }
 }

@@ -2,13 +2,19 @@
  * RELIABILITY.md cases 1–30, one test each, on real streams.
  *
  * Every input is read by both engines (csv-parse, fast) in chunks of 1, 2, 3, 7 and 64 bytes and in
- * one piece, so rows, CRLFs, BOMs and multi-byte characters straddle chunk boundaries; `read` asserts
- * that all twelve readings give the same rows, the same error (code, place, message) and the same
- * counters and skip reports, then returns that one outcome for the case's own assertions.
+ * one piece, so rows, CRLFs, BOMs and multi-byte characters straddle chunk boundaries — on this
+ * thread from a stream, and on a CSV parser thread (fromCsv `thread`) from a file read in chunks of
+ * those sizes; `read` asserts that all twenty-four readings give the same rows, the same error (code,
+ * place, message) and the same counters and skip reports, then returns that one outcome for the
+ * case's own assertions.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CsvError, type SkipReport } from '../../../src/streams/sources/csvErrors.js';
+import { createCsvThread } from '../../../src/streams/sources/csvThread.js';
 import { type CsvCounters, type CsvSourceOptions, createCounters, fromCsv } from '../../../src/streams/sources/fromCsv.js';
 
 interface Row {
@@ -33,16 +39,33 @@ function chunksOf(bytes: Buffer, size: number): Buffer[] {
   return out;
 }
 
-function readOnce(bytes: Buffer, options: CsvSourceOptions, engine: 'fast' | 'csv-parse', size: number): Promise<Outcome> {
+const dir = mkdtempSync(join(tmpdir(), 'deltaflow-reliability-'));
+// A small ring (slots of a few rows), so the parser thread waits for free slots on every case.
+const thread = createCsvThread({ slots: 2, slotBytes: 256 });
+afterAll(() => {
+  thread.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+let nFiles = 0;
+
+/** One reading: from a stream on this thread, or (`onThread`) from a file on the CSV parser thread. */
+function readOnce(bytes: Buffer, options: CsvSourceOptions, engine: 'fast' | 'csv-parse', size: number, onThread = false): Promise<Outcome> {
   const counters = createCounters();
   const skips: SkipReport[] = [];
   const rows: Row[] = [];
+  let input: string | NodeJS.ReadableStream = Readable.from(chunksOf(bytes, size));
+  if (onThread) {
+    input = join(dir, `case-${nFiles++}.csv`);
+    writeFileSync(input, bytes);
+  }
+  const fileOptions: CsvSourceOptions = onThread ? { thread, highWaterMark: Math.min(size, 1 << 16) } : {};
   return new Promise((resolve, reject) => {
     const done = (error: Outcome['error']): void => {
       const { bytesRead: _b, ...rest } = counters;
       resolve({ rows, error, counters: rest, skips });
     };
-    fromCsv(Readable.from(chunksOf(bytes, size)), {
+    fromCsv(input, {
+      ...fileOptions,
       name: 'data.csv',
       ...options,
       engine,
@@ -80,6 +103,7 @@ async function read(text: string | Buffer, options: CsvSourceOptions): Promise<O
   for (const engine of ['csv-parse', 'fast'] as const) {
     for (const size of SIZES) {
       expect(await readOnce(bytes, options, engine, size), `${engine}, ${size}-byte chunks`).toEqual(ref);
+      expect(await readOnce(bytes, options, engine, size, true), `${engine}, ${size}-byte chunks, parser thread`).toEqual(ref);
     }
   }
   return ref;
@@ -445,5 +469,12 @@ describe('C. values', () => {
     const later = await read('label,a,b,c,d\n1,2,3,4,5\n1,2,3,4\n', { ...C10, shape: [1, 2, 2] });
     expect(later.error?.message).toBe('data.csv:3: expected 5 fields, got 4 (shape [1, 2, 2] needs 4 features)');
     expect(later.rows).toMatchObject([{ x: [2, 3, 4, 5] }]);
+  });
+});
+
+describe('the parser thread under these cases', () => {
+  it('served every threaded reading above on one thread: each read, failed ones included, left it idle for the next', () => {
+    expect(nFiles).toBeGreaterThan(500);
+    expect(thread.stats()).toMatchObject({ started: 1, reads: nFiles, rowsAhead: 0, isClosed: false });
   });
 });

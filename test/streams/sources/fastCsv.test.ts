@@ -2,7 +2,8 @@
  * The fast reader against the reference: its field scan against `Number()`, and whole readings
  * against the csv-parse engine on random CSVs — good and bad numbers in many notations, quotes,
  * non-ASCII, wrong field counts, empty lines, every line ending, random chunking and options —
- * asserting identical samples, errors (code, place, message), counters and skip reports.
+ * asserting identical samples, errors (code, place, message), counters and skip reports (the
+ * generators are in messyCsv.ts).
  * (Every RELIABILITY case in csvReliability.test.ts is also read by both engines and compared.)
  */
 import { Readable } from 'node:stream';
@@ -12,6 +13,7 @@ import { CsvError, type SkipReport } from '../../../src/streams/sources/csvError
 import { DECIMAL, trimField } from '../../../src/streams/sources/csvSchema.js';
 import { type FieldScan, scanField } from '../../../src/streams/sources/fastCsv.js';
 import { type CsvSourceOptions, createCounters, fromCsv } from '../../../src/streams/sources/fromCsv.js';
+import { messyCsv, messyOptions, sourceOptions } from './messyCsv.js';
 
 function scan(text: string): { num: number; end: number; special: boolean } {
   const bytes = Buffer.from(text, 'utf8');
@@ -132,79 +134,11 @@ function split(bytes: Buffer, cuts: number[]): Buffer[] {
   return parts;
 }
 
-const goodNumber = fc.oneof(
-  fc.integer({ min: 0, max: 255 }).map(String),
-  fc.integer({ min: 0, max: 9 }).map(String),
-  fc.double({ min: -1e6, max: 1e6, noNaN: true }).map(String),
-  fc.tuple(fc.double({ min: -1e300, max: 1e300, noNaN: true }), fc.integer({ min: 0, max: 20 })).map(([v, k]) => v.toExponential(k)),
-  fc.tuple(fc.double({ min: -1e5, max: 1e5, noNaN: true }), fc.integer({ min: 0, max: 12 })).map(([v, k]) => v.toFixed(k)),
-  fc.constantFrom('+1', '007', '.5', '5.', '1E5', ' 3 ', '\t-2', '-0', '12345678901234567890', '1e-320', '0.1e-30'),
-);
-const badField = fc.constantFrom(
-  '',
-  ' ',
-  'abc',
-  '12abc',
-  '0x10',
-  'NaN',
-  '-Infinity',
-  '1e400',
-  'NA',
-  '"1,5"',
-  '"7"',
-  '"8\r\n"',
-  '"a""b"',
-  'x"y',
-  '"z"w',
-  'é',
-  '\u0000',
-  '1.2.3',
-  '"',
-);
-const field = fc.oneof({ weight: 12, arbitrary: goodNumber }, { weight: 1, arbitrary: badField });
-const eol = fc.constantFrom('\n', '\r\n', '\r');
-const row = fc.oneof(
-  { weight: 10, arbitrary: fc.tuple(fc.constantFrom('0', '1', '2', '3', ' 1', '4', '9', 'cat'), fc.array(field, { minLength: 2, maxLength: 2 })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constant('1'), fc.array(field, { minLength: 0, maxLength: 4 })) },
-).map(([label, fields]) => [label, ...fields].join(','));
-
-const messyCsv = fc
-  .record({
-    hasBom: fc.boolean(),
-    header: fc.constantFrom('label,a,b', '"label",a,b', 'label,a,"b"', 'label,a', 'label,a,a', '1,2,3'),
-    lines: fc.array(fc.tuple(fc.oneof({ weight: 12, arbitrary: row }, { weight: 1, arbitrary: fc.constant('') }), eol), {
-      maxLength: 14,
-    }),
-    finalEol: fc.oneof(fc.constant(''), eol),
-  })
-  .map(({ hasBom, header, lines, finalEol }) => {
-    let text = (hasBom ? '\uFEFF' : '') + header;
-    for (const [line, end] of lines) text += end + line;
-    return Buffer.from(text + finalEol);
-  });
-
-const options = fc.record({
-  onBadRow: fc.constantFrom('error', 'skip'),
-  classes: fc.constantFrom<number | string[]>(10, 4, ['0', '1', 'cat']),
-  task: fc.constantFrom('classify', 'classify', 'regress'),
-  maxRecordSize: fc.constantFrom(1 << 20, 24),
-  scale: fc.constantFrom(1, 1 / 255),
-  keep: fc.constantFrom<string[] | undefined>(undefined, undefined, ['a'], ['label', 'b'], ['b', 'a']),
-  id: fc.constantFrom<string | number | undefined>(undefined, undefined, 'a', 2),
-});
-
 describe('fast engine = csv-parse engine', () => {
   it('property: random messy CSVs in random chunks give identical samples (kept columns and ids too), errors, counters and skips', async () => {
     await fc.assert(
-      fc.asyncProperty(messyCsv, fc.array(fc.nat(), { maxLength: 10 }), options, async (bytes, cuts, o) => {
-        const opts: CsvSourceOptions = {
-          onBadRow: o.onBadRow as 'error' | 'skip',
-          maxRecordSize: o.maxRecordSize,
-          scale: o.scale,
-          ...(o.task === 'regress' ? { task: 'regress' } : { classes: o.classes }),
-          ...(o.keep === undefined ? {} : { keep: o.keep }),
-          ...(o.id === undefined ? {} : { id: o.id }),
-        };
+      fc.asyncProperty(messyCsv, fc.array(fc.nat(), { maxLength: 10 }), messyOptions, async (bytes, cuts, o) => {
+        const opts = sourceOptions(o);
         const reference = await readOnce([bytes], opts, 'csv-parse');
         const parts = split(bytes, cuts);
         expect(await readOnce(parts, opts, 'fast')).toEqual(reference);

@@ -1,0 +1,76 @@
+/**
+ * The default of `deltaflow train --workers`: how many threads compute each batch's gradients when
+ * the option is not given.
+ *
+ * Splitting a batch of m rows over n threads gives each a slice of ⌈m/n⌉ rows. A slice's compute
+ * shrinks with its rows; what a slice costs besides does not: waking a worker and waiting for it,
+ * copying the parameters to it, packing each dense layer's weights for its GEMMs, writing and adding
+ * its full-size gradients (all ∝ the parameter count P). So another thread pays off only while every
+ * slice still holds enough work, measured two ways:
+ *
+ *   slice FLOPs        = ⌈m/n⌉ · F          ≥ MIN_SLICE_FLOPS            (the fixed wake-up cost)
+ *   FLOPs per parameter = ⌈m/n⌉ · F / P      ≥ MIN_SLICE_FLOPS_PER_PARAM  (the costs ∝ P)
+ *
+ * with F the training FLOPs of one row (2 per multiply-add of the dense and convolution layers:
+ * forward, weight gradients, and input gradients of every layer but the first — the bench's rule,
+ * scripts/bench/workloads.ts). The default is the largest n ≤ the cores for which both hold, else 1.
+ * The thresholds come from the bench's workers section (`node dist/scripts/bench.js --only workers`:
+ * 1 against 2 workers in memory over models and batch sizes, passes alternating, on a 2-vCPU
+ * machine), which prints the rule's choice beside each measurement. Dense nets use each weight about
+ * 6 times a row (F/P ≈ 6), so they need large batches; convolutions reuse theirs hundreds of times.
+ */
+import type { Layer } from '../../src/layers/layer.js';
+import type { Model } from '../../src/layers/sequential.js';
+
+/** A slice below this many FLOPs does not pay for a thread. */
+export const MIN_SLICE_FLOPS = 16e6;
+/** A slice below this many FLOPs per parameter does not pay for a thread. */
+export const MIN_SLICE_FLOPS_PER_PARAM = 400;
+
+const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+/** Multiply-adds of one row through a layer's forward pass (0 for layers without weights). */
+function multiplyAdds(layer: Layer): number {
+  const { spec } = layer;
+  if (spec.kind === 'dense') return product(layer.inShape) * spec.units;
+  if (spec.kind === 'conv2d') return product(layer.outShape) * layer.inShape[0] * spec.kernel[0] * spec.kernel[1];
+  return 0;
+}
+
+/** Training FLOPs of one row: 2 per multiply-add, × 2 for the first weighted layer (forward, ∂W), × 3 for the others (and δx). */
+export function trainingFlopsPerRow(model: Model): number {
+  let flops = 0;
+  let isFirst = true;
+  for (const layer of model.layers) {
+    const macs = multiplyAdds(layer);
+    if (macs === 0) continue;
+    flops += 2 * macs * (isFirst ? 2 : 3);
+    isFirst = false;
+  }
+  return flops;
+}
+
+/** The default worker count and why, in words for train's start line. */
+export interface WorkersChoice {
+  readonly workers: number;
+  readonly why: string;
+}
+
+/** The default of --workers for `model` trained in batches of `batch` on `cores` cores (see the file comment). */
+export function defaultWorkers(model: Model, batch: number, cores: number): WorkersChoice {
+  const perRow = trainingFlopsPerRow(model);
+  const params = Math.max(1, model.params.reduce((n, p) => n + p.value.length, 0));
+  const pays = (n: number): boolean => {
+    const rows = Math.ceil(batch / n);
+    return rows * perRow >= MIN_SLICE_FLOPS && (rows * perRow) / params >= MIN_SLICE_FLOPS_PER_PARAM;
+  };
+  let workers = 1;
+  for (let n = 2; n <= Math.min(cores, batch); n++) if (pays(n)) workers = n;
+  if (cores < 2) return { workers: 1, why: 'auto: 1 core' };
+  const rows = Math.ceil(batch / Math.max(2, workers));
+  const mflop = (rows * perRow) / 1e6;
+  const work = `${mflop < 10 ? mflop.toFixed(1) : mflop.toFixed(0)} MFLOP and ${((rows * perRow) / params).toFixed(0)} FLOP per parameter`;
+  const bar = `a worker pays off from ${MIN_SLICE_FLOPS / 1e6} MFLOP and ${MIN_SLICE_FLOPS_PER_PARAM}`;
+  const slice = workers === 1 ? `split in 2, a slice of ${rows} rows would be ${work}` : `a slice of ${rows} rows is ${work}`;
+  return { workers, why: `auto: ${slice}; ${bar}` };
+}

@@ -1,0 +1,82 @@
+/**
+ * Random messy CSVs for the differential tests of the readers (fastCsv.test.ts, csvThread.test.ts):
+ * good and bad numbers in many notations, quotes, non-ASCII, wrong field counts, empty lines, every
+ * line ending, a BOM, bad headers — and random reader options.
+ */
+import fc from 'fast-check';
+import type { CsvSourceOptions } from '../../../src/streams/sources/fromCsv.js';
+
+const goodNumber = fc.oneof(
+  fc.integer({ min: 0, max: 255 }).map(String),
+  fc.integer({ min: 0, max: 9 }).map(String),
+  fc.double({ min: -1e6, max: 1e6, noNaN: true }).map(String),
+  fc.tuple(fc.double({ min: -1e300, max: 1e300, noNaN: true }), fc.integer({ min: 0, max: 20 })).map(([v, k]) => v.toExponential(k)),
+  fc.tuple(fc.double({ min: -1e5, max: 1e5, noNaN: true }), fc.integer({ min: 0, max: 12 })).map(([v, k]) => v.toFixed(k)),
+  fc.constantFrom('+1', '007', '.5', '5.', '1E5', ' 3 ', '\t-2', '-0', '12345678901234567890', '1e-320', '0.1e-30'),
+  // Around the fast readers' inline integer path: 15 digits, 16, leading zeros, beyond 2^53.
+  fc.constantFrom('999999999999999', '123456789012345', '1234567890123456', '000000000000000000007', '9007199254740993', '0'),
+);
+const badField = fc.constantFrom(
+  '',
+  ' ',
+  'abc',
+  '12abc',
+  '0x10',
+  'NaN',
+  '-Infinity',
+  '1e400',
+  'NA',
+  '"1,5"',
+  '"7"',
+  '"8\r\n"',
+  '"a""b"',
+  'x"y',
+  '"z"w',
+  'é',
+  '\u0000',
+  '1.2.3',
+  '"',
+);
+const field = fc.oneof({ weight: 12, arbitrary: goodNumber }, { weight: 1, arbitrary: badField });
+const eol = fc.constantFrom('\n', '\r\n', '\r');
+const row = fc.oneof(
+  { weight: 10, arbitrary: fc.tuple(fc.constantFrom('0', '1', '2', '3', ' 1', '4', '9', 'cat'), fc.array(field, { minLength: 2, maxLength: 2 })) },
+  { weight: 1, arbitrary: fc.tuple(fc.constant('1'), fc.array(field, { minLength: 0, maxLength: 4 })) },
+).map(([label, fields]) => [label, ...fields].join(','));
+
+export const messyCsv = fc
+  .record({
+    hasBom: fc.boolean(),
+    header: fc.constantFrom('label,a,b', '"label",a,b', 'label,a,"b"', 'label,a', 'label,a,a', '1,2,3'),
+    lines: fc.array(fc.tuple(fc.oneof({ weight: 12, arbitrary: row }, { weight: 1, arbitrary: fc.constant('') }), eol), {
+      maxLength: 14,
+    }),
+    finalEol: fc.oneof(fc.constant(''), eol),
+  })
+  .map(({ hasBom, header, lines, finalEol }) => {
+    let text = (hasBom ? '\uFEFF' : '') + header;
+    for (const [line, end] of lines) text += end + line;
+    return Buffer.from(text + finalEol);
+  });
+
+export const messyOptions = fc.record({
+  onBadRow: fc.constantFrom('error', 'skip'),
+  classes: fc.constantFrom<number | string[]>(10, 4, ['0', '1', 'cat']),
+  task: fc.constantFrom('classify', 'classify', 'regress'),
+  maxRecordSize: fc.constantFrom(1 << 20, 24),
+  scale: fc.constantFrom(1, 1 / 255),
+  keep: fc.constantFrom<string[] | undefined>(undefined, undefined, ['a'], ['label', 'b'], ['b', 'a']),
+  id: fc.constantFrom<string | number | undefined>(undefined, undefined, 'a', 2),
+});
+
+/** fromCsv options of a `messyOptions` draw. */
+export function sourceOptions(o: { onBadRow: string; maxRecordSize: number; scale: number; task: string; classes: number | string[]; keep: string[] | undefined; id: string | number | undefined }): CsvSourceOptions {
+  return {
+    onBadRow: o.onBadRow as 'error' | 'skip',
+    maxRecordSize: o.maxRecordSize,
+    scale: o.scale,
+    ...(o.task === 'regress' ? { task: 'regress' } : { classes: o.classes }),
+    ...(o.keep === undefined ? {} : { keep: o.keep }),
+    ...(o.id === undefined ? {} : { id: o.id }),
+  };
+}
