@@ -137,7 +137,7 @@ export function targetUnitsMse(norm: Normalization): Loss {
 export const LARGE_TARGET = 1e3;
 /** Above this |mean| or std a feature is on a large scale for a network with unit-scale initial weights. */
 export const LARGE_FEATURE = 10;
-/** Features whose standard deviations differ by more than this factor are on unequal scales. */
+/** Features whose standard deviations differ by more than this factor, the wider beyond 1, are on unequal scales. */
 export const UNEQUAL_FEATURES = 100;
 
 const fmt = (v: number): string => (Math.abs(v) >= 1e7 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toPrecision(4) : Number(v.toPrecision(4)).toLocaleString('en-US'));
@@ -182,7 +182,10 @@ function largeFeatures(stats: ColumnStats, features: readonly string[]): string 
   const widest = spread.reduce((a, b) => (b.d > a.d ? b : a), spread[0] ?? { d: 0, i: 0 });
   const narrowest = spread.reduce((a, b) => (b.d < a.d ? b : a), spread[0] ?? { d: 0, i: 0 });
   const isLarge = size[largest] > LARGE_FEATURE;
-  const isUnequal = spread.length > 1 && widest.d > UNEQUAL_FEATURES * narrowest.d;
+  // NOTE: only when some feature spreads beyond the unit scale. Features already within it (pixels
+  // under --scale 1/255) are learned well raw, and a nearly constant one among them (a border pixel
+  // that is rarely lit) is sparse, not on another scale.
+  const isUnequal = spread.length > 1 && widest.d > 1 && widest.d > UNEQUAL_FEATURES * narrowest.d;
   if (!isLarge && !isUnequal) return null;
   const describe = (i: number): string => `"${features[i]}": mean ${fmt(stats.mean[i])}, std ${fmt(stats.std[i])}`;
   const shown = isLarge ? describe(largest) : `${describe(widest.i)}; ${describe(narrowest.i)}`;

@@ -30,6 +30,20 @@ describe('one-line hints for data a model would learn badly', () => {
     }
     writeFileSync(join(cwd, 'wine.csv'), `${wine.join('\n')}\n`);
     writeBlobs(join(cwd, 'blobs.csv'), 300, 22);
+    // Two features below 10 whose spreads differ 1,000-fold, as a dose in grams beside one in kilograms.
+    const doses = ['grams,kilograms,label'];
+    for (let i = 0; i < 200; i++) {
+      const k = i % 2;
+      doses.push(`${(5 * u() + 2 * k).toFixed(3)},${(0.005 * u() + 0.002 * k).toFixed(6)},${k}`);
+    }
+    writeFileSync(join(cwd, 'doses.csv'), `${doses.join('\n')}\n`);
+    // Image-like rows already on the unit scale: lit pixels in the middle, a border pixel lit once.
+    const pixels = ['border,p1,p2,p3,label'];
+    for (let i = 0; i < 200; i++) {
+      const k = i % 2;
+      pixels.push([i === 7 ? 2 : 0, Math.round(255 * u()), Math.round(128 * k + 127 * u()), Math.round(255 * u()), k].join(','));
+    }
+    writeFileSync(join(cwd, 'pixels.csv'), `${pixels.join('\n')}\n`);
   });
 
   const train = (args: string[]) => runCli(['train', ...args, '--epochs', '1', '--workers', '1', '--out', `run-${Math.random().toString(36).slice(2)}`], { cwd });
@@ -57,6 +71,17 @@ describe('one-line hints for data a model would learn badly', () => {
     expect(none.stderr).not.toContain('hint');
     const small = await train(['--data', 'blobs.csv', '--label', 'species']);
     expect(small.stderr).not.toContain('hint');
+  });
+
+  it('features on unequal scales get the hint too; pixels on the unit scale, one of them rarely lit, do not', async () => {
+    const unequal = await train(['--data', 'doses.csv']);
+    expect(unequal.code, unequal.stderr).toBe(0);
+    expect(unequal.stderr).toMatch(/deltaflow: hint: the features are on unequal scales \("grams": mean [\d.]+, std [\d.]+; "kilograms": mean [\d.]+, std [\d.]+ in the first rows\); a network learns them poorly raw/);
+    const scaled = await train(['--data', 'pixels.csv', '--scale', '1/255']);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(scaled.stderr).not.toContain('hint');
+    // Raw, the same pixels are on a large scale.
+    expect((await train(['--data', 'pixels.csv'])).stderr).toMatch(/hint: the features are on a large scale/);
   });
 
   describe('online, continuing a trained model', () => {
