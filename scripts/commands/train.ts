@@ -37,6 +37,7 @@ import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRow
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
+import { addScaleOutOptions, startScaleOut, type ScaleOutFlags } from './scaleOut.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
@@ -47,7 +48,7 @@ import { normalizeTargets, scaleHints } from './targets.js';
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions, CheckpointFlags {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags, ScaleOutFlags {
   /** With --json: one line per step too (what the kill test counts). */
   readonly jsonSteps: boolean;
   readonly clipNorm?: number;
@@ -233,14 +234,18 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const loss = losses[meta.loss]();
 
   const state = createTrainingState(model, optimizer);
+  const config = checkpointConfig({
+    model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
+    shuffle: options.shuffle, seed: options.seed, workers: options.workers,
+    more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
+  });
+  // --redis: the gradients come from worker processes, and every version is committed in Redis (scaleOut.ts).
+  const scaleOut = await startScaleOut(options, { model, loss, config, runDir: dirs.runDir, isResume: dirs.isResume });
   const session = await openCheckpointSession(dirs, options, {
     model,
     state,
-    config: checkpointConfig({
-      model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
-      shuffle: options.shuffle, seed: options.seed, workers: options.workers,
-      more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
-    }),
+    config,
+    mirror: scaleOut.mirror,
     data: setup.input.stream === null ? plan.data : null,
     seed: options.seed,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
@@ -360,7 +365,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   };
 
   try {
-    const events = fit(model, {
+    const events = scaleOut.fit(model, {
       trainSource,
       testSource,
       epochs: options.epochs,
@@ -474,5 +479,5 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addCheckpointOptions(addBadRowOptions(command));
+  return addScaleOutOptions(addCheckpointOptions(addBadRowOptions(command)));
 }

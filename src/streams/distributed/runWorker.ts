@@ -1,0 +1,273 @@
+/**
+ * A gradient worker process of a distributed job (`deltaflow worker --redis URL --job J`): it reads
+ * the job's config, rebuilds the model from its layer specs, joins (XADD to df:{J}:ctl with its
+ * fingerprint), keeps a heartbeat key alive (SET PX heartbeatMs, three times per TTL), and then, for
+ * every task in its inbox:
+ *
+ *   1. checks the fence — the job's uid and run epoch (a task of another job or of an earlier run is
+ *      dropped; a newer run epoch makes it read the config again and join that run);
+ *   2. takes the weights of the task's model version from df:{J}:state (cached per version; a task
+ *      whose version is no longer the committed one is stale and dropped);
+ *   3. runs backprop on the slice — the same kernels and order as a gradient thread of
+ *      parallelBackprop, so the Σ-gradients have the same bits — and XADDs them to df:{J}:out with the
+ *      task's fence (uid, epoch, version, step, slice, attempt) and its running figures.
+ *
+ * A refusal (another fingerprint) ends it with the coordinator's reason; `dropped` (its heartbeat had
+ * lapsed, so its slices went elsewhere) makes it join again under a new name. A finished job (`done`
+ * in the config) ends it. A lost connection is retried for waitTimeoutMs, then it fails naming the
+ * server; so does a job that does not appear within waitTimeoutMs.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Subject } from 'rxjs';
+import { createModel, type Model } from '../../layers/sequential.js';
+import { initKernels } from '../../ops/kernels.js';
+import { sizeOf } from '../../ops/tensor.js';
+import { connectRedis, type RedisConnection } from '../sources/redis/redisConnection.js';
+import { RedisStreamError } from '../sources/redis/redisError.js';
+import { parseRedisUrl } from '../sources/redis/redisUrl.js';
+import { backprop } from '../training/backprop.js';
+import { meanSquaredError, softmaxCrossEntropy, type Backward, type Loss } from '../training/lossHead.js';
+import type { Batch, RowOrigin } from '../types.js';
+import { DistributedError } from './distributedError.js';
+import { fingerprintOf } from './fingerprint.js';
+import { parseJobConfig, type JobConfig } from './jobConfig.js';
+import { jobKeys } from './jobKeys.js';
+import { bytesOf, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
+
+export interface WorkerOptions {
+  readonly url: string;
+  readonly job: string;
+  /** Longest wait for the job to appear or Redis to come back (ms); default 60 000. */
+  readonly waitTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+  /** Aborting ends the worker at its next read. */
+  readonly signal?: AbortSignal;
+  /** Testing only: sleep this long before sending each result (a slow worker). */
+  readonly delayMs?: number;
+}
+
+export interface WorkerOutcome {
+  /** `done`: the job finished; `stopped`: the signal aborted it. */
+  readonly reason: 'done' | 'stopped';
+  readonly figures: WorkerFigures;
+}
+
+/** The coordinator refused this worker: the reason names the field that differs. */
+export class WorkerRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerRefusedError';
+  }
+}
+
+const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy, meanSquaredError };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const isTransient = (e: unknown): boolean => e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT');
+const WORKER_ORIGIN: RowOrigin = { source: '(distributed worker slice)', line: 0, record: 0, endOffset: 0 };
+
+/** One kept-alive backprop subscription, driven synchronously (its workspaces persist between slices). */
+function keepBackprop(model: Model, loss: Loss): (batch: Batch) => Backward {
+  const input = new Subject<Batch>();
+  let last: Backward | null = null;
+  let failure: { readonly error: unknown } | null = null;
+  input.pipe(backprop(model, { loss })).subscribe({ next: (b) => (last = b), error: (error: unknown) => (failure = { error }) });
+  return (batch) => {
+    last = null;
+    input.next(batch);
+    if (failure !== null) throw failure.error;
+    if (last === null) throw new DistributedError('worker: backprop emitted nothing for a slice');
+    return last;
+  };
+}
+
+/** Rejoin: the run epoch changed, or the coordinator dropped this worker. */
+class Rejoin {
+  constructor(readonly why: string) {}
+}
+
+/**
+ * Serve the job's tasks until it is done (or `signal` aborts); see the file comment.
+ *
+ * @example const outcome = await runWorker({ url: 'redis://127.0.0.1:6379', job: 'mnist' });
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> {
+  const keys = jobKeys(options.job);
+  const target = parseRedisUrl(options.url);
+  const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+  const log = options.log ?? (() => undefined);
+  await initKernels();
+  const fig = { rows: 0, steps: 0, secondsWaiting: 0, secondsComputing: 0, bytesSent: 0 };
+  const connOptions = { forKey: keys.state, timeoutMs: Math.min(5000, waitTimeoutMs) };
+  let cmd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}` });
+  let rd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}:read` });
+  const isStopped = (): boolean => options.signal?.aborted === true;
+
+  async function reconnect(cause: unknown): Promise<void> {
+    cmd.destroy();
+    rd.destroy();
+    log(`lost Redis (${cause instanceof Error ? cause.message : String(cause)}); reconnecting for up to ${(waitTimeoutMs / 1000).toFixed(0)} s`);
+    const deadline = performance.now() + waitTimeoutMs;
+    for (;;) {
+      try {
+        cmd = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}` });
+        rd = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}:read` });
+        return;
+      } catch (e) {
+        if (performance.now() > deadline || isStopped()) throw new DistributedError(`Redis at ${target.display} is down: no connection for ${(waitTimeoutMs / 1000).toFixed(0)} s (${e instanceof Error ? e.message : String(e)})`);
+        await sleep(200);
+      }
+    }
+  }
+
+  /** The job's config, waiting for it to appear; null when the job is done. */
+  async function readConfig(): Promise<JobConfig | null> {
+    const deadline = performance.now() + waitTimeoutMs;
+    for (;;) {
+      const text = await cmd.send(['GET', keys.config]);
+      const config = typeof text === 'string' ? parseJobConfig(text) : null;
+      if (config !== null) return config.done === true ? null : config;
+      if (performance.now() > deadline) {
+        throw new DistributedError(`no job ${options.job} at ${target.display} within ${(waitTimeoutMs / 1000).toFixed(0)} s (start it with: deltaflow train --redis ${target.display} --job ${options.job} …)`);
+      }
+      if (isStopped()) return null;
+      await sleep(250);
+    }
+  }
+
+  try {
+    for (;;) {
+      let config: JobConfig | null;
+      try {
+        config = await readConfig();
+      } catch (e) {
+        if (!isTransient(e)) throw e;
+        await reconnect(e);
+        continue;
+      }
+      if (config === null || isStopped()) return { reason: isStopped() ? 'stopped' : 'done', figures: { ...fig } };
+      try {
+        await serve(config);
+        return { reason: isStopped() ? 'stopped' : 'done', figures: { ...fig } };
+      } catch (e) {
+        if (e instanceof Rejoin) {
+          log(`joining job ${options.job} again: ${e.why}`);
+          continue;
+        }
+        if (!isTransient(e)) throw e;
+        await reconnect(e);
+      }
+    }
+  } finally {
+    cmd.destroy();
+    rd.destroy();
+  }
+
+  /** Join the run of `config` and compute its tasks; returns when the job is done or stopped. */
+  async function serve(config: JobConfig): Promise<void> {
+    const lossOf = losses[config.loss];
+    if (lossOf === undefined) throw new DistributedError(`job ${options.job} trains with loss ${String(config.loss)}, which this deltaflow does not know`);
+    const model = createModel(config.input, config.specs, config.seed);
+    const nIn = sizeOf(model.input);
+    const nOut = sizeOf(model.outShape);
+    const nParams = model.params.reduce((n, p) => n + p.value.length, 0);
+    const step = keepBackprop(model, lossOf());
+    const worker = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const inbox = keys.inbox(worker);
+    const hb = keys.heartbeat(worker);
+    const beat = (): Promise<unknown> => cmd.send(['SET', hb, '1', 'PX', String(config.heartbeatMs)]);
+    await beat();
+    const timer = setInterval(() => void beat().catch(() => undefined), Math.max(20, Math.floor(config.heartbeatMs / 3)));
+    timer.unref();
+    try {
+      const join = { kind: 'join', worker, uid: config.uid, epoch: config.epoch, host: hostname(), pid: process.pid, fingerprint: fingerprintOf(config.input, config.specs, config.seed, config.configHash) };
+      await cmd.send(['XADD', keys.ctl, 'MAXLEN', '~', '1000', '*', 'h', JSON.stringify(join)]);
+      log(`joined job ${options.job} (run epoch ${config.epoch}) as ${worker}`);
+      let inboxId = '0-0';
+      let wv = -1;
+      let lastConfigCheck = performance.now();
+      while (!isStopped()) {
+        const w0 = performance.now();
+        const reply = await rd.sendBuffers(['XREAD', 'COUNT', '16', 'BLOCK', '500', 'STREAMS', inbox, inboxId], 500);
+        fig.secondsWaiting += (performance.now() - w0) / 1000;
+        const entries = xreadEntries(reply).get(inbox) ?? [];
+        if (entries.length === 0 || performance.now() - lastConfigCheck > 1000) {
+          lastConfigCheck = performance.now();
+          const text = await cmd.send(['GET', keys.config]);
+          const now = typeof text === 'string' ? parseJobConfig(text) : null;
+          if (now !== null && (now.done === true || now.uid !== config.uid)) return;
+          if (now !== null && now.epoch !== config.epoch) throw new Rejoin(`the job has a new run epoch (${now.epoch})`);
+        }
+        for (const e of entries) {
+          inboxId = e.id;
+          const h = headerOf(e);
+          if (h === null) continue;
+          if (h.kind === 'refused') throw new WorkerRefusedError(String(h.reason));
+          if (h.kind === 'dropped') throw new Rejoin(`the coordinator dropped it (${String(h.reason)})`);
+          if (h.kind !== 'task' || h.uid !== config.uid) continue;
+          if (typeof h.epoch === 'number' && h.epoch > config.epoch) throw new Rejoin(`a task of run epoch ${h.epoch} arrived`);
+          if (h.epoch !== config.epoch) continue;
+          const version = Number(h.version);
+          const rows = Number(h.rows);
+          const c0 = performance.now();
+          if (wv !== version) {
+            const weights = await fetchWeights(version, nParams);
+            if (weights === null) continue;
+            let o = 0;
+            for (const p of model.params) {
+              p.value.set(weights.subarray(o, o + p.value.length));
+              o += p.value.length;
+            }
+            wv = version;
+          }
+          const x = f32Of(fieldOf(e, 'x'), rows * nIn, `task ${e.id} x`);
+          const t = f32Of(fieldOf(e, 't'), rows * nOut, `task ${e.id} target`);
+          const labels = h.hasLabels === true ? i32Of(fieldOf(e, 'l'), rows, `task ${e.id} labels`) : null;
+          const b = step({
+            x: { data: x, shape: [rows, ...model.input] },
+            target: { data: t, shape: [rows, nOut] },
+            labels,
+            m: rows,
+            origins: new Array<RowOrigin>(rows).fill(WORKER_ORIGIN),
+          });
+          const grads = new Float32Array(nParams);
+          let o = 0;
+          b.grads.forEach((layerGrads, i) => {
+            if (layerGrads === undefined) throw new DistributedError(`worker: layer ${i} has no gradients`);
+            for (const g of layerGrads) {
+              grads.set(g, o);
+              o += g.length;
+            }
+          });
+          const stats = new Float64Array([b.lossSum, b.correct ?? NaN]);
+          const output = b.output.data.slice(0, rows * nOut);
+          fig.secondsComputing += (performance.now() - c0) / 1000;
+          fig.rows += rows;
+          fig.steps++;
+          if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
+          const header = { kind: 'result', uid: config.uid, epoch: config.epoch, worker, version, step: h.step, slice: h.slice, attempt: h.attempt, rows, figures: { ...fig } };
+          const g = bytesOf(grads);
+          const s = bytesOf(stats);
+          const out = bytesOf(output);
+          fig.bytesSent += g.length + s.length + out.length;
+          await cmd.send(['XADD', keys.out, 'MAXLEN', String(4 * config.slices + 16), '*', 'h', JSON.stringify(header), 'g', g, 's', s, 'o', out]);
+        }
+      }
+    } finally {
+      clearInterval(timer);
+      await cmd.send(['DEL', hb]).catch(() => undefined);
+    }
+  }
+
+  /** The weights of `version`; null when the committed version has moved past it (the task is stale). */
+  async function fetchWeights(version: number, nParams: number): Promise<Float32Array | null> {
+    for (let i = 0; ; i++) {
+      const r = await cmd.sendBuffers(['HMGET', keys.state, 'wv', 'weights']);
+      if (!Array.isArray(r)) throw new DistributedError(`job ${options.job}: unexpected reply for its state`);
+      const now = Buffer.isBuffer(r[0]) ? Number(r[0].toString('utf8')) : -1;
+      if (now === version && Buffer.isBuffer(r[1])) return f32Of(r[1], nParams, `job ${options.job} weights of version ${version}`);
+      if (now > version || i > 100) return null;
+      await sleep(10);
+    }
+  }
+}
