@@ -577,7 +577,7 @@ class Link {
     let reply: StepReply;
     try {
       await started;
-      if (this.fatal !== null) throw this.fatal;
+      if (this.fatal !== null && req.type === 'step') throw this.fatal;
       reply = req.type === 'step' ? await this.step(req) : { ...(await this.close(req.isDone)), seq: req.seq };
     } catch (e) {
       this.fatal ??= e instanceof Error ? e : new Error(String(e));
