@@ -72,8 +72,10 @@ class Link {
   private ctlId = '0-0';
   private wv: number;
   /** The last commit, kept to commit it again after a reconnect. */
-  private lastCommit: CommitRequest | null = null;
+  private lastCommit: { readonly c: CommitRequest; readonly wv: number } | null = null;
   private pendingCommit: Promise<void> | null = null;
+  /** Resolves once the pending commit's EXEC is written: tasks sent after it are read after it. */
+  private commitQueued: Promise<void> = Promise.resolve();
   private watched: Promise<Reply> | null = null;
   private fatal: Error | null = null;
   private isClosing = false;
@@ -133,7 +135,7 @@ class Link {
     await cmd.send(['SET', this.keys.lease, this.d.leaseValue, 'PX', String(this.d.leaseMs)]);
     // Heartbeats may have lapsed while Redis was away: give the workers one TTL to come back.
     this.graceUntil = performance.now() + this.d.heartbeatMs;
-    if (this.lastCommit !== null) await this.sendCommit(this.lastCommit);
+    if (this.lastCommit !== null) await this.sendCommit(this.lastCommit.c, this.lastCommit.wv, () => undefined);
     this.log(`reconnected to Redis at ${cmd.address}`);
   }
 
@@ -275,24 +277,24 @@ class Link {
     this.watched.catch(() => undefined);
   }
 
-  private async sendCommit(c: CommitRequest): Promise<void> {
+  private async sendCommit(c: CommitRequest, wv: number, onQueued: () => void): Promise<void> {
     const { cmd } = this.conns();
     if (this.watched === null) this.watch(cmd);
     const watched = this.watched;
     this.watched = null;
     const epochNow = await watched;
     if (String(epochNow) !== String(this.d.epoch)) throw this.fenced(`the run epoch is now ${String(epochNow)}`);
-    this.wv++;
     const window: CommandArg[] = [];
     for (const [slot, bytes] of c.changed) window.push(String(slot), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const weights = bytesOf(c.weights);
     const ckpt = Buffer.from(c.ckpt.buffer, c.ckpt.byteOffset, c.ckpt.byteLength);
     const replies = [
       cmd.send(['MULTI']),
-      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(this.wv), 'steps', String(c.steps), 'weights', weights, 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
+      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'weights', weights, 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
       ...(window.length > 0 ? [cmd.send(['HSET', this.keys.window, ...window])] : []),
       cmd.send(['EXEC']),
     ];
+    onQueued();
     this.fig.bytesSent += weights.length + ckpt.length + window.reduce((n, a) => n + a.length, 0);
     this.watch(cmd);
     const exec = await replies[replies.length - 1];
@@ -314,11 +316,19 @@ class Link {
     await Promise.all(replies);
   }
 
+  /**
+   * Commit version wv (numbered now, so the tasks built after this carry it) after the previous
+   * commit; the step waits for its EXEC to be written before it sends tasks.
+   */
   private commit(c: CommitRequest): void {
-    this.lastCommit = c;
+    const wv = ++this.wv;
+    this.lastCommit = { c, wv };
     const previous = this.pendingCommit ?? Promise.resolve();
-    this.pendingCommit = previous.then(() => this.robust(() => this.sendCommit(c)));
-    this.pendingCommit.catch(() => undefined);
+    let queued: () => void = () => undefined;
+    this.commitQueued = new Promise<void>((resolve) => (queued = resolve));
+    const done = queued;
+    this.pendingCommit = previous.then(() => this.robust(() => this.sendCommit(c, wv, done)));
+    this.pendingCommit.then(done, done);
   }
 
   // ───────────────────────────── one step ─────────────────────────────
@@ -427,6 +437,7 @@ class Link {
         }
       }
       const w0 = performance.now();
+      await this.commitQueued;
       await Promise.all(missing().map((p) => this.sendTask(p)));
       await this.pendingCommit;
       isSent = true;

@@ -65,7 +65,7 @@ export interface DistributedJobOptions {
   readonly spawn?: { readonly command: string; readonly args: readonly string[]; readonly count: number };
   /** Heartbeat TTL of the workers (ms); default 2000. */
   readonly heartbeatMs?: number;
-  /** Lease TTL of the coordinator (ms); default 3000. */
+  /** Lease TTL of the coordinator (ms); default 1.5 × heartbeatMs, at least 1000. */
   readonly leaseMs?: number;
   /** Longest wait without progress — for workers to join, for a slice, for Redis to come back (ms); default 60 000. */
   readonly waitTimeoutMs?: number;
@@ -141,7 +141,7 @@ export async function openDistributedJob(model: Model, options: DistributedJobOp
   const keys = jobKeys(job);
   const target = parseRedisUrl(options.url);
   const heartbeatMs = options.heartbeatMs ?? 2000;
-  const leaseMs = options.leaseMs ?? 3000;
+  const leaseMs = options.leaseMs ?? Math.max(1000, Math.round(1.5 * heartbeatMs));
   const waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
   const log = options.log ?? (() => undefined);
   const cmd = await connectRedis(target, { forKey: keys.state, timeoutMs: Math.min(5000, waitTimeoutMs), name: `deltaflow-coordinator:${job}` });

@@ -244,7 +244,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           fig.secondsComputing += (performance.now() - c0) / 1000;
           fig.rows += rows;
           fig.steps++;
-          if (options.delayMs !== undefined && options.delayMs > 0) await sleep(options.delayMs);
+          if (options.delayMs !== undefined && options.delayMs > 0) {
+            log(`holding the result of step ${String(h.step)} slice ${String(h.slice)} for ${options.delayMs} ms`);
+            await sleep(options.delayMs);
+          }
           const header = { kind: 'result', uid: config.uid, epoch: config.epoch, worker, version, step: h.step, slice: h.slice, attempt: h.attempt, rows, figures: { ...fig } };
           const g = bytesOf(grads);
           const s = bytesOf(stats);
