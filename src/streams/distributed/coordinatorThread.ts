@@ -28,8 +28,9 @@ import { parseRedisUrl } from '../sources/redis/redisUrl.js';
 import { DistributedError } from './distributedError.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import { jobKeys } from './jobKeys.js';
-import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
-import { bytesOf, f32Of, f64Of, fieldOf, headerOf, xreadEntries, type Entry, type WorkerFigures } from './wire.js';
+import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, RowsRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
+import type { Sample } from '../types.js';
+import { bytesOf, decodeSamples, f32Of, f64Of, fieldOf, headerOf, xreadEntries, type Entry, type WorkerFigures } from './wire.js';
 
 interface Member {
   readonly worker: string;
@@ -55,7 +56,9 @@ interface SliceResult {
   readonly output: Float32Array;
 }
 
-const isTransient = (e: unknown): boolean => e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT');
+/** A lost connection, a timeout, or a Cluster that is down or resharding: worth waiting for. */
+const isTransient = (e: unknown): boolean =>
+  e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT' || (e.code === 'REDIS_COMMAND' && /CLUSTERDOWN|TRYAGAIN/.test(e.message)));
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const zeroFigures: WorkerFigures = { rows: 0, steps: 0, secondsWaiting: 0, secondsComputing: 0, bytesSent: 0 };
@@ -109,34 +112,68 @@ class Link {
     return { cmd: this.cmd, rd: this.rd };
   }
 
-  /** After a lost connection: connect again until waitTimeoutMs, then fail naming the server. */
+  /**
+   * After a lost connection (or a Cluster that went down): connect again and take the job back up
+   * until waitTimeoutMs has passed, then fail with one line naming the node that is down.
+   */
   private async reconnect(cause: unknown): Promise<void> {
     const address = this.cmd?.address ?? `${this.target.host}:${this.target.port}`;
-    this.cmd?.destroy();
-    this.rd?.destroy();
-    this.cmd = this.rd = null;
+    this.drop();
     this.fig.reconnects++;
     this.log(`lost Redis at ${address} (${messageOf(cause)}); reconnecting for up to ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s`);
     const deadline = performance.now() + this.d.waitTimeoutMs;
-    for (;;) {
+    for (let last: unknown = cause; ; ) {
+      if (performance.now() > deadline) {
+        const down = await this.failingNodes(address);
+        throw new DistributedError(`Redis node ${down} is down: no answer for ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s (${messageOf(last)}); the job stopped at its last committed version (resume with --resume once the node is back)`);
+      }
       try {
         await this.connect();
-        break;
+        const { cmd } = this.conns();
+        // The run epoch and lease must still be ours (a Redis without its data gets them again).
+        const epoch = await cmd.send(['GET', this.keys.epoch]);
+        if (epoch === null) await cmd.send(['SET', this.keys.epoch, String(this.d.epoch), 'NX']);
+        else if (String(epoch) !== String(this.d.epoch)) throw this.fenced(`the run epoch is now ${String(epoch)}`);
+        await cmd.send(['SET', this.keys.lease, this.d.leaseValue, 'PX', String(this.d.leaseMs)]);
+        // Heartbeats may have lapsed while Redis was away: give the workers one TTL to come back.
+        this.graceUntil = performance.now() + this.d.heartbeatMs;
+        if (this.lastCommit !== null) await this.sendCommit(this.lastCommit.c, this.lastCommit.wv, () => undefined);
+        this.log(`reconnected to Redis at ${cmd.address}`);
+        return;
       } catch (e) {
-        if (performance.now() > deadline) throw new DistributedError(`Redis node ${address} is down: no connection for ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s (${messageOf(e)}); the job stopped at its last committed version (resume with --resume once the node is back)`);
+        if (!isTransient(e)) throw e;
+        last = e;
+        this.drop();
         await sleep(200);
       }
     }
-    const { cmd } = this.conns();
-    // The run epoch and lease must still be ours (a Redis without its data gets them again).
-    const epoch = await cmd.send(['GET', this.keys.epoch]);
-    if (epoch === null) await cmd.send(['SET', this.keys.epoch, String(this.d.epoch), 'NX']);
-    else if (String(epoch) !== String(this.d.epoch)) throw this.fenced(`the run epoch is now ${String(epoch)}`);
-    await cmd.send(['SET', this.keys.lease, this.d.leaseValue, 'PX', String(this.d.leaseMs)]);
-    // Heartbeats may have lapsed while Redis was away: give the workers one TTL to come back.
-    this.graceUntil = performance.now() + this.d.heartbeatMs;
-    if (this.lastCommit !== null) await this.sendCommit(this.lastCommit.c, this.lastCommit.wv, () => undefined);
-    this.log(`reconnected to Redis at ${cmd.address}`);
+  }
+
+  private drop(): void {
+    this.cmd?.destroy();
+    this.rd?.destroy();
+    this.cmd = null;
+    this.rd = null;
+  }
+
+  /** The node(s) a Cluster marks as failing (CLUSTER NODES), else `fallback`. */
+  private async failingNodes(fallback: string): Promise<string> {
+    try {
+      const any = await connectRedis(this.target, { timeoutMs: 1000 });
+      try {
+        const nodes = await any.send(['CLUSTER', 'NODES']);
+        const failing = String(nodes)
+          .split('\n')
+          .map((line) => line.split(' '))
+          .filter((f) => f.length > 2 && /(^|,)fail\??(,|$)/.test(f[2]))
+          .map((f) => f[1].replace(/@.*$/, ''));
+        return failing.length > 0 ? failing.join(', ') : fallback;
+      } finally {
+        any.destroy();
+      }
+    } catch {
+      return fallback;
+    }
   }
 
   /** Runs `fn`, reconnecting and running it again after a lost connection. */
@@ -526,6 +563,95 @@ class Link {
     }
   }
 
+  // ───────────────────────────── partitioned input ─────────────────────────────
+
+  /**
+   * Rows [from, from + count) of the partitions' round-robin order: count/N rows from each partition,
+   * asked of the worker holding that partition's slot (its owner); an owner whose heartbeat lapses
+   * has its request sent to another worker (attempt + 1), which replays the partition to the same
+   * place. The rows are merged round-robin — row from + i from partition i mod N.
+   */
+  private async rows(req: RowsRequest): Promise<StepReply> {
+    if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
+    const n = this.d.slices;
+    const local = req.from / n;
+    const per = req.count / n;
+    if (!Number.isInteger(local) || !Number.isInteger(per)) throw new DistributedError(`partitioned input: rows ${req.from} + ${req.count} are not whole rounds of ${n} partitions`);
+    const got: ({ rows: Sample[]; isEnd: boolean } | null)[] = new Array<{ rows: Sample[]; isEnd: boolean } | null>(n).fill(null);
+    const asks: Pending[] = Array.from({ length: n }, (_, p) => ({ slice: p, start: 0, rows: per, attempt: 0, worker: null, fields: [] }));
+    const fieldsOf = (a: Pending): CommandArg[] => [
+      'h',
+      JSON.stringify({ kind: 'rows', uid: this.d.uid, epoch: this.d.epoch, stream: req.stream, p: a.slice, dataEpoch: req.dataEpoch, from: local, count: per, window: req.window, seed: req.seed, schema: req.schema, attempt: a.attempt }),
+    ];
+    for (const a of asks) {
+      a.worker = this.choose(a.slice, []);
+      a.fields = fieldsOf(a);
+    }
+    const missing = (): Pending[] => asks.filter((a) => got[a.slice] === null);
+    let lastProgress = performance.now();
+    let lastCheck = performance.now();
+    await this.robust(async () => {
+      await Promise.all(missing().map((a) => this.sendTask(a)));
+      while (missing().length > 0) {
+        if (this.fatal !== null) throw this.fatal;
+        await this.readOnce(Math.max(5, Math.min(100, this.d.heartbeatMs / 4)), (e) => {
+          const h = headerOf(e);
+          if (h === null || h.kind !== 'rows') return;
+          const a = typeof h.p === 'number' ? asks[h.p] : undefined;
+          if (h.uid !== this.d.uid || h.epoch !== this.d.epoch || a === undefined || h.attempt !== a.attempt || h.dataEpoch !== req.dataEpoch || h.from !== local || got[a.slice] !== null) {
+            this.fig.staleResults++;
+            return;
+          }
+          if (typeof h.error === 'string') throw new DistributedError(h.error);
+          got[a.slice] = { rows: decodeSamples(fieldOf(e, 'r'), `partition ${a.slice} rows`), isEnd: h.isEnd === true };
+          lastProgress = performance.now();
+        });
+        if (performance.now() - lastCheck >= this.d.heartbeatMs / 4) {
+          lastCheck = performance.now();
+          if (performance.now() >= this.graceUntil) {
+            const { cmd } = this.conns();
+            const owing = [...new Set(missing().map((a) => a.worker).filter((w): w is string => w !== null))];
+            const ttls = await Promise.all(owing.map((w) => cmd.send(['PTTL', this.keys.heartbeat(w)])));
+            owing.forEach((w, i) => {
+              if (Number(ttls[i]) === -2) this.markDead(w, `missed its heartbeat (no ${this.keys.heartbeat(w)} for ${this.d.heartbeatMs} ms)`);
+            });
+          }
+        }
+        for (const a of missing()) {
+          if (a.worker !== null && this.members.get(a.worker)?.isAlive === true) continue;
+          a.attempt++;
+          this.fig.reassigned++;
+          a.worker = this.choose(a.slice, []);
+          a.fields = fieldsOf(a);
+          if (a.worker !== null) {
+            this.log(`partition ${a.slice} goes to worker ${a.worker} (attempt ${a.attempt}); it replays the partition to row ${local}`);
+            await this.sendTask(a);
+            lastProgress = performance.now();
+          }
+        }
+        if (performance.now() - lastProgress > this.d.waitTimeoutMs) {
+          throw new DistributedError(`waited ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s for rows ${local}… of partition ${missing()[0].slice} of job ${this.d.job}; giving up`);
+        }
+      }
+    });
+    const parts = got.map((g, p) => {
+      if (g === null) throw new DistributedError(`partition ${p}: no rows`);
+      return g;
+    });
+    const rows: Sample[] = [];
+    for (let j = 0; j < per; j++) for (const g of parts) if (j < g.rows.length) rows.push(g.rows[j]);
+    const ended = parts.map((g) => g.isEnd || g.rows.length < per);
+    const isEnd = ended.some((e) => e);
+    // publish's layout: row i in partition i mod N, so the partitions end together (the first ones
+    // holding at most one row more). Anything else would leave a gap in the order: an error, never a skip.
+    const sizes = parts.map((g) => g.rows.length);
+    const isEven = sizes.every((k, p) => p === 0 || (k <= sizes[p - 1] && k >= sizes[0] - 1));
+    if (isEnd && (!ended.every((e) => e) || !isEven)) {
+      throw new DistributedError(`partitions of ${req.stream} end unevenly (rows ${sizes.join(', ')} from row ${local} on): not the layout of deltaflow publish --partitions ${n}`);
+    }
+    return { type: 'reply', seq: req.seq, rows, isEnd };
+  }
+
   // ───────────────────────────── close ─────────────────────────────
 
   private async close(isDone: boolean): Promise<StepReply> {
@@ -589,7 +715,7 @@ class Link {
     try {
       await started;
       if (this.fatal !== null && req.type === 'step') throw this.fatal;
-      reply = req.type === 'step' ? await this.step(req) : { ...(await this.close(req.isDone)), seq: req.seq };
+      reply = req.type === 'step' ? await this.step(req) : req.type === 'rows' ? await this.rows(req) : { ...(await this.close(req.isDone)), seq: req.seq };
     } catch (e) {
       this.fatal ??= e instanceof Error ? e : new Error(String(e));
       reply = { type: 'reply', seq: req.seq, error: messageOf(e) };

@@ -37,7 +37,8 @@ import { connectRedis, type RedisConnection } from '../sources/redis/redisConnec
 import { parseRedisUrl } from '../sources/redis/redisUrl.js';
 import type { GradientPool, GradientPoolStats } from '../parallel/parallelBackprop.js';
 import type { Backward, Loss } from '../training/lossHead.js';
-import type { Batch, Sample } from '../types.js';
+import type { Batch, Sample, SourcePosition } from '../types.js';
+import type { EntrySchemaOptions } from '../sources/redis/redisEntry.js';
 import { DistributedError } from './distributedError.js';
 import { fingerprintOf } from './fingerprint.js';
 import type { JobConfig } from './jobConfig.js';
@@ -86,11 +87,29 @@ export interface DistributedFigures {
   readonly workers: readonly WorkerReport[];
 }
 
+/** Partitioned input (`deltaflow publish --partitions N`, N = the job's slices): see partitionedSource. */
+export interface PartitionedInput extends EntrySchemaOptions {
+  /** The stream name given to publish. */
+  readonly stream: string;
+  /** Per-partition shuffle window (0: stream order) and seed (partitionReader.ts derives one per partition and epoch). */
+  readonly shuffle?: { readonly window: number; readonly seed: number };
+  /** Rows fetched per round trip, from every partition together; default 64 per partition. */
+  readonly chunk?: number;
+}
+
 export interface DistributedJob {
   readonly job: string;
   readonly epoch: number;
   readonly pool: GradientPool;
   readonly mirror: CheckpointMirror;
+  /**
+   * fit's `trainSource` for partitioned input: worker p reads partition p (through its own seeded
+   * shuffle window) and hands its rows on; they arrive here merged round-robin — row k from partition
+   * k mod N, the published file's order — so fit batches them as it would the file (give fit no
+   * shuffle of its own). A batch of m rows takes m/N from every partition (m must be a multiple of N).
+   * A position's `nextRecord` k reads on from row k (each partition from its row k/N).
+   */
+  partitionedSource(input: PartitionedInput): (epoch: number, start?: SourcePosition) => Observable<Sample>;
   /** Ends the job: waits for the last commit, marks the job done when `isDone`, stops local workers, gives the lease back. */
   close(isDone: boolean): Promise<DistributedFigures>;
 }
@@ -260,9 +279,9 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
     }
   };
 
-  // What the first step needs: a push of the weights unless they are the committed version's.
-  let hasPublished = false;
-  let resumedWeights: Buffer | null = null;
+  // The weights the workers can read (the last commit's, a push's, or the resumed version's): a step
+  // whose weights differ from them publishes them first (a run without a checkpoint mirror, or its first step).
+  let published: Buffer | null = null;
   const flatParams = (): Float32Array<ArrayBuffer> => {
     const flat = new Float32Array(nParams);
     let o = 0;
@@ -279,12 +298,10 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
   function backward(batch: Batch): Backward {
     const { m } = batch;
     if (batch.x.data.length !== m * nIn) throw new DistributedError(`distributed job ${options.job}: batch x holds ${batch.x.data.length} values, expected ${m} × ${nIn}`);
-    let push: Float32Array<ArrayBuffer> | null = null;
-    if (!hasPublished) {
-      const flat = flatParams();
-      push = resumedWeights !== null && bytesOf(flat).equals(resumedWeights) ? null : flat;
-      hasPublished = true;
-    }
+    const flat = flatParams();
+    const isPublished = published !== null && bytesOf(flat).equals(published);
+    const push: Float32Array<ArrayBuffer> | null = isPublished ? null : flat;
+    if (!isPublished) published = Buffer.from(bytesOf(flat));
     step++;
     seq++;
     const x = batch.x.data.slice();
@@ -386,7 +403,7 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
         if (committedWindow[i] !== s) changed.push([i, encodeSample(s)]);
       });
       committedWindow = ckpt.window;
-      hasPublished = true;
+      published = Buffer.from(bytesOf(weights));
       port1.postMessage({ type: 'commit', weights, steps: ckpt.counters.steps, ckpt: bytes, windowLen: ckpt.window.length, changed } satisfies LinkRequest, [weights.buffer, bytes.buffer]);
       drainLogs();
     },
@@ -413,17 +430,58 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
           window.push(decodeSample(b, `${name} window slot ${start + i}`));
         });
       }
-      resumedWeights = Buffer.from(bytesOf(flat));
+      published = Buffer.from(bytesOf(flat));
       committedWindow = window;
       return { ...decoded, weights, window };
     },
   };
+
+  function partitionedSource(input: PartitionedInput): (epoch: number, start?: SourcePosition) => Observable<Sample> {
+    const n = options.slices;
+    const chunk = n * (input.chunk ?? 64);
+    const { stream, shuffle, chunk: _chunk, ...schema } = input;
+    void _chunk;
+    const name = `${c.target.display}/${stream}`;
+    return (dataEpoch, start) =>
+      new Observable<Sample>((subscriber) => {
+        let k = start?.nextRecord ?? 0;
+        if (k % n !== 0) {
+          subscriber.error(new DistributedError(`${name}: cannot read on from row ${k}, which is not a whole round of ${n} partitions`));
+          return;
+        }
+        let isClosed = false;
+        const loop = async (): Promise<void> => {
+          for (;;) {
+            if (isClosed) return;
+            seq++;
+            const reply = call({ type: 'rows', seq, dataEpoch, from: k, count: chunk, stream, window: shuffle?.window ?? 0, seed: shuffle?.seed ?? 0, schema: JSON.parse(JSON.stringify(schema)) as Record<string, unknown> }, []);
+            if (reply.error !== undefined || reply.rows === undefined) throw new DistributedError(reply.error ?? `${name}: no rows in the reply`);
+            for (const row of reply.rows) {
+              if (isClosed) return;
+              subscriber.next({ ...row, origin: { ...row.origin, record: k, line: k + 2, endOffset: k + 1 } });
+              k++;
+            }
+            if (reply.isEnd === true) {
+              subscriber.complete();
+              return;
+            }
+            // Let timers and signals run between chunks (the steps inside next() block this thread).
+            await new Promise((r) => setImmediate(r));
+          }
+        };
+        loop().catch((e: unknown) => subscriber.error(e));
+        return () => {
+          isClosed = true;
+        };
+      });
+  }
 
   return {
     job: options.job,
     epoch: c.epoch,
     pool,
     mirror,
+    partitionedSource,
     async close(isDone) {
       if (closed !== null) return { coordinator: emptyFigures(), workers: [] };
       seq++;

@@ -9,6 +9,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Fingerprint } from './fingerprint.js';
+import type { Sample } from '../types.js';
 import type { WorkerFigures } from './wire.js';
 
 export interface LinkData {
@@ -67,7 +68,22 @@ export interface CloseRequest {
   readonly isDone: boolean;
 }
 
-export type LinkRequest = StepRequest | CommitRequest | CloseRequest;
+/** The next rows of partitioned input: rows [from, from + count) of the round-robin order, count/N from each partition. */
+export interface RowsRequest {
+  readonly type: 'rows';
+  readonly seq: number;
+  /** The training epoch (partition seeds depend on it). */
+  readonly dataEpoch: number;
+  readonly from: number;
+  readonly count: number;
+  readonly stream: string;
+  readonly window: number;
+  readonly seed: number;
+  /** EntrySchemaOptions as JSON. */
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+export type LinkRequest = StepRequest | CommitRequest | CloseRequest | RowsRequest;
 
 /** Where the coordinator's time went, summed over the steps. */
 export interface CoordinatorFigures {
@@ -104,6 +120,9 @@ export interface StepReply {
   readonly output?: Float32Array<ArrayBuffer>;
   readonly coordinator?: CoordinatorFigures;
   readonly workers?: readonly WorkerReport[];
+  /** A rows request's rows in round-robin order, and whether the partitions ended. */
+  readonly rows?: readonly Sample[];
+  readonly isEnd?: boolean;
 }
 
 export interface LogMessage {

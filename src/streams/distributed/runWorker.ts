@@ -26,6 +26,9 @@ import { sizeOf } from '../../ops/tensor.js';
 import { connectRedis, type RedisConnection } from '../sources/redis/redisConnection.js';
 import { RedisStreamError } from '../sources/redis/redisError.js';
 import { parseRedisUrl } from '../sources/redis/redisUrl.js';
+import { partitionKey } from '../sources/redis/partitions.js';
+import type { EntrySchemaOptions } from '../sources/redis/redisEntry.js';
+import { PartitionReader, partitionSeed } from './partitionReader.js';
 import { backprop } from '../training/backprop.js';
 import { meanSquaredError, softmaxCrossEntropy, type Backward, type Loss } from '../training/lossHead.js';
 import type { Batch, RowOrigin } from '../types.js';
@@ -33,7 +36,7 @@ import { DistributedError } from './distributedError.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseJobConfig, type JobConfig } from './jobConfig.js';
 import { jobKeys } from './jobKeys.js';
-import { bytesOf, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
+import { bytesOf, encodeSamples, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -63,7 +66,9 @@ export class WorkerRefusedError extends Error {
 
 const losses: Record<Loss['name'], () => Loss> = { softmaxCrossEntropy, meanSquaredError };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const isTransient = (e: unknown): boolean => e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT');
+/** A lost connection, a timeout, or a Cluster that is down or resharding: worth waiting for. */
+const isTransient = (e: unknown): boolean =>
+  e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT' || (e.code === 'REDIS_COMMAND' && /CLUSTERDOWN|TRYAGAIN/.test(e.message)));
 const WORKER_ORIGIN: RowOrigin = { source: '(distributed worker slice)', line: 0, record: 0, endOffset: 0 };
 
 /** One kept-alive backprop subscription, driven synchronously (its workspaces persist between slices). */
@@ -102,6 +107,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
   let cmd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}` });
   let rd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}:read` });
   const isStopped = (): boolean => options.signal?.aborted === true;
+  /** Partition readers this worker owns, by partition, and their connections (to each partition's master). */
+  const readers = new Map<number, { readonly dataEpoch: number; readonly reader: PartitionReader }>();
+  const partitionConns = new Map<string, RedisConnection>();
+
 
   async function reconnect(cause: unknown): Promise<void> {
     cmd.destroy();
@@ -161,6 +170,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
   } finally {
     cmd.destroy();
     rd.destroy();
+    for (const c of partitionConns.values()) c.destroy();
   }
 
   /** Join the run of `config` and compute its tasks; returns when the job is done or stopped. */
@@ -204,6 +214,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           if (h === null) continue;
           if (h.kind === 'refused') throw new WorkerRefusedError(String(h.reason));
           if (h.kind === 'dropped') throw new Rejoin(`the coordinator dropped it (${String(h.reason)})`);
+          if (h.kind === 'rows' && h.uid === config.uid && h.epoch === config.epoch) {
+            await serveRows(config, worker, h);
+            continue;
+          }
           if (h.kind !== 'task' || h.uid !== config.uid) continue;
           if (typeof h.epoch === 'number' && h.epoch > config.epoch) throw new Rejoin(`a task of run epoch ${h.epoch} arrived`);
           if (h.epoch !== config.epoch) continue;
@@ -259,6 +273,62 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
     } finally {
       clearInterval(timer);
       await cmd.send(['DEL', hb]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A rows request: the next rows of partition p, through its shuffle window. A request that does not
+   * continue this worker's reader (another epoch, another start: it took the partition over) replays
+   * the partition from its start. A lost connection to the partition's node is retried for
+   * waitTimeoutMs; then, like a bad row, the reply carries the error and the coordinator stops with it.
+   */
+  async function serveRows(config: JobConfig, worker: string, h: Record<string, unknown>): Promise<void> {
+    const p = Number(h.p);
+    const n = config.slices;
+    const key = n === 1 ? String(h.stream) : partitionKey(String(h.stream), p, n);
+    const dataEpoch = Number(h.dataEpoch);
+    const from = Number(h.from);
+    const count = Number(h.count);
+    const reply = async (fields: Record<string, unknown>, rows: Buffer | null): Promise<void> => {
+      const header = { kind: 'rows', uid: config.uid, epoch: config.epoch, worker, p, dataEpoch, from, attempt: h.attempt, ...fields, figures: { ...fig } };
+      const args = ['XADD', keys.out, 'MAXLEN', String(4 * config.slices + 16), '*', 'h', JSON.stringify(header), ...(rows === null ? [] : ['r', rows])];
+      if (rows !== null) fig.bytesSent += rows.length;
+      await cmd.send(args);
+    };
+    const deadline = performance.now() + waitTimeoutMs;
+    for (;;) {
+      try {
+        let owned = readers.get(p);
+        if (owned === undefined || owned.dataEpoch !== dataEpoch || owned.reader.taken !== from) {
+          let conn = partitionConns.get(key);
+          if (conn === undefined) {
+            conn = await connectRedis(target, { ...connOptions, forKey: key, name: `deltaflow-worker:${key}` });
+            partitionConns.set(key, conn);
+          }
+          const name = `${conn.address}/${key}`;
+          const reader = new PartitionReader(conn, key, { schema: h.schema as EntrySchemaOptions, window: Number(h.window), seed: partitionSeed(Number(h.seed), dataEpoch, p), timeoutMs: waitTimeoutMs, name });
+          await reader.skip(from);
+          owned = { dataEpoch, reader };
+          readers.set(p, owned);
+        }
+        const got = await owned.reader.next(count);
+        fig.rows += got.rows.length;
+        await reply({ count: got.rows.length, isEnd: got.isEnd }, encodeSamples(got.rows));
+        return;
+      } catch (e) {
+        readers.delete(p);
+        const conn = partitionConns.get(key);
+        if (isTransient(e) && performance.now() < deadline) {
+          conn?.destroy();
+          partitionConns.delete(key);
+          await sleep(200);
+          continue;
+        }
+        const where = conn === undefined ? target.display : conn.address;
+        const message = isTransient(e) ? `Redis node ${where} holding partition ${key} is down: ${e instanceof Error ? e.message : String(e)}` : e instanceof Error ? e.message : String(e);
+        await reply({ error: message }, null);
+        return;
+      }
     }
   }
 

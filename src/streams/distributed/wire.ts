@@ -171,3 +171,29 @@ export function decodeSample(b: Buffer, what: string): Sample {
   const target = f32Of(b.subarray(at + 4 * h.nx, at + 4 * (h.nx + h.nt)), h.nt, what);
   return { x, target, label: h.label, origin: h.origin, ...(h.kept === undefined ? {} : { kept: h.kept }) };
 }
+
+/** Samples as one buffer: u32 count, then per sample u32 length and encodeSample's bytes. */
+export function encodeSamples(samples: readonly Sample[]): Buffer {
+  const parts = samples.map(encodeSample);
+  const out = Buffer.alloc(4 + parts.reduce((n, p) => n + 4 + p.length, 0));
+  out.writeUInt32LE(samples.length, 0);
+  let at = 4;
+  for (const p of parts) {
+    out.writeUInt32LE(p.length, at);
+    p.copy(out, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+export function decodeSamples(b: Buffer, what: string): Sample[] {
+  const n = b.readUInt32LE(0);
+  const out: Sample[] = [];
+  let at = 4;
+  for (let i = 0; i < n; i++) {
+    const len = b.readUInt32LE(at);
+    out.push(decodeSample(b.subarray(at + 4, at + 4 + len), `${what} row ${i}`));
+    at += 4 + len;
+  }
+  return out;
+}
