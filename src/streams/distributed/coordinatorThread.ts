@@ -2,10 +2,12 @@
  * The coordinator's Redis link: a worker_threads entry that does all of a distributed job's Redis
  * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step:
  *
- *   1. the commit of the previous version, already under way (MULTI/EXEC: state + changed window
- *      slots, fenced by WATCH on the run epoch), and the weights the workers read (df:{J}:state);
+ *   1. the weights of the previous version published (HSET df:{J}:model), written when the commit
+ *      request arrived;
  *   2. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
- *      worker that holds slot s (all in one pipeline);
+ *      worker that holds slot s (all in one pipeline), and right behind them the commit of that
+ *      version (MULTI/EXEC: the checkpoint, COPY of the published weights, the changed window slots;
+ *      fenced by WATCH on the run epoch) — so the optimizer state travels while the workers compute;
  *   3. XREAD BLOCK on the result and control streams until every slice is back. Joins are accepted
  *      (fingerprint checked, else refused naming the field) as they come; results are kept only when
  *      uid, run epoch, step, slice and attempt all match (else counted stale); every heartbeatMs/4 the
@@ -76,9 +78,11 @@ class Link {
   private wv: number;
   /** The last commit, kept to commit it again after a reconnect. */
   private lastCommit: { readonly c: CommitRequest; readonly wv: number } | null = null;
+  /** A commit whose weights are published and whose transaction waits for the next step's tasks. */
+  private pendingTx: { readonly c: CommitRequest; readonly wv: number } | null = null;
   private pendingCommit: Promise<void> | null = null;
-  /** Resolves once the pending commit's EXEC is written: tasks sent after it are read after it. */
-  private commitQueued: Promise<void> = Promise.resolve();
+  /** Resolves once the flushed transaction's EXEC is written (or it failed): a later publish must come after it. */
+  private txQueued: Promise<void> = Promise.resolve();
   private watched: Promise<Reply> | null = null;
   private fatal: Error | null = null;
   private isClosing = false;
@@ -137,7 +141,10 @@ class Link {
         await cmd.send(['SET', this.keys.lease, this.d.leaseValue, 'PX', String(this.d.leaseMs)]);
         // Heartbeats may have lapsed while Redis was away: give the workers one TTL to come back.
         this.graceUntil = performance.now() + this.d.heartbeatMs;
-        if (this.lastCommit !== null) await this.sendCommit(this.lastCommit.c, this.lastCommit.wv, () => undefined);
+        if (this.lastCommit !== null) {
+          this.pendingTx = null;
+          await this.sendCommit(this.lastCommit.c, this.lastCommit.wv);
+        }
         this.log(`reconnected to Redis at ${cmd.address}`);
         return;
       } catch (e) {
@@ -251,6 +258,8 @@ class Link {
     if (why !== null) {
       this.fig.refused++;
       this.log(`refused ${where}: ${why}`);
+      // A local worker runs this very deltaflow: restarting it would be refused again.
+      if ([...this.children].some((c) => c.pid === Number(h.pid))) this.fatal ??= new DistributedError(`the local workers of job ${this.d.job} cannot join: ${why}`);
       void this.conns().cmd.send(['XADD', this.keys.inbox(worker), 'MAXLEN', '64', '*', 'h', JSON.stringify({ kind: 'refused', reason: `job ${this.d.job} refused this worker: ${why}` })]).catch(() => undefined);
       return;
     }
@@ -295,6 +304,7 @@ class Link {
   private async awaitWorkers(n: number): Promise<void> {
     const deadline = performance.now() + this.d.waitTimeoutMs;
     while (this.live().length < n) {
+      if (this.fatal !== null) throw this.fatal;
       if (performance.now() > deadline) {
         throw new DistributedError(
           `waited ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s for ${n} workers to join job ${this.d.job}; ${this.live().length} joined` +
@@ -314,7 +324,16 @@ class Link {
     this.watched.catch(() => undefined);
   }
 
-  private async sendCommit(c: CommitRequest, wv: number, onQueued: () => void): Promise<void> {
+  /** Publish weights as version `wv` (what the workers read; one command, so wv and weights agree). */
+  private publish(weights: Float32Array, wv: number): Promise<Reply> {
+    const { cmd } = this.conns();
+    const w = bytesOf(weights);
+    this.fig.bytesSent += w.length;
+    return cmd.send(['HSET', this.keys.model, 'wv', String(wv), 'weights', w]);
+  }
+
+  /** The commit of version wv, whose weights are published: one MULTI/EXEC, fenced by the WATCHed run epoch. */
+  private async sendTx(c: CommitRequest, wv: number, onQueued: () => void = () => undefined): Promise<void> {
     const { cmd } = this.conns();
     if (this.watched === null) this.watch(cmd);
     const watched = this.watched;
@@ -323,48 +342,59 @@ class Link {
     if (String(epochNow) !== String(this.d.epoch)) throw this.fenced(`the run epoch is now ${String(epochNow)}`);
     const window: CommandArg[] = [];
     for (const [slot, bytes] of c.changed) window.push(String(slot), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    const weights = bytesOf(c.weights);
     const ckpt = Buffer.from(c.ckpt.buffer, c.ckpt.byteOffset, c.ckpt.byteLength);
     const replies = [
       cmd.send(['MULTI']),
-      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'weights', weights, 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
+      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
+      cmd.send(['COPY', this.keys.model, this.keys.committed, 'REPLACE']),
       ...(window.length > 0 ? [cmd.send(['HSET', this.keys.window, ...window])] : []),
       cmd.send(['EXEC']),
     ];
     onQueued();
-    this.fig.bytesSent += weights.length + ckpt.length + window.reduce((n, a) => n + a.length, 0);
+    this.fig.bytesSent += ckpt.length + window.reduce((n, a) => n + a.length, 0);
     this.watch(cmd);
     const exec = await replies[replies.length - 1];
     await Promise.all(replies.slice(0, -1));
     if (exec === null) throw this.fenced('the run epoch changed during the commit');
   }
 
+  /** After a reconnect: publish and commit the last committed version again. */
+  private async sendCommit(c: CommitRequest, wv: number): Promise<void> {
+    await this.publish(c.weights, wv);
+    await this.sendTx(c, wv);
+  }
+
+  /** The first step of a run with nothing committed (or resumed): publish the weights, commit nothing. */
   private async push(weights: Float32Array): Promise<void> {
-    const { cmd } = this.conns();
-    this.wv++;
-    const w = bytesOf(weights);
-    const replies = [
-      cmd.send(['MULTI']),
-      cmd.send(['HDEL', this.keys.state, 'ckpt']),
-      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(this.wv), 'weights', w]),
-      cmd.send(['EXEC']),
-    ];
-    this.fig.bytesSent += w.length;
-    await Promise.all(replies);
+    await this.publish(weights, ++this.wv);
   }
 
   /**
-   * Commit version wv (numbered now, so the tasks built after this carry it) after the previous
-   * commit; the step waits for its EXEC to be written before it sends tasks.
+   * A commit request: its weights are published now, as version wv (so the tasks of the next step,
+   * written after them on the same connection, carry wv and find them); the transaction itself waits
+   * for those tasks (flushTx) and then goes out behind them.
    */
   private commit(c: CommitRequest): void {
     const wv = ++this.wv;
     this.lastCommit = { c, wv };
+    this.pendingTx = { c, wv };
+    try {
+      this.publish(c.weights, wv).catch(() => undefined);
+    } catch {
+      // Not connected: the step's reconnect publishes and commits lastCommit.
+    }
+  }
+
+  /** Send the pending commit's transaction (after the previous one). */
+  private flushTx(): void {
+    const tx = this.pendingTx;
+    if (tx === null) return;
+    this.pendingTx = null;
     const previous = this.pendingCommit ?? Promise.resolve();
     let queued: () => void = () => undefined;
-    this.commitQueued = new Promise<void>((resolve) => (queued = resolve));
+    this.txQueued = new Promise<void>((resolve) => (queued = resolve));
     const done = queued;
-    this.pendingCommit = previous.then(() => this.robust(() => this.sendCommit(c, wv, done)));
+    this.pendingCommit = previous.then(() => this.robust(() => this.sendTx(tx.c, tx.wv, done)));
     this.pendingCommit.then(done, done);
   }
 
@@ -413,7 +443,6 @@ class Link {
     if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
     if (req.push !== null) {
       const push = req.push;
-      await this.pendingCommit;
       await this.robust(() => this.push(push));
     }
     let serialize = 0;
@@ -474,9 +503,9 @@ class Link {
         }
       }
       const w0 = performance.now();
-      await this.commitQueued;
-      await Promise.all(missing().map((p) => this.sendTask(p)));
-      await this.pendingCommit;
+      const sent = Promise.all(missing().map((p) => this.sendTask(p)));
+      this.flushTx();
+      await sent;
       isSent = true;
       redis += performance.now() - w0;
       const r0 = performance.now();
@@ -510,7 +539,8 @@ class Link {
       }
       wait += performance.now() - r0;
     });
-    await this.pendingCommit;
+    // The commit is on the wire before this step ends, so the next version's weights are published after it.
+    await this.txQueued;
 
     // Slice order, float64, one rounding: parallelBackprop's combine.
     const c0 = performance.now();
@@ -659,6 +689,7 @@ class Link {
     if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
     let error: string | undefined;
     try {
+      this.flushTx();
       await this.pendingCommit;
     } catch (e) {
       error = messageOf(e);

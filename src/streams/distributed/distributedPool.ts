@@ -16,9 +16,10 @@
  * written for workers to read.
  *
  * Checkpoints (`mirror`): every checkpoint the CLI's session takes — one per step boundary — is
- * committed to df:{J}:state in one MULTI/EXEC, the window slots that changed with it, so Redis always
- * holds the newest version whole; `latest()` reads it back for `--resume`. The weights in that state
- * are also what the workers compute from: publishing version v and committing it are one write.
+ * committed in one MULTI/EXEC (df:{J}:state, the window slots that changed with it, and a COPY of the
+ * published weights into df:{J}:committed), so Redis always holds the newest version whole;
+ * `latest()` reads it back for `--resume`. The weights are published first (df:{J}:model, what the
+ * workers compute from) and the rest of the commit follows the next step's tasks.
  *
  * The steps are synchronous (the main thread waits in Atomics.wait while the link thread,
  * coordinatorThread.ts, talks to Redis), so fit's step boundaries and checkpoints mean what they mean
@@ -168,9 +169,9 @@ export async function openDistributedJob(model: Model, options: DistributedJobOp
   let isLinked = false;
   try {
     await takeLease(cmd, keys, leaseValue, leaseMs, log);
-    const [steps, wv, configText] = await Promise.all([cmd.send(['HGET', keys.state, 'steps']), cmd.send(['HGET', keys.state, 'wv']), cmd.send(['GET', keys.config])]);
+    const [steps, wv, configText] = await Promise.all([cmd.send(['HGET', keys.state, 'steps']), cmd.send(['HGET', keys.model, 'wv']), cmd.send(['GET', keys.config])]);
     if (steps !== null && !options.isResume && options.replace === true) {
-      await cmd.send(['DEL', keys.state, keys.window, keys.ctl, keys.out]);
+      await cmd.send(['DEL', keys.state, keys.model, keys.committed, keys.window, keys.ctl, keys.out]);
     } else if (steps !== null && !options.isResume) {
       await cmd.send(['DEL', keys.lease]);
       throw new DistributedError(`job ${job} at ${target.display} already has committed version ${String(steps)}: continue it with --resume, choose another --job, or replace it with --force`);
@@ -408,8 +409,10 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
       drainLogs();
     },
     async latest() {
-      const r = await c.cmd.sendBuffers(['HMGET', c.keys.state, 'weights', 'ckpt', 'windowLen']);
-      if (!Array.isArray(r) || !Buffer.isBuffer(r[1]) || !Buffer.isBuffer(r[0])) return null;
+      // One MULTI/EXEC wrote both, so they are of one version.
+      const [w, r] = await Promise.all([c.cmd.sendBuffers(['HGET', c.keys.committed, 'weights']), c.cmd.sendBuffers(['HMGET', c.keys.state, 'ckpt', 'ckpt', 'windowLen'])]);
+      if (!Array.isArray(r) || !Buffer.isBuffer(r[1]) || !Buffer.isBuffer(w)) return null;
+      r[0] = w;
       const name = `${c.target.display} job ${options.job}`;
       const flat = f32Of(r[0], nParams, `${name}: committed weights`);
       const decoded = decodeCheckpoint(r[1], name);
@@ -430,7 +433,9 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
           window.push(decodeSample(b, `${name} window slot ${start + i}`));
         });
       }
-      published = Buffer.from(bytesOf(flat));
+      // The published weights may be a version past this one (a coordinator killed between its publish and
+      // its commit): the first step publishes the resumed weights again.
+      published = null;
       committedWindow = window;
       return { ...decoded, weights, window };
     },

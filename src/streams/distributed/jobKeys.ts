@@ -8,7 +8,9 @@
  *   df:{NAME}:config      string  the job's config (JSON): model, loss, slices, run epoch, fingerprint
  *   df:{NAME}:lease       string  the live coordinator's lease (PX TTL, refreshed while it runs)
  *   df:{NAME}:epoch       integer the run epoch: INCR by every coordinator that starts or resumes
- *   df:{NAME}:state       hash    the committed version: version, runEpoch, weights (f32), ckpt, windowLen
+ *   df:{NAME}:model       hash    the published weights the workers compute from: wv (version tag), weights (f32)
+ *   df:{NAME}:committed   hash    the weights of the committed version (COPY of model inside the commit)
+ *   df:{NAME}:state       hash    the committed version: runEpoch, wv, steps, ckpt (checkpoint without weights), windowLen
  *   df:{NAME}:window      hash    slot index → one shuffle-window sample (committed with the state)
  *   df:{NAME}:ctl         stream  joins of workers
  *   df:{NAME}:out         stream  results (Σ-gradients of a slice) from workers
@@ -21,6 +23,8 @@ export interface JobKeys {
   readonly config: string;
   readonly lease: string;
   readonly epoch: string;
+  readonly model: string;
+  readonly committed: string;
   readonly state: string;
   readonly window: string;
   readonly ctl: string;
@@ -45,6 +49,8 @@ export function jobKeys(job: string): JobKeys {
     config: `${p}:config`,
     lease: `${p}:lease`,
     epoch: `${p}:epoch`,
+    model: `${p}:model`,
+    committed: `${p}:committed`,
     state: `${p}:state`,
     window: `${p}:window`,
     ctl: `${p}:ctl`,

@@ -6,7 +6,7 @@
  *
  *   1. checks the fence — the job's uid and run epoch (a task of another job or of an earlier run is
  *      dropped; a newer run epoch makes it read the config again and join that run);
- *   2. takes the weights of the task's model version from df:{J}:state (cached per version; a task
+ *   2. takes the weights of the task's model version from df:{J}:model (cached per version; a task
  *      whose version is no longer the committed one is stale and dropped);
  *   3. runs backprop on the slice — the same kernels and order as a gradient thread of
  *      parallelBackprop, so the Σ-gradients have the same bits — and XADDs them to df:{J}:out with the
@@ -335,7 +335,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
   /** The weights of `version`; null when the committed version has moved past it (the task is stale). */
   async function fetchWeights(version: number, nParams: number): Promise<Float32Array | null> {
     for (let i = 0; ; i++) {
-      const r = await cmd.sendBuffers(['HMGET', keys.state, 'wv', 'weights']);
+      const r = await cmd.sendBuffers(['HMGET', keys.model, 'wv', 'weights']);
       if (!Array.isArray(r)) throw new DistributedError(`job ${options.job}: unexpected reply for its state`);
       const now = Buffer.isBuffer(r[0]) ? Number(r[0].toString('utf8')) : -1;
       if (now === version && Buffer.isBuffer(r[1])) return f32Of(r[1], nParams, `job ${options.job} weights of version ${version}`);
