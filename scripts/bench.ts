@@ -13,6 +13,9 @@
  *   mem     peak RSS and heap of this process, and bytes a steady-state training step allocates
  *   serve   `deltaflow serve --learn` under autocannon load while it learns: predictions/s and latency
  *           percentiles of two MLPs (bench/serve.ts)
+ *   scaleout  (only with --only) `train --redis --procs 2` against `train --workers 2`, LeNet and the MLP
+ *           at batch 64 and 256, alternated; hosts: the same across network namespaces with added
+ *           delays (bench/scaleOut.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -26,6 +29,7 @@ import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
 import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
+import { benchScaleOut, scaleOutReport, type ScaleOutResult } from './bench/scaleOut.js';
 import { benchServe, serveReport, type ServeResult } from './bench/serve.js';
 import { csvReport, memoryReport, trainingReport } from './bench/report.js';
 import { peerRunners, torchUnavailable } from './bench/systems.js';
@@ -50,6 +54,7 @@ export interface BenchResult {
   readonly training: WorkloadResult[];
   csv?: CsvResult;
   serve?: ServeResult;
+  scaleOut?: ScaleOutResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -151,6 +156,9 @@ async function main(): Promise<void> {
       result.csv = await benchCsv(file, { rows: opts.csvRows, labelSum }, csvReaders(), opts.passes, log);
     }
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
+    if (opts.sections.includes('scaleout') || opts.sections.includes('hosts')) {
+      result.scaleOut = await benchScaleOut({ isSmoke: opts.isSmoke, passes: opts.passes, isLoopback: opts.sections.includes('scaleout'), isHosts: opts.sections.includes('hosts'), log });
+    }
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
     result.memory = processMemory();
 
@@ -164,6 +172,7 @@ async function main(): Promise<void> {
       ...result.training.map(trainingReport),
       ...(result.csv ? [csvReport(result.csv)] : []),
       ...(result.serve ? [serveReport(result.serve)] : []),
+      ...(result.scaleOut ? [scaleOutReport(result.scaleOut)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

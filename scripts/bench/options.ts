@@ -3,7 +3,9 @@
  *
  *   --json               print one JSON document (every pass and probe) instead of tables
  *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve (default: all)
+ *   --only LIST          sections among w1,w2,csv,mem,serve,scaleout,hosts (default: all but scaleout
+ *                        and hosts, which start worker processes, a redis-server and, for hosts,
+ *                        network namespaces: bench/scaleOut.ts)
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
@@ -19,8 +21,10 @@
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
 
-export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve'] as const;
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'scaleout', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
+/** Sections run only when asked for with --only. */
+const OPT_IN: readonly Section[] = ['scaleout', 'hosts'];
 
 export interface BenchOptions {
   readonly isJson: boolean;
@@ -101,7 +105,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
   return {
     isJson: values.json === true,
     isSmoke,
-    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : [...SECTIONS],
+    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : SECTIONS.filter((x) => !OPT_IN.includes(x)),
     passes: positive('passes', values.passes, isSmoke ? 3 : 5, true),
     peers,
     workers: [...new Set(workers)].sort((a, b) => a - b),
