@@ -115,3 +115,16 @@ export * from './streams/training/gradientCheck.js';
 export * from './streams/training/internals.js';
 export { NonFiniteError, type NonFiniteLocation } from './streams/training/numerics.js';
 export * from './streams/checkpoint/checkpoint.js';
+export {
+  openDistributedJob,
+  type DistributedJob,
+  type DistributedJobOptions,
+  type DistributedFigures,
+  type CheckpointMirror,
+  type PartitionedInput,
+  type CoordinatorFigures,
+  type WorkerReport,
+} from './streams/distributed/distributedPool.js';
+export { runWorker, WorkerRefusedError, type WorkerOptions, type WorkerOutcome } from './streams/distributed/runWorker.js';
+export { DistributedError } from './streams/distributed/distributedError.js';
+export { partitionSeed } from './streams/distributed/partitionReader.js';
