@@ -2,12 +2,12 @@
  * The coordinator's Redis link: a worker_threads entry that does all of a distributed job's Redis
  * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step:
  *
- *   1. the weights of the previous version published (HSET df:{J}:model), written when the commit
- *      request arrived;
+ *   1. the weights of the previous version published (XADD df:{J}:weights), written when the commit
+ *      request arrived — a worker blocked on its inbox and that stream gets them without asking;
  *   2. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
  *      worker that holds slot s (all in one pipeline), and right behind them the commit of that
- *      version (MULTI/EXEC: the checkpoint, COPY of the published weights, the changed window slots;
- *      fenced by WATCH on the run epoch) — so the optimizer state travels while the workers compute;
+ *      version (MULTI/EXEC: the checkpoint naming the published weights' version, the changed window
+ *      slots; fenced by WATCH on the run epoch) — so the optimizer state travels while the workers compute;
  *   3. XREAD BLOCK on the result and control streams until every slice is back. Joins are accepted
  *      (fingerprint checked, else refused naming the field) as they come; results are kept only when
  *      uid, run epoch, step, slice and attempt all match (else counted stale); every heartbeatMs/4 the
@@ -324,15 +324,15 @@ class Link {
     this.watched.catch(() => undefined);
   }
 
-  /** Publish weights as version `wv` (what the workers read; one command, so wv and weights agree). */
+  /** Publish weights as version `wv`: one stream entry, so wv and weights agree. */
   private publish(weights: Float32Array, wv: number): Promise<Reply> {
     const { cmd } = this.conns();
     const w = bytesOf(weights);
     this.fig.bytesSent += w.length;
-    return cmd.send(['HSET', this.keys.model, 'wv', String(wv), 'weights', w]);
+    return cmd.send(['XADD', this.keys.weights, 'MAXLEN', '8', '*', 'wv', String(wv), 'w', w]);
   }
 
-  /** The commit of version wv, whose weights are published: one MULTI/EXEC, fenced by the WATCHed run epoch. */
+  /** The commit of version wv, whose weights are published (the checkpoint names wv): one MULTI/EXEC, fenced by the WATCHed run epoch. */
   private async sendTx(c: CommitRequest, wv: number, onQueued: () => void = () => undefined): Promise<void> {
     const { cmd } = this.conns();
     if (this.watched === null) this.watch(cmd);
@@ -346,7 +346,6 @@ class Link {
     const replies = [
       cmd.send(['MULTI']),
       cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
-      cmd.send(['COPY', this.keys.model, this.keys.committed, 'REPLACE']),
       ...(window.length > 0 ? [cmd.send(['HSET', this.keys.window, ...window])] : []),
       cmd.send(['EXEC']),
     ];

@@ -16,10 +16,10 @@
  * written for workers to read.
  *
  * Checkpoints (`mirror`): every checkpoint the CLI's session takes — one per step boundary — is
- * committed in one MULTI/EXEC (df:{J}:state, the window slots that changed with it, and a COPY of the
- * published weights into df:{J}:committed), so Redis always holds the newest version whole;
- * `latest()` reads it back for `--resume`. The weights are published first (df:{J}:model, what the
- * workers compute from) and the rest of the commit follows the next step's tasks.
+ * committed in one MULTI/EXEC (df:{J}:state, naming the version of its weights, and the window slots
+ * that changed with it), so Redis always holds the newest version whole; `latest()` reads it back for
+ * `--resume`. The weights are published first (an entry of the df:{J}:weights stream, which the
+ * workers block on with their inboxes) and the rest of the commit follows the next step's tasks.
  *
  * The steps are synchronous (the main thread waits in Atomics.wait while the link thread,
  * coordinatorThread.ts, talks to Redis), so fit's step boundaries and checkpoints mean what they mean
@@ -46,7 +46,7 @@ import type { JobConfig } from './jobConfig.js';
 import { parseJobConfig } from './jobConfig.js';
 import { jobKeys, type JobKeys } from './jobKeys.js';
 import type { CoordinatorFigures, LinkData, LinkMessage, LinkRequest, StepReply, WorkerReport } from './linkMessages.js';
-import { bytesOf, decodeSample, encodeSample, f32Of } from './wire.js';
+import { bytesOf, decodeSample, encodeSample, entryOf, f32Of, fieldOf } from './wire.js';
 
 export type { CoordinatorFigures, WorkerReport } from './linkMessages.js';
 
@@ -169,9 +169,10 @@ export async function openDistributedJob(model: Model, options: DistributedJobOp
   let isLinked = false;
   try {
     await takeLease(cmd, keys, leaseValue, leaseMs, log);
-    const [steps, wv, configText] = await Promise.all([cmd.send(['HGET', keys.state, 'steps']), cmd.send(['HGET', keys.model, 'wv']), cmd.send(['GET', keys.config])]);
+    const [steps, newest, configText] = await Promise.all([cmd.send(['HGET', keys.state, 'steps']), cmd.send(['XREVRANGE', keys.weights, '+', '-', 'COUNT', '1']), cmd.send(['GET', keys.config])]);
+    const wv = Array.isArray(newest) && Array.isArray(newest[0]) && Array.isArray(newest[0][1]) ? newest[0][1][1] : null;
     if (steps !== null && !options.isResume && options.replace === true) {
-      await cmd.send(['DEL', keys.state, keys.model, keys.committed, keys.window, keys.ctl, keys.out]);
+      await cmd.send(['DEL', keys.state, keys.weights, keys.window, keys.ctl, keys.out]);
     } else if (steps !== null && !options.isResume) {
       await cmd.send(['DEL', keys.lease]);
       throw new DistributedError(`job ${job} at ${target.display} already has committed version ${String(steps)}: continue it with --resume, choose another --job, or replace it with --force`);
@@ -409,10 +410,13 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
       drainLogs();
     },
     async latest() {
-      // One MULTI/EXEC wrote both, so they are of one version.
-      const [w, r] = await Promise.all([c.cmd.sendBuffers(['HGET', c.keys.committed, 'weights']), c.cmd.sendBuffers(['HMGET', c.keys.state, 'ckpt', 'ckpt', 'windowLen'])]);
-      if (!Array.isArray(r) || !Buffer.isBuffer(r[1]) || !Buffer.isBuffer(w)) return null;
-      r[0] = w;
+      // The checkpoint names its weights' version; they are among the last weights published.
+      const [r, recent] = await Promise.all([c.cmd.sendBuffers(['HMGET', c.keys.state, 'wv', 'ckpt', 'windowLen']), c.cmd.sendBuffers(['XREVRANGE', c.keys.weights, '+', '-', 'COUNT', '8'])]);
+      if (!Array.isArray(r) || !Buffer.isBuffer(r[1]) || !Buffer.isBuffer(r[0])) return null;
+      const want = r[0].toString('utf8');
+      const entry = (Array.isArray(recent) ? recent.map(entryOf) : []).find((e) => e.fields.get('wv')?.toString('utf8') === want);
+      if (entry === undefined) throw new DistributedError(`${c.target.display} job ${options.job}: the weights of committed version ${want} are gone from ${c.keys.weights}`);
+      r[0] = fieldOf(entry, 'w');
       const name = `${c.target.display} job ${options.job}`;
       const flat = f32Of(r[0], nParams, `${name}: committed weights`);
       const decoded = decodeCheckpoint(r[1], name);

@@ -8,8 +8,8 @@
  *   df:{NAME}:config      string  the job's config (JSON): model, loss, slices, run epoch, fingerprint
  *   df:{NAME}:lease       string  the live coordinator's lease (PX TTL, refreshed while it runs)
  *   df:{NAME}:epoch       integer the run epoch: INCR by every coordinator that starts or resumes
- *   df:{NAME}:model       hash    the published weights the workers compute from: wv (version tag), weights (f32)
- *   df:{NAME}:committed   hash    the weights of the committed version (COPY of model inside the commit)
+ *   df:{NAME}:weights     stream  the published weights the workers compute from, newest last: wv (version
+ *                                 tag), w (f32 [P]); the last 8 are kept (a resume finds the committed wv there)
  *   df:{NAME}:state       hash    the committed version: runEpoch, wv, steps, ckpt (checkpoint without weights), windowLen
  *   df:{NAME}:window      hash    slot index → one shuffle-window sample (committed with the state)
  *   df:{NAME}:ctl         stream  joins of workers
@@ -23,8 +23,7 @@ export interface JobKeys {
   readonly config: string;
   readonly lease: string;
   readonly epoch: string;
-  readonly model: string;
-  readonly committed: string;
+  readonly weights: string;
   readonly state: string;
   readonly window: string;
   readonly ctl: string;
@@ -49,8 +48,7 @@ export function jobKeys(job: string): JobKeys {
     config: `${p}:config`,
     lease: `${p}:lease`,
     epoch: `${p}:epoch`,
-    model: `${p}:model`,
-    committed: `${p}:committed`,
+    weights: `${p}:weights`,
     state: `${p}:state`,
     window: `${p}:window`,
     ctl: `${p}:ctl`,

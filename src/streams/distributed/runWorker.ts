@@ -6,8 +6,10 @@
  *
  *   1. checks the fence — the job's uid and run epoch (a task of another job or of an earlier run is
  *      dropped; a newer run epoch makes it read the config again and join that run);
- *   2. takes the weights of the task's model version from df:{J}:model (cached per version; a task
- *      whose version is no longer the committed one is stale and dropped);
+ *   2. takes the weights of the task's model version from the df:{J}:weights stream, which it reads
+ *      in the same blocking XREAD as its inbox, so a new version's weights are there before its tasks
+ *      (the coordinator publishes them first) without a round trip; a task of a version older than the
+ *      newest weights is stale and dropped;
  *   3. runs backprop on the slice — the same kernels and order as a gradient thread of
  *      parallelBackprop, so the Σ-gradients have the same bits — and XADDs them to df:{J}:out with the
  *      task's fence (uid, epoch, version, step, slice, attempt) and its running figures.
@@ -36,7 +38,7 @@ import { DistributedError } from './distributedError.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseJobConfig, type JobConfig } from './jobConfig.js';
 import { jobKeys } from './jobKeys.js';
-import { bytesOf, encodeSamples, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
+import { bytesOf, encodeSamples, entryOf, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
 
 export interface WorkerOptions {
   readonly url: string;
@@ -107,6 +109,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
   let cmd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}` });
   let rd: RedisConnection = await connectRedis(target, { ...connOptions, name: `deltaflow-worker:${options.job}:read` });
   const isStopped = (): boolean => options.signal?.aborted === true;
+  /** The weights of `version` among the last ones published (a fallback: the XREAD normally brings them). */
+  async function findWeights(version: number): Promise<{ wv: number; w: Buffer } | null> {
+    const recent = await cmd.sendBuffers(['XREVRANGE', keys.weights, '+', '-', 'COUNT', '8']);
+    const e = (Array.isArray(recent) ? recent.map(entryOf) : []).find((x) => x.fields.get('wv')?.toString('utf8') === String(version));
+    return e === undefined ? null : { wv: version, w: fieldOf(e, 'w') };
+  }
+
   /** Partition readers this worker owns, by partition, and their connections (to each partition's master). */
   const readers = new Map<number, { readonly dataEpoch: number; readonly reader: PartitionReader }>();
   const partitionConns = new Map<string, RedisConnection>();
@@ -194,13 +203,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
       await cmd.send(['XADD', keys.ctl, 'MAXLEN', '~', '1000', '*', 'h', JSON.stringify(join)]);
       log(`joined job ${options.job} (run epoch ${config.epoch}) as ${worker}`);
       let inboxId = '0-0';
+      let weightsId = '0-0';
       let wv = -1;
+      let newest: { wv: number; w: Buffer } | null = null;
       let lastConfigCheck = performance.now();
       while (!isStopped()) {
         const w0 = performance.now();
-        const reply = await rd.sendBuffers(['XREAD', 'COUNT', '16', 'BLOCK', '500', 'STREAMS', inbox, inboxId], 500);
+        const reply = await rd.sendBuffers(['XREAD', 'COUNT', '16', 'BLOCK', '500', 'STREAMS', inbox, keys.weights, inboxId, weightsId], 500);
         fig.secondsWaiting += (performance.now() - w0) / 1000;
-        const entries = xreadEntries(reply).get(inbox) ?? [];
+        const streams = xreadEntries(reply);
+        for (const e of streams.get(keys.weights) ?? []) {
+          weightsId = e.id;
+          newest = { wv: Number(e.fields.get('wv')?.toString('utf8') ?? -1), w: fieldOf(e, 'w') };
+        }
+        const entries = streams.get(inbox) ?? [];
         if (entries.length === 0 || performance.now() - lastConfigCheck > 1000) {
           lastConfigCheck = performance.now();
           const text = await cmd.send(['GET', keys.config]);
@@ -225,8 +241,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           const rows = Number(h.rows);
           const c0 = performance.now();
           if (wv !== version) {
-            const weights = await fetchWeights(version, nParams);
-            if (weights === null) continue;
+            // Published before the task, so read with it or before it; an older version means the task is stale.
+            if (newest !== null && newest.wv > version) continue;
+            if (newest === null || newest.wv !== version) newest = await findWeights(version);
+            if (newest === null) continue;
+            const weights = f32Of(newest.w, nParams, `job ${options.job} weights of version ${version}`);
             let o = 0;
             for (const p of model.params) {
               p.value.set(weights.subarray(o, o + p.value.length));
@@ -329,18 +348,6 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
         await reply({ error: message }, null);
         return;
       }
-    }
-  }
-
-  /** The weights of `version`; null when the committed version has moved past it (the task is stale). */
-  async function fetchWeights(version: number, nParams: number): Promise<Float32Array | null> {
-    for (let i = 0; ; i++) {
-      const r = await cmd.sendBuffers(['HMGET', keys.model, 'wv', 'weights']);
-      if (!Array.isArray(r)) throw new DistributedError(`job ${options.job}: unexpected reply for its state`);
-      const now = Buffer.isBuffer(r[0]) ? Number(r[0].toString('utf8')) : -1;
-      if (now === version && Buffer.isBuffer(r[1])) return f32Of(r[1], nParams, `job ${options.job} weights of version ${version}`);
-      if (now > version || i > 100) return null;
-      await sleep(10);
     }
   }
 }
