@@ -105,7 +105,10 @@ describe('distributed faults end bitwise equal to an uninterrupted run', () => {
       await redis.kill();
       await new Promise((r) => setTimeout(r, random(100, 500)));
       await redis.restart();
+      // A run that does not finish is killed (by PID) after 90 s, so its stderr shows why.
+      const guard = setTimeout(() => run.child.pid !== undefined && process.kill(run.child.pid, 'SIGKILL'), 90_000);
       const end = await run.done;
+      clearTimeout(guard);
       expect(end.code, end.stderr).toBe(0);
       expect(end.stderr).toMatch(/reconnected to Redis/);
       expect(sameResult(readRun(join(dir, 'rr')), readRun(reference))).toBe(true);

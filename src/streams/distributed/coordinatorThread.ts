@@ -88,6 +88,7 @@ class Link {
   private isClosing = false;
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private graceUntil = 0;
+  private reconnecting: Promise<void> | null = null;
   private fig = { steps: 0, serializeSeconds: 0, redisSeconds: 0, waitSeconds: 0, bytesSent: 0, bytesReceived: 0, staleResults: 0, reassigned: 0, restarts: 0, refused: 0, reconnects: 0 };
 
   constructor(private readonly d: LinkData) {
@@ -120,7 +121,13 @@ class Link {
    * After a lost connection (or a Cluster that went down): connect again and take the job back up
    * until waitTimeoutMs has passed, then fail with one line naming the node that is down.
    */
-  private async reconnect(cause: unknown): Promise<void> {
+  private reconnect(cause: unknown): Promise<void> {
+    // One reconnect at a time: the step, a commit and the lease may all have lost the connection at once.
+    this.reconnecting ??= this.reconnectOnce(cause).finally(() => (this.reconnecting = null));
+    return this.reconnecting;
+  }
+
+  private async reconnectOnce(cause: unknown): Promise<void> {
     const address = this.cmd?.address ?? `${this.target.host}:${this.target.port}`;
     this.drop();
     this.fig.reconnects++;
@@ -352,9 +359,12 @@ class Link {
     onQueued();
     this.fig.bytesSent += ckpt.length + window.reduce((n, a) => n + a.length, 0);
     this.watch(cmd);
-    const exec = await replies[replies.length - 1];
-    await Promise.all(replies.slice(0, -1));
-    if (exec === null) throw this.fenced('the run epoch changed during the commit');
+    // Every reply is awaited (a lost connection rejects them all; none may go unhandled).
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const exec = settled[settled.length - 1];
+    if (exec.status === 'fulfilled' && exec.value === null) throw this.fenced('the run epoch changed during the commit');
   }
 
   /** After a reconnect: publish and commit the last committed version again. */
@@ -716,6 +726,11 @@ class Link {
     return { type: 'reply', seq: 0, ...(error === undefined ? {} : { error }), coordinator: this.figures(), workers: this.reports() };
   }
 
+  /** Stop the job with this error at the next request. */
+  failWith(e: unknown): void {
+    this.fatal ??= e instanceof Error ? e : new Error(String(e));
+  }
+
   figures(): CoordinatorFigures {
     return { ...this.fig };
   }
@@ -761,6 +776,8 @@ class Link {
 if (isMainThread) throw new DistributedError('coordinatorThread.ts is a worker_threads entry; use openDistributedJob() instead');
 const data: LinkData = workerData;
 const link = new Link(data);
+// A rejection nobody handled would end this thread silently while the main thread waits: make it the job's error.
+process.on('unhandledRejection', (e: unknown) => link.failWith(e));
 const started = link.start();
 started.catch(() => undefined);
 let queue: Promise<void> = Promise.resolve();

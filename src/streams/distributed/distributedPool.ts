@@ -269,8 +269,9 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
         if (msg.type === 'log') c.log(msg.line);
         else if (msg.seq === mySeq) return msg;
       }
-      if (got === -1) throw new DistributedError(`distributed job ${options.job}: ${threadError ?? 'the Redis link thread stopped'}`);
-      if (performance.now() > deadline) throw new DistributedError(`distributed job ${options.job}: the Redis link thread did not answer within ${((deadline - performance.now()) / 1000).toFixed(0)} s`);
+      // NOTE: this thread never yields here, so the thread's 'exit' event cannot run; threadId is -1 once it stopped.
+      if (got === -1 || thread.threadId === -1) throw new DistributedError(`distributed job ${options.job}: ${threadError ?? 'the Redis link thread stopped'}`);
+      if (performance.now() > deadline) throw new DistributedError(`distributed job ${options.job}: the Redis link thread did not answer within ${((3 * c.waitTimeoutMs + 10_000) / 1000).toFixed(0)} s`);
       Atomics.wait(control, 0, got, 200);
     }
   }
