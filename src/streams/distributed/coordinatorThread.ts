@@ -27,7 +27,9 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { connectRedis, type CommandArg, type RedisConnection, type Reply } from '../sources/redis/redisConnection.js';
 import { RedisStreamError } from '../sources/redis/redisError.js';
 import { parseRedisUrl } from '../sources/redis/redisUrl.js';
+import { addSlices, type SliceResult } from './addSlices.js';
 import { DistributedError } from './distributedError.js';
+import { mergeRounds } from './mergeRounds.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import { jobKeys } from './jobKeys.js';
 import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, RowsRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
@@ -49,13 +51,6 @@ interface Pending {
   attempt: number;
   worker: string | null;
   fields: CommandArg[];
-}
-
-interface SliceResult {
-  readonly grads: Float32Array;
-  readonly lossSum: number;
-  readonly correct: number;
-  readonly output: Float32Array;
 }
 
 /** A lost connection, a timeout, or a Cluster that is down or resharding: worth waiting for. */
@@ -445,7 +440,6 @@ class Link {
   }
 
   private async step(req: StepRequest): Promise<StepReply> {
-    const t0 = performance.now();
     const { m } = req;
     const rows = Math.ceil(m / this.d.slices);
     const nSlices = Math.ceil(m / rows);
@@ -551,33 +545,15 @@ class Link {
     // The commit is on the wire before this step ends, so the next version's weights are published after it.
     await this.txQueued;
 
-    // Slice order, float64, one rounding: parallelBackprop's combine.
+    // Slice order, float64, one rounding: parallelBackprop's combine (addSlices.ts).
     const c0 = performance.now();
-    const first = results[0];
-    if (first === null) throw new DistributedError('distributed step: slice 0 is missing');
-    const P = this.d.nParams;
-    const acc = new Float64Array(first.grads);
-    let lossSum = first.lossSum;
-    let correct = first.correct;
-    const output = new Float32Array(m * this.d.nOut);
-    output.set(first.output, 0);
-    for (let s = 1; s < nSlices; s++) {
-      const r = results[s];
-      if (r === null) throw new DistributedError(`distributed step: slice ${s} is missing`);
-      const g = r.grads;
-      for (let e = 0; e < P; e++) acc[e] += g[e];
-      lossSum += r.lossSum;
-      correct += r.correct;
-      output.set(r.output, pending[s].start * this.d.nOut);
-    }
-    const grads = new Float32Array(acc);
+    const sum = addSlices(results, pending.map((p) => p.start), m, this.d.nOut);
     serialize += performance.now() - c0;
     this.fig.steps++;
     this.fig.serializeSeconds += serialize / 1000;
     this.fig.redisSeconds += redis / 1000;
     this.fig.waitSeconds += (wait - Math.min(wait, serialize)) / 1000;
-    void t0;
-    return { type: 'reply', seq: req.seq, grads, lossSum, correct: req.l === null ? null : correct, output };
+    return { type: 'reply', seq: req.seq, grads: sum.grads, lossSum: sum.lossSum, correct: req.l === null ? null : sum.correct, output: sum.output };
   }
 
   private async checkHeartbeats(pending: Pending[], missing: readonly Pending[], req: StepRequest): Promise<void> {
@@ -677,18 +653,13 @@ class Link {
       if (g === null) throw new DistributedError(`partition ${p}: no rows`);
       return g;
     });
-    const rows: Sample[] = [];
-    for (let j = 0; j < per; j++) for (const g of parts) if (j < g.rows.length) rows.push(g.rows[j]);
-    const ended = parts.map((g) => g.isEnd || g.rows.length < per);
-    const isEnd = ended.some((e) => e);
-    // publish's layout: row i in partition i mod N, so the partitions end together (the first ones
-    // holding at most one row more). Anything else would leave a gap in the order: an error, never a skip.
-    const sizes = parts.map((g) => g.rows.length);
-    const isEven = sizes.every((k, p) => p === 0 || (k <= sizes[p - 1] && k >= sizes[0] - 1));
-    if (isEnd && (!ended.every((e) => e) || !isEven)) {
-      throw new DistributedError(`partitions of ${req.stream} end unevenly (rows ${sizes.join(', ')} from row ${local} on): not the layout of deltaflow publish --partitions ${n}`);
+    let merged: { rows: Sample[]; isEnd: boolean };
+    try {
+      merged = mergeRounds(parts, per, req.stream);
+    } catch (e) {
+      throw new DistributedError(`${messageOf(e)} (from row ${local} of each partition on)`);
     }
-    return { type: 'reply', seq: req.seq, rows, isEnd };
+    return { type: 'reply', seq: req.seq, rows: merged.rows, isEnd: merged.isEnd };
   }
 
   // ───────────────────────────── close ─────────────────────────────
