@@ -328,8 +328,9 @@ export interface SessionParts {
   /** The run's options, stored in every checkpoint (runOptions.ts), so `--resume RUN` alone can continue it. */
   readonly command?: JsonValue;
   /**
-   * Distributed training (`--redis`): every boundary's checkpoint is also committed there (one per
-   * step), and a resume continues from its newest one when it is at least as new as the files'.
+   * Distributed training (`--redis`): checkpoints are also committed there — every file checkpoint,
+   * each epoch's start, and the boundaries the mirror asks for (`isDue`) — and a resume continues from
+   * its newest one when it is at least as new as the files'.
    */
   readonly mirror?: CheckpointMirror;
 }
@@ -394,7 +395,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   const isStopRequested = (): boolean => signals.received() !== null;
 
   /** A checkpoint of the boundary: to the mirror (when there is one), and to a file when `toFile`. */
-  function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null; toFile: boolean }): void {
+  function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null; toFile: boolean; toMirror: boolean }): void {
     if (dir === null) return;
     const { pass } = b;
     const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };
@@ -418,7 +419,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
         config: parts.config,
         extra: { ...b.extra, runDir: dirs.runDir, ...(parts.command === undefined ? {} : { [COMMAND_KEY]: parts.command }) },
       });
-    parts.mirror?.commit(ckpt);
+    if (b.toMirror) parts.mirror?.commit(ckpt);
     if (!b.toFile) return;
     const w = writerOf(dir);
     if (isWriting) mustWait = true;
@@ -452,8 +453,10 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
     },
     onBoundary(b) {
       const toFile = (every !== null && b.step % every === 0) || isStopRequested();
+      // The mirror takes every file checkpoint, and the boundaries it asks for in between.
+      const toMirror = parts.mirror !== undefined && (toFile || parts.mirror.isDue());
       // NOTE: a boundary always has a position (a step needs a sample read); a flush's is past the last row.
-      if ((!toFile && parts.mirror === undefined) || b.position === null) return;
+      if ((!toFile && !toMirror) || b.position === null) return;
       save({
         epoch: b.epoch,
         step: b.step,
@@ -468,13 +471,14 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
         },
         pass: current,
         toFile,
+        toMirror,
       });
     },
     onEpochEnd(epoch, step) {
       const toFile = every !== null || isStopRequested();
       if (!toFile && parts.mirror === undefined) return;
       current = null;
-      save({ epoch: epoch + 1, step, position: { source: parts.data ?? '', offset: 0, nextRecord: 0 }, window: [], rng: {}, extra: { isEpochStart: true }, pass: null, toFile });
+      save({ epoch: epoch + 1, step, position: { source: parts.data ?? '', offset: 0, nextRecord: 0 }, window: [], rng: {}, extra: { isEpochStart: true }, pass: null, toFile, toMirror: parts.mirror !== undefined });
     },
     stop: isStopRequested,
     async flush() {

@@ -30,6 +30,7 @@ import { parseRedisUrl } from '../sources/redis/redisUrl.js';
 import { addSlices, type SliceResult } from './addSlices.js';
 import { DistributedError } from './distributedError.js';
 import { mergeRounds } from './mergeRounds.js';
+import { packValues } from './packValues.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import { jobKeys } from './jobKeys.js';
 import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, RowsRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
@@ -73,6 +74,8 @@ class Link {
   private wv: number;
   /** The last commit, kept to commit it again after a reconnect. */
   private lastCommit: { readonly c: CommitRequest; readonly wv: number } | null = null;
+  /** The newest published weights (a commit's or a step's push), published again after a reconnect. */
+  private newest: { readonly weights: Float32Array; readonly wv: number } | null = null;
   /** A commit whose weights are published and whose transaction waits for the next step's tasks. */
   private pendingTx: { readonly c: CommitRequest; readonly wv: number } | null = null;
   private pendingCommit: Promise<void> | null = null;
@@ -147,6 +150,9 @@ class Link {
           this.pendingTx = null;
           await this.sendCommit(this.lastCommit.c, this.lastCommit.wv);
         }
+        // Versions pushed since that commit (a Redis restarted from its AOF may have lost them): the
+        // newest again, so the step's tasks, sent again with it, find their weights.
+        if (this.newest !== null && this.newest.wv !== this.lastCommit?.wv) await this.publish(this.newest.weights, this.newest.wv);
         this.log(`reconnected to Redis at ${cmd.address}`);
         return;
       } catch (e) {
@@ -326,12 +332,18 @@ class Link {
     this.watched.catch(() => undefined);
   }
 
-  /** Publish weights as version `wv`: one stream entry, so wv and weights agree. */
-  private publish(weights: Float32Array, wv: number): Promise<Reply> {
-    const { cmd } = this.conns();
+  /** The XADD publishing weights as version `wv`: one stream entry, so wv and weights agree. */
+  private publishCommand(weights: Float32Array, wv: number): CommandArg[] {
     const w = bytesOf(weights);
     this.fig.bytesSent += w.length;
-    return cmd.send(['XADD', this.keys.weights, 'MAXLEN', '8', '*', 'wv', String(wv), 'w', w]);
+    if (this.newest === null || wv >= this.newest.wv) this.newest = { weights, wv };
+    return ['XADD', this.keys.weights, 'MAXLEN', '8', '*', 'wv', String(wv), 'w', w];
+  }
+
+  /** Publish weights as version `wv`. */
+  private publish(weights: Float32Array, wv: number): Promise<Reply> {
+    const { cmd } = this.conns();
+    return cmd.send(this.publishCommand(weights, wv));
   }
 
   /** The commit of version wv, whose weights are published (the checkpoint names wv): one MULTI/EXEC, fenced by the WATCHed run epoch. */
@@ -345,14 +357,16 @@ class Link {
     const window: CommandArg[] = [];
     for (const [slot, bytes] of c.changed) window.push(String(slot), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const ckpt = Buffer.from(c.ckpt.buffer, c.ckpt.byteOffset, c.ckpt.byteLength);
+    // A copy of the weights: the weights stream keeps only the last few versions, and commits are sparser.
+    const w = bytesOf(c.weights);
     const replies = [
       cmd.send(['MULTI']),
-      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'ckpt', ckpt, 'windowLen', String(c.windowLen)]),
+      cmd.send(['HSET', this.keys.state, 'runEpoch', String(this.d.epoch), 'wv', String(wv), 'steps', String(c.steps), 'ckpt', ckpt, 'w', w, 'windowLen', String(c.windowLen)]),
       ...(window.length > 0 ? [cmd.send(['HSET', this.keys.window, ...window])] : []),
       cmd.send(['EXEC']),
     ];
     onQueued();
-    this.fig.bytesSent += ckpt.length + window.reduce((n, a) => n + a.length, 0);
+    this.fig.bytesSent += ckpt.length + w.length + window.reduce((n, a) => n + a.length, 0);
     this.watch(cmd);
     // Every reply is awaited (a lost connection rejects them all; none may go unhandled).
     const settled = await Promise.allSettled(replies);
@@ -368,9 +382,29 @@ class Link {
     await this.sendTx(c, wv);
   }
 
-  /** The first step of a run with nothing committed (or resumed): publish the weights, commit nothing. */
-  private async push(weights: Float32Array): Promise<void> {
-    await this.publish(weights, ++this.wv);
+  /**
+   * A step whose weights no commit published (between commits, or the first step of a run): each
+   * task carries the weights itself (field `w`), so a worker wakes once, with everything its slice
+   * needs — a worker blocked on its inbox and the weights stream would otherwise wake for the weights
+   * and then read again for its task, a round trip per step. The weights are published behind the
+   * tasks (for a reassigned slice or a worker that joins late), all in one MULTI/EXEC.
+   */
+  private async pushWithTasks(weights: Float32Array, wv: number, tasks: readonly (Pending & { worker: string })[]): Promise<void> {
+    const { cmd } = this.conns();
+    const w = bytesOf(weights);
+    const inline = tasks.map((p) => {
+      this.fig.bytesSent += w.length;
+      return cmd.send([...this.taskCommand(p), 'w', w]);
+    });
+    const replies = [cmd.send(['MULTI']), ...inline, cmd.send(this.publishCommand(weights, wv)), cmd.send(['EXEC'])];
+    // This EXEC ends the WATCH the next commit relies on (its fence): WATCH again behind it.
+    this.watch(cmd);
+    // Every reply is awaited (a lost connection rejects them all; none may go unhandled).
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const exec = settled[settled.length - 1];
+    if (exec.status === 'fulfilled' && exec.value === null) throw this.fenced('the run epoch changed before the step was sent');
   }
 
   /**
@@ -407,20 +441,27 @@ class Link {
   private taskFields(req: StepRequest, p: Pending): CommandArg[] {
     const nOut = this.d.nOut;
     const h = { kind: 'task', uid: this.d.uid, epoch: this.d.epoch, version: this.wv, step: req.step, slice: p.slice, attempt: p.attempt, rows: p.rows, hasLabels: req.l !== null };
+    // Rows with at most 256 distinct values (images scaled from bytes) go packed, a quarter of the bytes.
+    const x = req.x.subarray(p.start * req.nIn, (p.start + p.rows) * req.nIn);
+    const packed = x.length >= 1024 ? packValues(x) : null;
     const fields: CommandArg[] = [
       'h', JSON.stringify(h),
-      'x', bytesOf(req.x.subarray(p.start * req.nIn, (p.start + p.rows) * req.nIn)),
+      ...(packed === null ? ['x', bytesOf(x)] : ['xp', packed]),
       't', bytesOf(req.t.subarray(p.start * nOut, (p.start + p.rows) * nOut)),
     ];
     if (req.l !== null) fields.push('l', bytesOf(req.l.subarray(p.start, p.start + p.rows)));
     return fields;
   }
 
+  private taskCommand(p: Pending & { worker: string }): CommandArg[] {
+    this.fig.bytesSent += p.fields.reduce((n, a) => n + a.length, 0);
+    return ['XADD', this.keys.inbox(p.worker), 'MAXLEN', String(4 * this.d.slices + 16), '*', ...p.fields];
+  }
+
   private async sendTask(p: Pending): Promise<void> {
     if (p.worker === null) return;
     const { cmd } = this.conns();
-    this.fig.bytesSent += p.fields.reduce((n, a) => n + a.length, 0);
-    await cmd.send(['XADD', this.keys.inbox(p.worker), 'MAXLEN', String(4 * this.d.slices + 16), '*', ...p.fields]);
+    await cmd.send(this.taskCommand({ ...p, worker: p.worker }));
   }
 
   /** One XREAD over results and joins; results go to `onResult`. */
@@ -444,10 +485,8 @@ class Link {
     const rows = Math.ceil(m / this.d.slices);
     const nSlices = Math.ceil(m / rows);
     if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
-    if (req.push !== null) {
-      const push = req.push;
-      await this.robust(() => this.push(push));
-    }
+    // Weights no commit published go out with the tasks, as the next version.
+    const push = req.push === null ? null : { weights: req.push, wv: ++this.wv };
     let serialize = 0;
     const s0 = performance.now();
     const pending: Pending[] = [];
@@ -506,14 +545,24 @@ class Link {
         }
       }
       const w0 = performance.now();
-      const sent = Promise.all(missing().map((p) => this.sendTask(p)));
+      const toSend = missing().filter((p): p is Pending & { worker: string } => p.worker !== null);
+      // After a reconnect the push was published again (reconnectOnce), so the tasks go alone.
+      const sent = push !== null && !isSent ? this.pushWithTasks(push.weights, push.wv, toSend) : Promise.all(toSend.map((p) => this.sendTask(p)));
       this.flushTx();
-      await sent;
+      // The results are read while the tasks' replies are still on their way (the read connection is
+      // another): no round trip between sending and blocking. A failed send ends the reading.
       isSent = true;
-      redis += performance.now() - w0;
-      const r0 = performance.now();
+      const send: { isFailed: boolean; error: unknown } = { isFailed: false, error: null };
+      const sending = sent.then(
+        () => void (redis += performance.now() - w0),
+        (e: unknown) => {
+          send.isFailed = true;
+          send.error = e;
+        },
+      );
       while (missing().length > 0) {
         if (this.fatal !== null) throw this.fatal;
+        if (send.isFailed) throw send.error;
         await this.readOnce(Math.max(5, Math.min(100, this.d.heartbeatMs / 4)), (e) => {
           const before = missing().length;
           onResult(e);
@@ -540,7 +589,9 @@ class Link {
           throw new DistributedError(`waited ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s for slice ${p.slice} of step ${req.step} of job ${this.d.job} (${who}); giving up`);
         }
       }
-      wait += performance.now() - r0;
+      await sending;
+      if (send.isFailed) throw send.error;
+      wait += performance.now() - w0 - redis;
     });
     // The commit is on the wire before this step ends, so the next version's weights are published after it.
     await this.txQueued;

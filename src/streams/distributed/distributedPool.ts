@@ -46,7 +46,7 @@ import type { JobConfig } from './jobConfig.js';
 import { parseJobConfig } from './jobConfig.js';
 import { jobKeys, type JobKeys } from './jobKeys.js';
 import type { CoordinatorFigures, LinkData, LinkMessage, LinkRequest, StepReply, WorkerReport } from './linkMessages.js';
-import { bytesOf, decodeSample, encodeSample, entryOf, f32Of, fieldOf } from './wire.js';
+import { bytesOf, decodeSample, encodeSample, f32Of } from './wire.js';
 
 export type { CoordinatorFigures, WorkerReport } from './linkMessages.js';
 
@@ -71,6 +71,14 @@ export interface DistributedJobOptions {
   readonly leaseMs?: number;
   /** Longest wait without progress — for workers to join, for a slice, for Redis to come back (ms); default 60 000. */
   readonly waitTimeoutMs?: number;
+  /**
+   * The full state (optimizer, counters, shuffle window, input position, a copy of the weights) is
+   * committed at most every `commitEveryMs` (and at the first step, each epoch's start, each checkpoint
+   * file and a stop); the steps between publish only their weights. A resume replays the steps since
+   * the newest commit, so it loses at most that much work and ends with the same bits. Default 250; 0
+   * commits every step.
+   */
+  readonly commitEveryMs?: number;
   /** Lines for the user (joins, refusals, reassignments, reconnects). */
   readonly log?: (line: string) => void;
 }
@@ -79,6 +87,8 @@ export interface DistributedJobOptions {
 export interface CheckpointMirror {
   /** For messages: `redis://HOST:PORT job J`. */
   readonly name: string;
+  /** Whether this boundary's checkpoint is to be committed (building one costs O(P) copies and a hash). */
+  isDue(): boolean;
   commit(checkpoint: Checkpoint): void;
   latest(): Promise<Checkpoint | null>;
 }
@@ -388,10 +398,14 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
 
   // The window as last committed (sample references): a commit sends the slots that changed.
   let committedWindow: readonly Sample[] = [];
+  const commitEveryMs = options.commitEveryMs ?? 250;
+  let committedAt = -Infinity;
   const mirror: CheckpointMirror = {
     name: `${c.target.display} job ${options.job}`,
+    isDue: () => performance.now() - committedAt >= commitEveryMs,
     commit(ckpt) {
       if (closed !== null) return;
+      committedAt = performance.now();
       const weights = new Float32Array(nParams);
       let o = 0;
       for (const w of ckpt.weights) {
@@ -412,13 +426,11 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
     },
     async latest() {
       // The checkpoint names its weights' version; they are among the last weights published.
-      const [r, recent] = await Promise.all([c.cmd.sendBuffers(['HMGET', c.keys.state, 'wv', 'ckpt', 'windowLen']), c.cmd.sendBuffers(['XREVRANGE', c.keys.weights, '+', '-', 'COUNT', '8'])]);
-      if (!Array.isArray(r) || !Buffer.isBuffer(r[1]) || !Buffer.isBuffer(r[0])) return null;
-      const want = r[0].toString('utf8');
-      const entry = (Array.isArray(recent) ? recent.map(entryOf) : []).find((e) => e.fields.get('wv')?.toString('utf8') === want);
-      if (entry === undefined) throw new DistributedError(`${c.target.display} job ${options.job}: the weights of committed version ${want} are gone from ${c.keys.weights}`);
-      r[0] = fieldOf(entry, 'w');
+      // The commit holds a copy of its weights (the weights stream keeps only the last few versions).
+      const r = await c.cmd.sendBuffers(['HMGET', c.keys.state, 'w', 'ckpt', 'windowLen']);
+      if (!Array.isArray(r) || !Buffer.isBuffer(r[1])) return null;
       const name = `${c.target.display} job ${options.job}`;
+      if (!Buffer.isBuffer(r[0])) throw new DistributedError(`${name}: the committed state in ${c.keys.state} has no weights`);
       const flat = f32Of(r[0], nParams, `${name}: committed weights`);
       const decoded = decodeCheckpoint(r[1], name);
       let o = 0;

@@ -13,8 +13,8 @@ import { convWasmReady } from '../../ops/wasm/convWasm.js';
 import { elementwiseWasmReady } from '../../ops/wasm/elementwiseWasm.js';
 import { wasmReady } from '../../ops/wasm/gemmWasm.js';
 
-/** The wire protocol's version (wire.ts); a change makes old workers refuse to join. */
-export const PROTOCOL = '1';
+/** The wire protocol's version (wire.ts, packValues.ts; 2: tasks may carry their weights and packed rows); a change makes old workers refuse to join. */
+export const PROTOCOL = '2';
 
 export type Fingerprint = Readonly<Record<string, string>>;
 

@@ -38,6 +38,7 @@ import { DistributedError } from './distributedError.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseJobConfig, type JobConfig } from './jobConfig.js';
 import { jobKeys } from './jobKeys.js';
+import { unpackValues } from './packValues.js';
 import { bytesOf, encodeSamples, entryOf, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
 
 export interface WorkerOptions {
@@ -207,17 +208,28 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
       let wv = -1;
       let newest: { wv: number; w: Buffer } | null = null;
       let lastConfigCheck = performance.now();
+      /** The last result's XADD: not awaited before the next XREAD, so the worker blocks at once. */
+      let resultSent: Promise<unknown> | null = null;
       while (!isStopped()) {
         const w0 = performance.now();
         const reply = await rd.sendBuffers(['XREAD', 'COUNT', '16', 'BLOCK', '500', 'STREAMS', inbox, keys.weights, inboxId, weightsId], 500);
         fig.secondsWaiting += (performance.now() - w0) / 1000;
+        // The previous result's XADD, answered long since: its failure (a lost connection) surfaces here.
+        if (resultSent !== null) {
+          const sent = resultSent;
+          resultSent = null;
+          await sent;
+        }
         const streams = xreadEntries(reply);
         for (const e of streams.get(keys.weights) ?? []) {
           weightsId = e.id;
           newest = { wv: Number(e.fields.get('wv')?.toString('utf8') ?? -1), w: fieldOf(e, 'w') };
         }
         const entries = streams.get(inbox) ?? [];
-        if (entries.length === 0 || performance.now() - lastConfigCheck > 1000) {
+        // An idle wake-up (nothing came) checks whether the job ended or moved on; weights alone are
+        // the start of a step whose tasks follow, so the worker reads again at once.
+        const isIdle = entries.length === 0 && !streams.has(keys.weights);
+        if (isIdle || performance.now() - lastConfigCheck > 1000) {
           lastConfigCheck = performance.now();
           const text = await cmd.send(['GET', keys.config]);
           const now = typeof text === 'string' ? parseJobConfig(text) : null;
@@ -241,7 +253,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           const rows = Number(h.rows);
           const c0 = performance.now();
           if (wv !== version) {
-            // Published before the task, so read with it or before it; an older version means the task is stale.
+            // Carried by the task (between commits), or published before it, so read with it or before
+            // it; an older version means the task is stale.
+            const carried = e.fields.get('w');
+            if (carried !== undefined) newest = { wv: version, w: carried };
             if (newest !== null && newest.wv > version) continue;
             if (newest === null || newest.wv !== version) newest = await findWeights(version);
             if (newest === null) continue;
@@ -253,7 +268,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
             }
             wv = version;
           }
-          const x = f32Of(fieldOf(e, 'x'), rows * nIn, `task ${e.id} x`);
+          const xp = e.fields.get('xp');
+          const x = xp === undefined ? f32Of(fieldOf(e, 'x'), rows * nIn, `task ${e.id} x`) : unpackValues(xp, rows * nIn, `task ${e.id} x`);
           const t = f32Of(fieldOf(e, 't'), rows * nOut, `task ${e.id} target`);
           const labels = h.hasLabels === true ? i32Of(fieldOf(e, 'l'), rows, `task ${e.id} labels`) : null;
           const b = step({
@@ -286,7 +302,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           const s = bytesOf(stats);
           const out = bytesOf(output);
           fig.bytesSent += g.length + s.length + out.length;
-          await cmd.send(['XADD', keys.out, 'MAXLEN', String(4 * config.slices + 16), '*', 'h', JSON.stringify(header), 'g', g, 's', s, 'o', out]);
+          resultSent = cmd.send(['XADD', keys.out, 'MAXLEN', String(4 * config.slices + 16), '*', 'h', JSON.stringify(header), 'g', g, 's', s, 'o', out]);
+          resultSent.catch(() => undefined);
         }
       }
     } finally {
