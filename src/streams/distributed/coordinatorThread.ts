@@ -74,8 +74,10 @@ class Link {
   private wv: number;
   /** The last commit, kept to commit it again after a reconnect. */
   private lastCommit: { readonly c: CommitRequest; readonly wv: number } | null = null;
-  /** The newest published weights (a commit's or a step's push), published again after a reconnect. */
+  /** The newest weights (a commit's, or a step's that its tasks carry), published again after a reconnect. */
   private newest: { readonly weights: Float32Array; readonly wv: number } | null = null;
+  /** The weights this step's tasks carry (field `w`): a step whose version no commit published. */
+  private stepWeights: Buffer | null = null;
   /** A commit whose weights are published and whose transaction waits for the next step's tasks. */
   private pendingTx: { readonly c: CommitRequest; readonly wv: number } | null = null;
   private pendingCommit: Promise<void> | null = null;
@@ -383,31 +385,6 @@ class Link {
   }
 
   /**
-   * A step whose weights no commit published (between commits, or the first step of a run): each
-   * task carries the weights itself (field `w`), so a worker wakes once, with everything its slice
-   * needs — a worker blocked on its inbox and the weights stream would otherwise wake for the weights
-   * and then read again for its task, a round trip per step. The weights are published behind the
-   * tasks (for a reassigned slice or a worker that joins late), all in one MULTI/EXEC.
-   */
-  private async pushWithTasks(weights: Float32Array, wv: number, tasks: readonly (Pending & { worker: string })[]): Promise<void> {
-    const { cmd } = this.conns();
-    const w = bytesOf(weights);
-    const inline = tasks.map((p) => {
-      this.fig.bytesSent += w.length;
-      return cmd.send([...this.taskCommand(p), 'w', w]);
-    });
-    const replies = [cmd.send(['MULTI']), ...inline, cmd.send(this.publishCommand(weights, wv)), cmd.send(['EXEC'])];
-    // This EXEC ends the WATCH the next commit relies on (its fence): WATCH again behind it.
-    this.watch(cmd);
-    // Every reply is awaited (a lost connection rejects them all; none may go unhandled).
-    const settled = await Promise.allSettled(replies);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    const exec = settled[settled.length - 1];
-    if (exec.status === 'fulfilled' && exec.value === null) throw this.fenced('the run epoch changed before the step was sent');
-  }
-
-  /**
    * A commit request: its weights are published now, as version wv (so the tasks of the next step,
    * written after them on the same connection, carry wv and find them); the transaction itself waits
    * for those tasks (flushTx) and then goes out behind them.
@@ -450,12 +427,14 @@ class Link {
       't', bytesOf(req.t.subarray(p.start * nOut, (p.start + p.rows) * nOut)),
     ];
     if (req.l !== null) fields.push('l', bytesOf(req.l.subarray(p.start, p.start + p.rows)));
+    if (this.stepWeights !== null) fields.push('w', this.stepWeights);
     return fields;
   }
 
   private taskCommand(p: Pending & { worker: string }): CommandArg[] {
     this.fig.bytesSent += p.fields.reduce((n, a) => n + a.length, 0);
-    return ['XADD', this.keys.inbox(p.worker), 'MAXLEN', String(4 * this.d.slices + 16), '*', ...p.fields];
+    // A worker has at most `slices` tasks of a step (and older steps' are stale): a short inbox, since tasks may carry weights.
+    return ['XADD', this.keys.inbox(p.worker), 'MAXLEN', String(2 * this.d.slices + 4), '*', ...p.fields];
   }
 
   private async sendTask(p: Pending): Promise<void> {
@@ -485,8 +464,13 @@ class Link {
     const rows = Math.ceil(m / this.d.slices);
     const nSlices = Math.ceil(m / rows);
     if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
-    // Weights no commit published go out with the tasks, as the next version.
-    const push = req.push === null ? null : { weights: req.push, wv: ++this.wv };
+    // Weights no commit published (between commits, the first step of a run) travel in every task of
+    // the step, as the next version: a worker wakes once, with all its slice needs — blocked on its
+    // inbox and a shared weights entry, it would wake for the weights and then read again for its task.
+    if (req.push !== null) {
+      this.newest = { weights: req.push, wv: ++this.wv };
+      this.stepWeights = bytesOf(req.push);
+    } else this.stepWeights = null;
     let serialize = 0;
     const s0 = performance.now();
     const pending: Pending[] = [];
@@ -545,9 +529,7 @@ class Link {
         }
       }
       const w0 = performance.now();
-      const toSend = missing().filter((p): p is Pending & { worker: string } => p.worker !== null);
-      // After a reconnect the push was published again (reconnectOnce), so the tasks go alone.
-      const sent = push !== null && !isSent ? this.pushWithTasks(push.weights, push.wv, toSend) : Promise.all(toSend.map((p) => this.sendTask(p)));
+      const sent = Promise.all(missing().map((p) => this.sendTask(p)));
       this.flushTx();
       // The results are read while the tasks' replies are still on their way (the read connection is
       // another): no round trip between sending and blocking. A failed send ends the reading.
