@@ -2,24 +2,28 @@
  * The coordinator's Redis link: a worker_threads entry that does all of a distributed job's Redis
  * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step:
  *
- *   1. the weights of the previous version published (XADD df:{J}:weights), written when the commit
- *      request arrived — a worker blocked on its inbox and that stream gets them without asking;
- *   2. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
- *      worker that holds slot s (all in one pipeline), and right behind them the commit of that
- *      version (MULTI/EXEC: the checkpoint naming the published weights' version, the changed window
- *      slots; fenced by WATCH on the run epoch) — so the optimizer state travels while the workers compute;
- *   3. XREAD BLOCK on the result and control streams until every slice is back. Joins are accepted
+ *   1. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
+ *      worker that holds slot s (all in one pipeline): the rows (packed when they hold ≤ 256 distinct
+ *      values, packValues.ts) and, between commits, the version's weights, so a worker wakes once with
+ *      all its slice needs. A version that is committed (at most every commitEveryMs, the mirror
+ *      decides) has its weights published instead (XADD df:{J}:weights, when the commit request
+ *      arrives) and its commit written right behind the next step's tasks (MULTI/EXEC: the checkpoint
+ *      naming the published weights' version with a copy of them, the changed window slots; fenced by
+ *      WATCH on the run epoch) — so the optimizer state travels while the workers compute;
+ *   2. XREAD BLOCK on the result and control streams — at once, not waiting for the tasks' replies
+ *      (the read connection is another) — until every slice is back. Joins are accepted
  *      (fingerprint checked, else refused naming the field) as they come; results are kept only when
  *      uid, run epoch, step, slice and attempt all match (else counted stale); every heartbeatMs/4 the
  *      heartbeat keys of the workers still owing a slice are checked, and a lapsed one's slices go to a
  *      spare (or any live worker) as attempt + 1 — the same rows and model version, so the same bits;
- *   4. the slices' Σ-gradients added in slice order in float64 and rounded to float32 once, exactly as
+ *   3. the slices' Σ-gradients added in slice order in float64 and rounded to float32 once, exactly as
  *      parallelBackprop's pool adds its threads' slices; lossSum and correct likewise.
  *
  * Local workers (`spawn`) are child processes with an IPC channel (they exit when this process dies);
  * one that exits is started again. A lost connection (Redis restarted, a Cluster master down) is
- * retried until waitTimeoutMs, then fails with one line naming the node; after a reconnect the
- * version is committed again and the missing slices are sent again (attempt + 1). Nothing waits
+ * retried until waitTimeoutMs, then fails with one line naming the node; after a reconnect the last
+ * commit is written again, the newest weights are published again, and the missing slices are sent
+ * again (attempt + 1). Nothing waits
  * longer than waitTimeoutMs without progress: the error says what it waited for.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -15,11 +15,15 @@
  * message carries it, so a worker or coordinator of an earlier run is fenced off); the config is
  * written for workers to read.
  *
- * Checkpoints (`mirror`): every checkpoint the CLI's session takes — one per step boundary — is
- * committed in one MULTI/EXEC (df:{J}:state, naming the version of its weights, and the window slots
- * that changed with it), so Redis always holds the newest version whole; `latest()` reads it back for
- * `--resume`. The weights are published first (an entry of the df:{J}:weights stream, which the
- * workers block on with their inboxes) and the rest of the commit follows the next step's tasks.
+ * Checkpoints (`mirror`): the CLI's session asks the mirror at every step boundary whether a commit is
+ * due (`isDue`: at most every commitEveryMs, default 250) and commits those checkpoints, plus every
+ * file checkpoint and each epoch's start, in one MULTI/EXEC (df:{J}:state, with a copy of its weights
+ * and naming their version, and the window slots that changed since the previous commit), so Redis
+ * always holds a recent version whole, its input position with the state it produced; `latest()`
+ * reads it back for `--resume`, which recomputes the steps after it to the same bits. A committed
+ * version's weights are published first (an entry of the df:{J}:weights stream, which the workers
+ * block on with their inboxes) and the rest of the commit follows the next step's tasks; the versions
+ * between commits travel in their steps' tasks.
  *
  * The steps are synchronous (the main thread waits in Atomics.wait while the link thread,
  * coordinatorThread.ts, talks to Redis), so fit's step boundaries and checkpoints mean what they mean

@@ -6,13 +6,15 @@
  *
  *   1. checks the fence — the job's uid and run epoch (a task of another job or of an earlier run is
  *      dropped; a newer run epoch makes it read the config again and join that run);
- *   2. takes the weights of the task's model version from the df:{J}:weights stream, which it reads
- *      in the same blocking XREAD as its inbox, so a new version's weights are there before its tasks
- *      (the coordinator publishes them first) without a round trip; a task of a version older than the
- *      newest weights is stale and dropped;
+ *   2. takes the weights of the task's model version from the task itself (field `w`, between
+ *      commits), or from the df:{J}:weights stream, which it reads in the same blocking XREAD as its
+ *      inbox, so a committed version's weights are there before its tasks (the coordinator publishes
+ *      them first) without a round trip; a task of a version older than the newest weights is stale
+ *      and dropped; rows come raw or packed (packValues.ts);
  *   3. runs backprop on the slice — the same kernels and order as a gradient thread of
  *      parallelBackprop, so the Σ-gradients have the same bits — and XADDs them to df:{J}:out with the
- *      task's fence (uid, epoch, version, step, slice, attempt) and its running figures.
+ *      task's fence (uid, epoch, version, step, slice, attempt) and its running figures, and blocks on
+ *      its inbox again at once (the XADD's reply is read after the next wake-up).
  *
  * A refusal (another fingerprint) ends it with the coordinator's reason; `dropped` (its heartbeat had
  * lapsed, so its slices went elsewhere) makes it join again under a new name. A finished job (`done`
