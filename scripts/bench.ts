@@ -19,6 +19,9 @@
  *   job     the default job's training time, `npm run train` (bench/defaultJob.ts)
  *   workers 1 against 2 workers in memory over models and batch sizes, beside the default
  *           `deltaflow train --workers` chooses (bench/workersGrid.ts)
+ *   scaleout  (only with --only) `train --redis --procs 2` against `train --workers 2`, LeNet and the MLP
+ *           at batch 64 and 256, alternated; hosts: the same across network namespaces with added
+ *           delays (bench/scaleOut.ts)
  *
  * Data: the 10,000 MNIST digits of the `mnist` package, shuffled as the peers' make-data.js, pixel/255.
  * How the peers were measured before (and why the alternation and the probe): /work/shared/bench/peers.
@@ -36,6 +39,7 @@ import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
 import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
+import { benchScaleOut, scaleOutReport, type ScaleOutResult } from './bench/scaleOut.js';
 import { benchServe, serveReport, type ServeResult } from './bench/serve.js';
 import { benchOnline, onlineReport, type OnlineBenchResult } from './bench/online.js';
 import { csvReport, memoryReport, trainingReport } from './bench/report.js';
@@ -66,6 +70,7 @@ export interface BenchResult {
   endToEnd?: EndToEndResult;
   defaultJob?: DefaultJobResult;
   workersGrid?: GridCase[];
+  scaleOut?: ScaleOutResult;
   steadyState: Record<string, StepAllocation>;
   memory?: ProcessMemory;
 }
@@ -176,6 +181,9 @@ async function main(): Promise<void> {
     if (opts.sections.includes('workers')) result.workersGrid = await benchWorkersGrid(digits, { passes: opts.passes, passSeconds: opts.passSeconds / 2, isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('serve')) result.serve = await benchServe(digits, { isSmoke: opts.isSmoke, log });
     if (opts.sections.includes('online')) result.online = await benchOnline({ passes: opts.passes, isSmoke: opts.isSmoke, log });
+    if (opts.sections.includes('scaleout') || opts.sections.includes('hosts')) {
+      result.scaleOut = await benchScaleOut({ isSmoke: opts.isSmoke, passes: opts.passes, isLoopback: opts.sections.includes('scaleout'), isHosts: opts.sections.includes('hosts'), log });
+    }
     if (opts.sections.includes('mem')) result.steadyState = await runSteadyState(opts, digits);
     if (opts.sections.includes('dashboard')) result.dashboard = await benchDashboard({ passes: opts.passes, log });
     result.memory = processMemory();
@@ -195,6 +203,7 @@ async function main(): Promise<void> {
       ...(result.endToEnd ? [endToEndReport(result.endToEnd)] : []),
       ...(result.defaultJob ? [defaultJobReport(result.defaultJob)] : []),
       ...(result.workersGrid ? [workersGridReport(result.workersGrid)] : []),
+      ...(result.scaleOut ? [scaleOutReport(result.scaleOut)] : []),
       memoryReport(result.memory, result.steadyState),
     ];
     process.stdout.write(`${parts.join('\n\n')}\n`);

@@ -22,9 +22,10 @@ import { serveCommand } from './commands/serve.js';
 import { prepareDataCommand } from './commands/prepareData.js';
 import { publishCommand } from './commands/publish.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 
 /** Errors whose message is written for the user: printed as they are, without a stack. */
-const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError', 'StatsFileError', 'KernelSetError']);
+const KNOWN_ERRORS = new Set(['CliError', 'CsvError', 'CsvParseError', 'ShapeError', 'ModelFileError', 'NonFiniteError', 'OptionError', 'CheckpointError', 'OnnxError', 'RedisStreamError', 'StatsFileError', 'KernelSetError', 'DistributedError']);
 
 const isDebug = (): boolean => process.env.DELTAFLOW_DEBUG === '1';
 
@@ -74,6 +75,7 @@ function buildProgram(kernels: string): Command {
   program.addCommand(prepareDataCommand());
   program.addCommand(publishCommand());
   program.addCommand(dashboardCommand());
+  program.addCommand(workerCommand());
   // Commander's own errors (unknown option, bad value) read `deltaflow: …` like ours, on one line.
   const output = { outputError: (text: string, write: (s: string) => void) => write(text.replace(/^error: /, 'deltaflow: ').replace(/\s*\n\(Did you mean/, ' (did you mean')) };
   program.configureOutput(output);

@@ -44,5 +44,18 @@ export { RedisEntryError } from './streams/sources/redis/redisEntry.js';
 // Worker threads and checkpoints
 export { createGradientPool, type GradientPool, type GradientPoolOptions, type GradientPoolStats } from './streams/training/train.js';
 export * from './streams/checkpoint/checkpoint.js';
+export {
+  openDistributedJob,
+  type DistributedJob,
+  type DistributedJobOptions,
+  type DistributedFigures,
+  type CheckpointMirror,
+  type PartitionedInput,
+  type CoordinatorFigures,
+  type WorkerReport,
+} from './streams/distributed/distributedPool.js';
+export { runWorker, WorkerRefusedError, type WorkerOptions, type WorkerOutcome } from './streams/distributed/runWorker.js';
+export { DistributedError } from './streams/distributed/distributedError.js';
+export { partitionSeed } from './streams/distributed/partitionReader.js';
 // The model file's JSON type wins over the checkpoint format's structurally similar one.
 export type { JsonValue, JsonObject } from './layers/modelFile.js';

@@ -13,6 +13,7 @@ const NODE_ONLY = [
   'saveModel', 'loadModel', 'createGradientPool', 'saveOnnx', 'loadOnnx', 'saveTfjs', 'peekLatestCheckpoint',
   'fromRedisStream', 'toRedisStream', 'publishCsv', 'partitionKey', 'keySlot', 'initialPosition', 'foldIdsHash', 'compareIds',
   'RedisStreamError', 'RedisEntryError', 'createCsvThread', 'CsvThread',
+  'openDistributedJob', 'runWorker', 'DistributedError', 'WorkerRefusedError', 'partitionSeed', 'checkResumable',
   'CHECKPOINT_FORMAT', 'CHECKPOINT_PAUSE_ENV', 'CHECKPOINT_VERSION', 'CheckpointError', 'canonicalJson', 'compareInput',
   'configHash', 'createCheckpoint', 'createCheckpointWriter', 'decodeCheckpoint', 'diffConfigs', 'encodeCheckpoint',
   'formatDifferences', 'inputFingerprint', 'prefixHash', 'readLatestCheckpoint', 'restoreParams', 'sha256Hex',

@@ -3,7 +3,9 @@
  *
  *   --json               print one JSON document (every pass and probe) instead of tables
  *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers (default: all but dashboard)
+ *   --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers,scaleout,hosts
+ *                        (default: all but dashboard, scaleout and hosts, which start a browser, worker
+ *                        processes, a redis-server and, for hosts, network namespaces: bench/scaleOut.ts)
  *   --passes N           timed passes per system (default 5; smoke 3)
  *   --no-peers           deltaflow only
  *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
@@ -20,8 +22,10 @@
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
 
-export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'online', 'dashboard', 'e2e', 'job', 'workers'] as const;
+export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'online', 'dashboard', 'e2e', 'job', 'workers', 'scaleout', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
+/** Sections run only when asked for with --only. */
+const OPT_IN: readonly Section[] = ['dashboard', 'scaleout', 'hosts'];
 
 export interface BenchOptions {
   readonly isJson: boolean;
@@ -107,8 +111,8 @@ export function readOptions(argv: readonly string[]): BenchOptions {
   return {
     isJson: values.json === true,
     isSmoke,
-    // The dashboard section (a browser and 2 × passes epochs) runs only when asked for.
-    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : SECTIONS.filter((s) => s !== 'dashboard'),
+    // The dashboard (a browser and 2 × passes epochs) and the scale-out sections run only when asked for.
+    sections: values.only !== undefined ? list('only', values.only, SECTIONS) : SECTIONS.filter((x) => !OPT_IN.includes(x)),
     passes: positive('passes', values.passes, isSmoke ? 3 : 5, true),
     peers,
     workers: [...new Set(workers)].sort((a, b) => a - b),

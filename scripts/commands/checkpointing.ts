@@ -30,6 +30,7 @@ import type { TrainingState } from '../../src/streams/training/applyOptimizer.js
 import {
   CHECKPOINT_PAUSE_ENV,
   CheckpointError,
+  checkResumable,
   createCheckpoint,
   createCheckpointWriter,
   inputFingerprint,
@@ -45,6 +46,7 @@ import {
   type StateValue,
   type WrittenCheckpoint,
 } from '../../src/streams/checkpoint/checkpoint.js';
+import type { CheckpointMirror } from '../../src/streams/distributed/distributedPool.js';
 import type { EpochProgress, FitBoundary, FitResume } from '../../src/streams/training/fit.js';
 import type { Gate } from '../../src/streams/sources/gate.js';
 import { createCounters, type CsvCounters, type CsvSourceOptions } from '../../src/streams/sources/fromCsv.js';
@@ -325,7 +327,16 @@ export interface SessionParts {
   readonly warn: (line: string) => void;
   /** The run's options, stored in every checkpoint (runOptions.ts), so `--resume RUN` alone can continue it. */
   readonly command?: JsonValue;
+  /**
+   * Distributed training (`--redis`): checkpoints are also committed there — every file checkpoint,
+   * each epoch's start, and the boundaries the mirror asks for (`isDue`) — and a resume continues from
+   * its newest one when it is at least as new as the files'.
+   */
+  readonly mirror?: CheckpointMirror;
 }
+
+/** Whether checkpoint a was taken at or after b (a step, then an epoch's start after its last step). */
+const isAtOrAfter = (a: Checkpoint, b: Checkpoint): boolean => a.counters.steps > b.counters.steps || (a.counters.steps === b.counters.steps && a.counters.epoch >= b.counters.epoch);
 
 /**
  * Start checkpointing a run: for a resume, read the newest intact checkpoint (warning about damaged
@@ -340,8 +351,14 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   let restored: Restored | null = null;
   let keepRows: MetricsRow[] | undefined;
   if (dirs.isResume && dir !== null && parts.data !== null) {
-    loaded = await readLatestCheckpoint(dir, { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? 'allow' : 'refuse' } });
-    if (loaded === null) throw new CliError(`--resume ${flags.resume}: no checkpoint in ${dir}`);
+    const expected = { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? ('allow' as const) : ('refuse' as const) } };
+    loaded = await readLatestCheckpoint(dir, expected);
+    const committed = parts.mirror === undefined ? null : await parts.mirror.latest();
+    if (parts.mirror !== undefined && committed !== null && (loaded === null || isAtOrAfter(committed, loaded.checkpoint))) {
+      await checkResumable(committed, parts.mirror.name, expected);
+      loaded = { checkpoint: committed, file: parts.mirror.name, seq: 0, warnings: loaded?.warnings ?? [], removedTempFiles: loaded?.removedTempFiles ?? [] };
+    }
+    if (loaded === null) throw new CliError(`--resume ${flags.resume}: no checkpoint in ${dir}${parts.mirror === undefined ? '' : ` nor in ${parts.mirror.name}`}`);
     for (const w of loaded.warnings) parts.warn(w);
     for (const t of loaded.removedTempFiles) parts.warn(`removed ${t}, left by an interrupted checkpoint write`);
     restored = restoreCheckpoint(loaded, model, state, parts.seed, fault);
@@ -377,15 +394,12 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   const signals = watchStopSignals((signal) => parts.warn(`${signal} received: stopping at the next step with a checkpoint (send it again to exit at once)`));
   const isStopRequested = (): boolean => signals.received() !== null;
 
-  function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null }): void {
+  /** A checkpoint of the boundary: to the mirror (when there is one), and to a file when `toFile`. */
+  function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null; toFile: boolean; toMirror: boolean }): void {
     if (dir === null) return;
     const { pass } = b;
     const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };
-    const w = writerOf(dir);
-    if (isWriting) mustWait = true;
-    isWriting = true;
-    w.save(
-      createCheckpoint({
+    const ckpt = createCheckpoint({
         weights: snapshotParams(model.params),
         optimizer,
         rng: fault === 'omit-rng' ? {} : b.rng,
@@ -404,8 +418,13 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
         input: fingerprint,
         config: parts.config,
         extra: { ...b.extra, runDir: dirs.runDir, ...(parts.command === undefined ? {} : { [COMMAND_KEY]: parts.command }) },
-      }),
-    );
+      });
+    if (b.toMirror) parts.mirror?.commit(ckpt);
+    if (!b.toFile) return;
+    const w = writerOf(dir);
+    if (isWriting) mustWait = true;
+    isWriting = true;
+    w.save(ckpt);
     void w.flush().then(
       () => (isWriting = false),
       () => (isWriting = false),
@@ -433,9 +452,11 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
       return { ...options, counters, startOffset: start.offset, startRecord: start.nextRecord, ...(start.nextLine === undefined ? {} : { startLine: start.nextLine }) };
     },
     onBoundary(b) {
-      const isDue = every !== null && b.step % every === 0;
+      const toFile = (every !== null && b.step % every === 0) || isStopRequested();
+      // The mirror takes every file checkpoint, and the boundaries it asks for in between.
+      const toMirror = parts.mirror !== undefined && (toFile || parts.mirror.isDue());
       // NOTE: a boundary always has a position (a step needs a sample read); a flush's is past the last row.
-      if ((!isDue && !isStopRequested()) || b.position === null) return;
+      if ((!toFile && !toMirror) || b.position === null) return;
       save({
         epoch: b.epoch,
         step: b.step,
@@ -449,12 +470,15 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
           isSourceDone: b.isSourceDone,
         },
         pass: current,
+        toFile,
+        toMirror,
       });
     },
     onEpochEnd(epoch, step) {
-      if (every === null && !isStopRequested()) return;
+      const toFile = every !== null || isStopRequested();
+      if (!toFile && parts.mirror === undefined) return;
       current = null;
-      save({ epoch: epoch + 1, step, position: { source: parts.data ?? '', offset: 0, nextRecord: 0 }, window: [], rng: {}, extra: { isEpochStart: true }, pass: null });
+      save({ epoch: epoch + 1, step, position: { source: parts.data ?? '', offset: 0, nextRecord: 0 }, window: [], rng: {}, extra: { isEpochStart: true }, pass: null, toFile, toMirror: parts.mirror !== undefined });
     },
     stop: isStopRequested,
     async flush() {

@@ -39,6 +39,7 @@ import { startTrainGuard, type RunEnd } from './trainGuard.js';
 import { addCsvThreadOption, openCsvThread, type CsvThreadChoice } from './csvThreadOption.js';
 import { defaultWorkers } from './workersDefault.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
+import { addScaleOutOptions, startScaleOut, type ScaleOutFlags } from './scaleOut.js';
 import * as parse from './args.js';
 import { CliError, type ClassesOption } from './args.js';
 import { setupData, type NormalizeChoice } from './dataSetup.js';
@@ -51,7 +52,7 @@ import { startDashboard } from '../dashboard/startDashboard.js';
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags, ScaleOutFlags {
   /** With --json: one line per step too (what the kill test counts). */
   readonly jsonSteps: boolean;
   readonly clipNorm?: number;
@@ -209,7 +210,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const model = choice.model;
   const workersChoice = options.workers === undefined
     ? defaultWorkers(model, options.batch, availableParallelism())
-    : { workers: options.workers, why: command.getOptionValueSource('workers') === 'cli' ? 'given' : 'as the run was started' };
+    : { workers: options.workers, why: workersWhy(command.getOptionValueSource('workers')) };
   const { workers } = workersChoice;
 
   await initKernels();
@@ -245,14 +246,18 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const loss = losses[meta.loss]();
 
   const state = createTrainingState(model, optimizer);
+  const config = checkpointConfig({
+    model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
+    shuffle: options.shuffle, seed: options.seed, workers,
+    more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
+  });
+  // --redis: the gradients come from worker processes, and every version is committed in Redis (scaleOut.ts).
+  const scaleOut = await startScaleOut({ ...options, workers }, { model, loss, config, runDir: dirs.runDir, isResume: dirs.isResume });
   const session = await openCheckpointSession(dirs, options, {
     model,
     state,
-    config: checkpointConfig({
-      model, data: metaToJson(meta), optimizer, lrSchedule: scheduleName, totalSteps, batch: options.batch, epochs: options.epochs,
-      shuffle: options.shuffle, seed: options.seed, workers,
-      more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
-    }),
+    config,
+    mirror: scaleOut.mirror,
     data: setup.input.stream === null ? plan.data : null,
     seed: options.seed,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
@@ -378,7 +383,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   };
 
   try {
-    const events = fit(model, {
+    const events = scaleOut.fit(model, {
       trainSource,
       testSource,
       epochs: options.epochs,
@@ -497,5 +502,12 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addDashboardOptions(addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command))));
+  return addScaleOutOptions(addDashboardOptions(addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command)))));
+}
+
+/** Why a --workers count not chosen by the default was taken: given, implied by --procs, or stored in the resumed run. */
+function workersWhy(source: string | undefined): string {
+  if (source === 'cli') return 'given';
+  if (source === 'implied') return 'one slice per --procs';
+  return 'as the run was started';
 }

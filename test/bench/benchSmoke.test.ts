@@ -204,6 +204,6 @@ describe('bench flags', () => {
   test('an unknown --only section is a usage error (exit 2) naming the valid ones', () => {
     const r = runBench(['--smoke', '--only', 'w3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers)\n');
+    expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers,scaleout,hosts)\n');
   });
 });

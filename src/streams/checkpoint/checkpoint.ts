@@ -290,6 +290,16 @@ export interface LoadedCheckpoint {
   readonly removedTempFiles: readonly string[];
 }
 
+/**
+ * Refuse a checkpoint (read from `file`, or any store named so) that does not fit this run: another
+ * training config (listing the differences) or another input file — the checks readLatestCheckpoint makes.
+ *
+ * @example await checkResumable(ckpt, 'redis://127.0.0.1:6379 job a', { config, input: { path: 'data.csv' } });
+ */
+export async function checkResumable(ckpt: Checkpoint, file: string, expected: ResumeExpectation): Promise<void> {
+  return checkCompatible(ckpt, file, expected);
+}
+
 async function checkCompatible(ckpt: Checkpoint, file: string, expected: ResumeExpectation): Promise<void> {
   if (ckpt.configHash !== configHash(expected.config)) {
     const differences = diffConfigs(ckpt.config, expected.config);

@@ -23,6 +23,12 @@ import type { RedisTarget } from './redisUrl.js';
 /** A RESP2 reply: a string (or Buffer), an integer, nil, or an array of replies. */
 export type Reply = string | Buffer | number | null | Reply[];
 
+/** One argument of a command: text, or binary data (a packed float array). */
+export type CommandArg = string | Buffer;
+
+/** An argument as messages show it: binary ones by their size only. */
+const shownArg = (a: CommandArg | undefined): string => (a === undefined ? '' : Buffer.isBuffer(a) ? `<${a.length} bytes>` : a);
+
 /** The part of a node-redis client used here. */
 interface Client {
   connect(): Promise<unknown>;
@@ -37,10 +43,10 @@ export interface RedisConnection {
   readonly address: string;
   /** Whether the server is a Redis Cluster node. */
   readonly isCluster: boolean;
-  /** Sends one command; replies with strings. `extraMs` lengthens the timeout (a blocking read's BLOCK). */
-  send(args: readonly string[], extraMs?: number): Promise<Reply>;
-  /** Sends one command; bulk strings come back as Buffers (to check their UTF-8 ourselves). */
-  sendBuffers(args: readonly string[], extraMs?: number): Promise<Reply>;
+  /** Sends one command; replies with strings. `extraMs` lengthens the timeout (a blocking read's BLOCK). Arguments may be binary (Buffers). */
+  send(args: readonly CommandArg[], extraMs?: number): Promise<Reply>;
+  /** Sends one command; bulk strings come back as Buffers (to check their UTF-8 ourselves, or binary values). */
+  sendBuffers(args: readonly CommandArg[], extraMs?: number): Promise<Reply>;
   /** Ends the connection after the replies in flight. */
   close(): Promise<void>;
   /** Drops the connection now (a blocked read fails with the connection). */
@@ -111,18 +117,18 @@ async function open(redis: NodeRedis, target: RedisTarget, host: string, port: n
   }
   const buffers = client.withTypeMapping({ [redis.RESP_TYPES.BLOB_STRING]: Buffer });
   let isClosed = false;
-  const run = async (p: Promise<unknown>, args: readonly string[], extraMs: number): Promise<Reply> => {
+  const run = async (p: Promise<unknown>, args: readonly CommandArg[], extraMs: number): Promise<Reply> => {
     try {
-      const reply = await timeout(p, timeoutMs + extraMs, () => new RedisStreamError('REDIS_TIMEOUT', `${where}: no answer to ${args[0]} within ${timeoutMs + extraMs} ms`));
+      const reply = await timeout(p, timeoutMs + extraMs, () => new RedisStreamError('REDIS_TIMEOUT', `${where}: no answer to ${shownArg(args[0])} within ${timeoutMs + extraMs} ms`));
       return asReply(reply);
     } catch (e) {
       if (e instanceof RedisStreamError) throw e;
       const message = e instanceof Error ? e.message : String(e);
-      if (isClosed) throw new RedisStreamError('REDIS_UNREACHABLE', `${where}: the connection was closed (${args[0]})`);
+      if (isClosed) throw new RedisStreamError('REDIS_UNREACHABLE', `${where}: the connection was closed (${shownArg(args[0])})`);
       if (lost !== null || /socket|closed|ECONN|disconnect/i.test(message)) {
-        throw new RedisStreamError('REDIS_UNREACHABLE', `lost the connection to ${where} (${args[0]}): ${lost?.message ?? message}`);
+        throw new RedisStreamError('REDIS_UNREACHABLE', `lost the connection to ${where} (${shownArg(args[0])}): ${lost?.message ?? message}`);
       }
-      throw new RedisStreamError('REDIS_COMMAND', `${where} refused ${args[0]} ${args[1] ?? ''}: ${message}`.replace(/ {2,}/g, ' '));
+      throw new RedisStreamError('REDIS_COMMAND', `${where} refused ${shownArg(args[0])} ${shownArg(args[1])}: ${message}`.replace(/ {2,}/g, ' '));
     }
   };
   return {
