@@ -466,7 +466,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
 }
 
 /** Remove `ckpt-*.tmp` files left by a write that was killed (a fresh run into an existing directory). */
-async function removeStaleTemp(dir: string, warn: (line: string) => void): Promise<void> {
+export async function removeStaleTemp(dir: string, warn: (line: string) => void): Promise<void> {
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);

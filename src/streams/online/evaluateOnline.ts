@@ -31,6 +31,7 @@
  * there with a `stopped` event instead of the end-of-stream work and `done`.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
+import type { Sample } from '../types.js';
 import type { LearnerSpec } from './learnerRun.js';
 import type { ClassObservation, MetricFactory, RegressionObservation } from './metrics/metric.js';
 import { accuracyMetric } from './metrics/accuracyMetric.js';
@@ -38,6 +39,7 @@ import { kappaMetric } from './metrics/kappaMetric.js';
 import { kappaTemporalMetric } from './metrics/kappaTemporalMetric.js';
 import { maeMetric } from './metrics/maeMetric.js';
 import { rmseMetric } from './metrics/rmseMetric.js';
+import type { Prediction } from './onlineLearner.js';
 import { OnlineRun, type LabelTiming, type OnlineEvent, type OnlineInput, type OnlineRunState } from './onlineRun.js';
 
 export interface EvaluateOnlineOptions {
@@ -58,6 +60,8 @@ export interface EvaluateOnlineOptions {
   readonly afterItem?: (item: OnlineInput, run: { readonly row: number; snapshot(): OnlineRunState }) => void;
   /** Asked after each item: true ends the run there with a `stopped` event. */
   readonly stop?: () => boolean;
+  /** Called once per row with each learner's prediction for it when it arrived (before it was learned from): a sink of predictions. */
+  readonly onPrediction?: (sample: Sample, predictions: readonly Prediction[]) => void;
 }
 
 /**
@@ -94,7 +98,7 @@ export function evaluateOnline(learners: readonly LearnerSpec[], options: Evalua
     new Observable<OnlineEvent>((subscriber) => {
       let run: OnlineRun;
       try {
-        run = new OnlineRun(learners, config, reportEvery, delay, maxWait, (e) => subscriber.next(e));
+        run = new OnlineRun(learners, config, reportEvery, delay, maxWait, (e) => subscriber.next(e), options.onPrediction);
         if (options.resume !== undefined) run.restore(options.resume);
       } catch (e) {
         subscriber.error(e);

@@ -154,6 +154,8 @@ export class LearnerRun {
 
   private readonly metrics: Scoring;
   private readonly window: number;
+  /** The prediction the last observed row was scored with (its arrival prediction). */
+  private scoredWith: Prediction | null = null;
 
   constructor(
     readonly spec: LearnerSpec,
@@ -170,6 +172,11 @@ export class LearnerRun {
     if (this.detector !== null && spec.task === 'regress' && ['ddm', 'eddm', 'hddm-a'].includes(this.detector.name)) {
       throw new RangeError(`learner ${spec.name}: detector ${this.detector.name} takes 0/1 errors (or values in [0, 1]); a regression learner feeds its detector losses: use adwin, page-hinkley or kswin`);
     }
+  }
+
+  /** The prediction the last `observe`d row was scored with (null before any). */
+  get lastPrediction(): Prediction | null {
+    return this.scoredWith;
   }
 
   /** The model now in front (a background learner may have replaced the first). */
@@ -200,6 +207,7 @@ export class LearnerRun {
     const learned = this.learner.learn(sample);
     // Scored by the prediction made at arrival: the step's own forward pass when the label came with the row.
     const p = arrived ?? learned.prediction;
+    this.scoredWith = p;
     const rowLoss = arrived === null ? learned.loss : this.lossOf(arrived, sample);
     this.score(p, sample, rowLoss);
     this.afterLearn(events, row);

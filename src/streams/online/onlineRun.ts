@@ -111,6 +111,7 @@ export class OnlineRun {
     private readonly delay: number,
     private readonly maxWait: number | null,
     private readonly emit: (e: OnlineEvent) => void,
+    private readonly onPrediction?: (sample: Sample, predictions: readonly Prediction[]) => void,
   ) {
     try {
       for (const spec of learners) this.runs.push(new LearnerRun(spec, config));
@@ -174,8 +175,11 @@ export class OnlineRun {
     const join = this.join;
     if (join === null && this.delay === 0) {
       this.learnAll(sample, null);
+      // The learning step's own forward pass made the prediction the row was scored with.
+      this.onPrediction?.(sample, this.runs.map((r) => r.lastPrediction ?? r.predict(sample)));
     } else {
       const held: Held = { sample, predictions: this.runs.map((r) => r.predict(sample)) };
+      this.onPrediction?.(sample, held.predictions);
       if (join === null) {
         this.delayed.push(held);
         if (this.delayed.length - this.delayedHead > this.delay) {

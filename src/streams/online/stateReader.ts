@@ -45,6 +45,11 @@ export class StateReader {
     throw new OnlineStateError(this.at(key), `must be ${what}`);
   }
 
+  /** The record's keys (those with a value). */
+  keys(): string[] {
+    return Object.keys(this.record).filter((k) => this.record[k] !== undefined);
+  }
+
   has(key: string): boolean {
     return this.record[key] !== undefined && this.record[key] !== null;
   }
