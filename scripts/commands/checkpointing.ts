@@ -52,6 +52,7 @@ import { METRICS_COLUMNS, parseMetricsCsv, type MetricsRow } from '../runFolder.
 import type { Command } from 'commander';
 import * as parse from './args.js';
 import { CliError } from './args.js';
+import { prefixHasher } from './prefixHasher.js';
 import { COMMAND_KEY } from './runOptions.js';
 import { writeFileAtomic } from './summary.js';
 
@@ -325,6 +326,8 @@ export interface SessionParts {
   readonly warn: (line: string) => void;
   /** The run's options, stored in every checkpoint (runOptions.ts), so `--resume RUN` alone can continue it. */
   readonly command?: JsonValue;
+  /** `--follow`: the data file grows; checkpoints carry its prefix hash, and a resume accepts a file that only grew. */
+  readonly follow?: boolean;
 }
 
 /**
@@ -340,7 +343,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   let restored: Restored | null = null;
   let keepRows: MetricsRow[] | undefined;
   if (dirs.isResume && dir !== null && parts.data !== null) {
-    loaded = await readLatestCheckpoint(dir, { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? 'allow' : 'refuse' } });
+    loaded = await readLatestCheckpoint(dir, { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? 'allow' : parts.follow === true ? 'allow-append' : 'refuse' } });
     if (loaded === null) throw new CliError(`--resume ${flags.resume}: no checkpoint in ${dir}`);
     for (const w of loaded.warnings) parts.warn(w);
     for (const t of loaded.removedTempFiles) parts.warn(`removed ${t}, left by an interrupted checkpoint write`);
@@ -353,6 +356,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   }
   // The fingerprint stays the one of the run's start: the input must not change over the whole run.
   const fingerprint: InputFingerprint | null = loaded !== null ? loaded.checkpoint.input : parts.data === null ? null : await inputFingerprint(parts.data);
+  const prefixOf = parts.follow === true && parts.data !== null ? prefixHasher(parts.data) : null;
 
   const every = flags.checkpointEvery ?? null;
   const pause = Number(process.env[CHECKPOINT_PAUSE_ENV] ?? 0);
@@ -401,7 +405,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
           dataRows: pass?.dataRows ?? 0,
           rowsEmitted: pass?.rowsEmitted ?? 0,
         },
-        input: fingerprint,
+        input: fingerprint === null || prefixOf === null ? fingerprint : { ...fingerprint, prefix: { offset: b.position.offset, sha256: prefixOf(b.position.offset) } },
         config: parts.config,
         extra: { ...b.extra, runDir: dirs.runDir, ...(parts.command === undefined ? {} : { [COMMAND_KEY]: parts.command }) },
       }),

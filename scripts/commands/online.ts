@@ -42,7 +42,6 @@ import { classificationMetrics, metricNames, regressionMetrics } from '../../src
 import { OnlineNormalizeState } from '../../src/streams/online/onlineNormalize.js';
 import { prequential, type PrequentialMetrics } from '../../src/streams/online/prequential.js';
 import { commitPosition } from '../../src/streams/sources/redis/commitPosition.js';
-import { streamColumns } from '../../src/streams/sources/redis/streamColumns.js';
 import { checkPosition } from '../../src/streams/sources/redis/streamPosition.js';
 import { streamTarget } from '../../src/streams/sources/redis/redisUrl.js';
 import type { Sample } from '../../src/streams/types.js';
@@ -66,6 +65,7 @@ import { openPredictionSink, type PredictionSink } from './onlinePredictions.js'
 import { divergenceWatch, eventLine, labelsLine, legacyFields, reportLine, reportTable } from './onlineReport.js';
 import { probeOutputDir, probeOutputFile } from './outputDir.js';
 import { planStart, storedOptions } from './runOptions.js';
+import { streamCsvInput } from './streamInput.js';
 import { describeRowCounts, rowCountsOf, type RowCounts } from './summary.js';
 import { denormalizeOutputs, targetUnitsMse } from './targets.js';
 import { addDashboardOptions, type DashboardFlags } from '../dashboard/dashboardOptions.js';
@@ -155,11 +155,7 @@ function idColumnExcluded(options: OnlineOptions): string[] | undefined {
 
 /** The rows' input for the data description: a CSV's header, or a Redis stream's columns. */
 async function rowsInput(o: OnlineOptions): Promise<CsvInput> {
-  if (o.source === undefined) return openCsv(o.data ?? '-', '--data', o.maxRecordSize);
-  const target = streamTarget(o.source, undefined);
-  const header = o.columns ?? (await streamColumns(o.source));
-  if (header === null) throw new CliError(`--source ${target.display}: the stream's first entry names no columns (no header entry): give them with --columns a,b,c`);
-  return { name: target.display, path: null, header, stream: null };
+  return o.source === undefined ? openCsv(o.data ?? '-', '--data', o.maxRecordSize) : streamCsvInput(o.source, o.columns);
 }
 
 /** What must be equal for a resume to continue bit for bit. */
@@ -296,6 +292,7 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
     sourceName: setup.input.name,
     ...(redisUrl === undefined ? {} : { commit: (p) => commitPosition(redisUrl, p) }),
     warn,
+    watchSignals: !isPlain,
   });
   const loaded = session.loaded;
   const normalizeState = new OnlineNormalizeState();
@@ -355,11 +352,8 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
     else process.stdout.write(`${eventLine(e)}\n`);
     if (e.type === 'detection' && e.signal === 'drift') dash?.onDrift({ seen: e.row, detector: e.detector, message: `${e.learner}: error ${e.direction ?? 'up'}` });
   };
-  const afterItem = (item: OnlineInput, at: { readonly row: number; snapshot(): OnlineRunState }): void => {
-    source.taken(item);
-    if (!session.isEnabled) return;
-    const isRow = !('kind' in item && item.kind === 'label');
-    if (!(session.stop() || (isRow && every !== null && at.row % every === 0))) return;
+  type At = { readonly row: number; snapshot(): OnlineRunState };
+  const checkpoint = (at: At): void => {
     const m = normalizeState.moments;
     session.save({
       state: at.snapshot(),
@@ -369,6 +363,19 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
       normalize: m === null ? null : { n: m.n, mean: m.mean, m2: m.m2 },
       watches: watches.map((w) => w.state()),
     });
+  };
+  // The latest state between two items: a signal (handled between tasks, so between items) checkpoints it.
+  let lastAt: At | null = null;
+  const stopper = new AbortController();
+  session.whenStopped(() => {
+    if (session.isEnabled && lastAt !== null) checkpoint(lastAt);
+    stopper.abort();
+  });
+  const afterItem = (item: OnlineInput, at: At): void => {
+    source.taken(item);
+    lastAt = at;
+    const isRow = !('kind' in item && item.kind === 'label');
+    if (session.isEnabled && isRow && every !== null && at.row % every === 0) checkpoint(at);
   };
 
   let failure: unknown = null;
@@ -385,7 +392,7 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
           regressionMetrics: metrics.regression,
           ...(loaded === null ? {} : { resume: loaded.state }),
           afterItem,
-          stop: () => session.stop(),
+          stop: stopper.signal,
           ...(predictions === null ? {} : { onPrediction: (s: Sample, p) => predictions.write(s, p) }),
         }),
       );
@@ -422,7 +429,7 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
   const sourceSummary = redisUrl === undefined || redisPosition === null ? undefined : { url: redisUrl, position: { ...redisPosition } };
   if (stopped !== null && failure === null) {
     // Stopped by a signal: the checkpoint holds the run; the summary says where it stands.
-    const written = await session.flush();
+    const written = (await session.flush())?.file ?? loaded?.file ?? null;
     await run.close();
     await run.writePlot(title, options.driftAt ?? []);
     await run.writeSummary({
@@ -433,9 +440,9 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
       learners: stopped.learners.map((l) => ({ name: l.name, scored: l.scored, loss: l.loss, lossWindow: l.lossWindow, values: { ...l.values } })),
       ...countsOf(source.counts()),
       ...(sourceSummary === undefined ? {} : { source: sourceSummary }),
-      checkpoint: written?.file ?? null,
+      checkpoint: written,
     });
-    const how = written === null ? 'no checkpoint was written (stdin cannot be resumed)' : `checkpoint ${written.file}\ndeltaflow: continue with: deltaflow online --resume ${dirs.runDir}`;
+    const how = written === null ? `no checkpoint was written${session.isEnabled ? ' (no row was taken)' : ' (stdin cannot be resumed)'}` : `checkpoint ${written}\ndeltaflow: continue with: deltaflow online --resume ${dirs.runDir}`;
     process.stderr.write(`deltaflow: stopped by ${signal ?? 'a signal'} after row ${stopped.row}; ${how}\n`);
     process.exitCode = signalExitCode(signal ?? 'SIGINT');
     return;

@@ -27,8 +27,6 @@
  * acknowledges a checkpoint's entries as soon as it is taken, before it is durable.
  * DELTAFLOW_CKPT_PAUSE_MS sleeps between the fsynced temp file and its rename.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { Moments } from '../../src/ops/welford.js';
 import {
   CHECKPOINT_PAUSE_ENV,
@@ -49,6 +47,7 @@ import { checkPosition, type RedisStreamPosition } from '../../src/streams/sourc
 import type { Gate } from '../../src/streams/sources/gate.js';
 import { CliError } from './args.js';
 import { CHECKPOINT_FAULT_ENV, removeStaleTemp, watchStopSignals, type CheckpointDirs } from './checkpointing.js';
+import { prefixHasher } from './prefixHasher.js';
 import { COMMAND_KEY } from './runOptions.js';
 
 /** Where a file is read on from: just past the last record taken. */
@@ -96,8 +95,8 @@ export interface OnlineCheckpoints {
   readonly loaded: LoadedPoint | null;
   /** Whether checkpoints are written at all (not for stdin). */
   readonly isEnabled: boolean;
-  /** Whether a checkpoint is due after `row` rows (every --checkpoint-every rows, or a stop). */
-  isDue(row: number): boolean;
+  /** Call `listener` on the first SIGINT/SIGTERM (the run then checkpoints and stops between two items). */
+  whenStopped(listener: () => void): void;
   /** Take a checkpoint now (encoded at once, written in the background; a Redis position committed once durable). */
   save(point: OnlinePoint): void;
   /** For the rows' source: waits (before the next row) while a checkpoint is due behind one being written. */
@@ -127,6 +126,8 @@ export interface OnlineCheckpointParts {
   /** With a Redis source: acknowledge the entries a durable checkpoint covers. */
   readonly commit?: (position: RedisStreamPosition) => Promise<unknown>;
   readonly warn: (line: string) => void;
+  /** Watch SIGINT/SIGTERM (false: they end the process as usual). */
+  readonly watchSignals: boolean;
 }
 
 type Fault = 'ack-early' | null;
@@ -189,36 +190,6 @@ function extraOf(point: OnlinePoint): { readonly [key: string]: StateValue } {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The prefix hash of a followed file
-
-/** SHA-256 of a growing file's prefix [0, offset), hashed incrementally as `offset` advances. */
-function prefixHasher(path: string): (offset: number) => string {
-  let hash: Hash = createHash('sha256');
-  let at = 0;
-  const buf = Buffer.allocUnsafe(1 << 16);
-  return (offset) => {
-    if (offset < at) {
-      hash = createHash('sha256');
-      at = 0;
-    }
-    if (offset > at) {
-      const fd = openSync(path, 'r');
-      try {
-        while (at < offset) {
-          const n = readSync(fd, buf, 0, Math.min(buf.length, offset - at), at);
-          if (n === 0) throw new CliError(`${path}: the file is shorter than the position ${offset} it was read to (truncated?)`);
-          hash.update(buf.subarray(0, n));
-          at += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
-    return hash.copy().digest('hex');
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // The session
 
 /**
@@ -274,13 +245,19 @@ export async function openOnlineCheckpoints(dirs: CheckpointDirs, parts: OnlineC
     release: () => undefined,
     inFlight: 0,
   };
-  const signals = watchStopSignals((signal) => parts.warn(`${signal} received: stopping at the next row with a checkpoint (send it again to exit at once)`));
+  const listeners: (() => void)[] = [];
+  const signals = parts.watchSignals
+    ? watchStopSignals((signal) => {
+        parts.warn(`${signal} received: stopping at the next row with a checkpoint (send it again to exit at once)`);
+        for (const l of listeners) l();
+      })
+    : { received: (): NodeJS.Signals | null => null, dispose: () => undefined };
 
   return {
     loaded,
     gate,
     isEnabled: dir !== null,
-    isDue: (row) => (parts.every !== null && row % parts.every === 0) || signals.received() !== null,
+    whenStopped: (listener) => void listeners.push(listener),
     save(point) {
       if (dir === null) return;
       const { input } = point;

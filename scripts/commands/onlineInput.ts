@@ -175,7 +175,8 @@ export function openOnlineInput(req: OnlineInputRequest): OnlineSource {
       next = labels === undefined ? 'rows' : 'labels';
     },
     position: () => (source !== null ? { kind: 'redis', position: source.position } : { kind: 'file', rows: rowsPos, labels: labelsPos, next }),
-    counts: () => counts,
+    // A Redis source's position and counters advance together (skipped entries too): read both live.
+    counts: () => (source !== null ? { dataRows: counters.dataRows, rowsEmitted: counters.rowsEmitted, rowsSkipped: counters.rowsSkipped, skippedByCode: { ...counters.skippedByCode } } : counts),
   };
 }
 

@@ -44,12 +44,15 @@ import { csvOptions, losses, metaHints, metaToJson, outputCount, type DataMeta, 
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, scaleHints } from './targets.js';
 import { addDashboardOptions, type DashboardFlags } from '../dashboard/dashboardOptions.js';
+import { commitPosition } from '../../src/streams/sources/redis/commitPosition.js';
+import { addLiveOptions, checkLiveFlags, isLive, trainStream, type LiveFlags } from './trainLive.js';
+import { streamCsvInput } from './streamInput.js';
 import { startDashboard } from '../dashboard/startDashboard.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags, LiveFlags {
   /** With --json: one line per step too (what the kill test counts). */
   readonly jsonSteps: boolean;
   readonly clipNorm?: number;
@@ -138,6 +141,10 @@ interface Plan {
 async function planData(options: TrainOptions): Promise<Plan> {
   const isVerbose = !options.quiet;
   const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, exclude: options.exclude, isVerbose, csv: badRowCsvOptions(options) };
+  if (options.source !== undefined) {
+    const input = await streamCsvInput(options.source, options.columns);
+    return { data: input.name, test: options.test, isDefaultData: false, request: { ...common, data: input.name, input, classes: options.classes, shape: options.shape, scale: options.scale } };
+  }
   if (options.data !== undefined) {
     return { data: options.data, test: options.test, isDefaultData: false, request: { ...common, data: options.data, classes: options.classes, shape: options.shape, scale: options.scale } };
   }
@@ -179,13 +186,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     return;
   }
   const given = begin.options;
-  // stdin can be read once, so its default is one epoch.
-  const options = { ...given, epochs: given.epochs ?? (given.data === '-' ? 1 : DEFAULTS.epochs) };
+  checkLiveFlags(given);
+  // stdin, a stream and a followed file are read once, so their default is one epoch.
+  const options = { ...given, epochs: given.epochs ?? (given.data === '-' || isLive(given) ? 1 : DEFAULTS.epochs) };
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
     throw new CliError('--hidden applies to --model mlp');
   }
   // The run folder is created and probe-written before any work, so an unwritable --out fails at once.
-  const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-', defaultRunDir: () => defaultRunDir() });
+  const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-' || options.source !== undefined, defaultRunDir: () => defaultRunDir() });
   const guard = await startTrainGuard(options, dirs.runDir, dirs.isResume);
   const plan = await planData(options);
   if (plan.data === '-' && options.epochs > 1) {
@@ -216,7 +224,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const targets = normalizeTargets(meta.targetNormalize);
   const lossUnits = meta.targetNormalize === null ? '' : ' (normalized targets)';
   let isStdinUsed = false;
+  let stream: ReturnType<typeof trainStream> | null = null;
   const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
+    if (options.source !== undefined) {
+      if (stream !== null) throw new CliError('a stream can be read once');
+      stream = trainStream(options, guard.trainPass({ ...csv, name: setup.input.name }));
+      return stream.pipe(targets);
+    }
+    if (options.follow) return fromCsv(plan.data, session.pass(guard.trainPass({ ...csv, follow: true }), start)).pipe(targets);
     if (setup.input.stream !== null) {
       if (isStdinUsed) throw new CliError('stdin can be read once');
       isStdinUsed = true;
@@ -227,7 +242,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const testPath = plan.test;
   const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, guard.testPass(csv)).pipe(targets);
 
-  const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
+  const stepsPerEpoch = setup.rows === null || isLive(options) ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
   const scheduleName: ScheduleName = options.lrSchedule ?? (options.optimizer === 'adam' && totalSteps !== null ? 'cosine' : 'constant');
   const optimizer = optimizerOf(options);
@@ -243,8 +258,9 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       shuffle: options.shuffle, seed: options.seed, workers: options.workers,
       more: { clipNorm: options.clipNorm, onBadRow: options.onBadRow, maxBadRows: options.maxBadRows, maxBadFraction: options.maxBadFraction, maxRecordSize: options.maxRecordSize },
     }),
-    data: setup.input.stream === null ? plan.data : null,
+    data: setup.input.stream === null && options.source === undefined ? plan.data : null,
     seed: options.seed,
+    follow: options.follow,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
     command: storedOptions(options),
@@ -423,6 +439,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const stoppedBy = session.stoppedBy();
   if (stoppedBy !== null && (lastEpoch as EpochEvent | null)?.epoch !== options.epochs) {
     const written = await session.flush();
+    // A followed file has no epoch end: its model.json is the weights at the stop.
+    if (options.follow) await run.saveModel(model, metaToJson(meta, { training: { ...training, rows: lastSamples } }));
     await guard.stopped(stoppedBy, runEnd());
     process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir)}\n`);
     process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
@@ -447,6 +465,9 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     testCount: final?.test?.count ?? null,
   };
   const done = await guard.finish(runEnd());
+  // model.json is written: release the stream's entries it learned from.
+  const read = stream as ReturnType<typeof trainStream> | null;
+  if (read !== null && options.source !== undefined) await commitPosition(options.source, read.position);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...summary, ...done.json, type: 'done', model: run.modelPath, epochs: options.epochs })}\n`);
   } else if (!options.quiet) {
@@ -487,5 +508,5 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addDashboardOptions(addCheckpointOptions(addBadRowOptions(command)));
+  return addLiveOptions(addDashboardOptions(addCheckpointOptions(addBadRowOptions(command))));
 }

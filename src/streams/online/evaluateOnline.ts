@@ -27,10 +27,11 @@
  * delay or waiting in the join, with their arrival predictions; the labels that came early; the
  * clock). It is consistent with the input taken so far, so a checkpoint stores it with the source's
  * position. `resume` starts a run from such a state (the source then starts at the item after it),
- * and it continues bit for bit as if never stopped. `stop()`, asked after each item, ends the run
- * there with a `stopped` event instead of the end-of-stream work and `done`.
+ * and it continues bit for bit as if never stopped. Aborting `stop` ends the run between two items
+ * — after the item being taken, or at once while the source is idle — with a `stopped` event instead
+ * of the end-of-stream work and `done`; the state is then what a snapshot after the last item holds.
  */
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Sample } from '../types.js';
 import type { LearnerSpec } from './learnerRun.js';
 import type { ClassObservation, MetricFactory, RegressionObservation } from './metrics/metric.js';
@@ -58,8 +59,8 @@ export interface EvaluateOnlineOptions {
   readonly resume?: OnlineRunState;
   /** Called after each input item is taken (see the file comment): the place to checkpoint. */
   readonly afterItem?: (item: OnlineInput, run: { readonly row: number; snapshot(): OnlineRunState }) => void;
-  /** Asked after each item: true ends the run there with a `stopped` event. */
-  readonly stop?: () => boolean;
+  /** Aborting it ends the run between two items with a `stopped` event (see the file comment). */
+  readonly stop?: AbortSignal;
   /** Called once per row with each learner's prediction for it when it arrived (before it was learned from): a sink of predictions. */
   readonly onPrediction?: (sample: Sample, predictions: readonly Prediction[]) => void;
 }
@@ -104,25 +105,44 @@ export function evaluateOnline(learners: readonly LearnerSpec[], options: Evalua
         subscriber.error(e);
         return;
       }
-      const at = { get row() { return run.rows; }, snapshot: () => run.snapshot() };
-      let isStopped = false;
-      const subscription = source.subscribe({
+      const at = {
+        get row() {
+          return run.rows;
+        },
+        snapshot: () => run.snapshot(),
+      };
+      let isEnded = false;
+      let subscription: Subscription | null = null;
+      const onStop = (): void => {
+        if (isEnded) return;
+        isEnded = true;
+        subscription?.unsubscribe();
+        run.stop();
+        subscriber.complete();
+      };
+      if (stop?.aborted === true) {
+        onStop();
+        return;
+      }
+      stop?.addEventListener('abort', onStop, { once: true });
+      subscription = source.subscribe({
         next(item) {
-          if (isStopped) return;
+          if (isEnded) return;
           try {
             run.take(item);
             afterItem?.(item, at);
-            if (stop?.() === true) {
-              isStopped = true;
-              run.stop();
-              subscriber.complete();
-            }
           } catch (e) {
+            isEnded = true;
             subscriber.error(e);
           }
         },
-        error: (e) => subscriber.error(e),
+        error: (e) => {
+          isEnded = true;
+          subscriber.error(e);
+        },
         complete() {
+          if (isEnded) return;
+          isEnded = true;
           try {
             run.end();
             subscriber.complete();
@@ -131,8 +151,11 @@ export function evaluateOnline(learners: readonly LearnerSpec[], options: Evalua
           }
         },
       });
+      // A synchronous source may have ended the run (a stop inside afterItem) before subscribe returned.
+      if (isEnded) subscription.unsubscribe();
       return () => {
-        subscription.unsubscribe();
+        stop?.removeEventListener('abort', onStop);
+        subscription?.unsubscribe();
         run.close();
       };
     });

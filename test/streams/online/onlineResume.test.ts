@@ -70,15 +70,18 @@ async function runAll(items: readonly OnlineInput[], options: EvaluateOnlineOpti
 async function stopAndResume(items: readonly OnlineInput[], options: EvaluateOnlineOptions, k: number): Promise<{ before: OnlineEvent[]; after: Outcome }> {
   let taken = 0;
   let state: OnlineRunState | null = null;
+  const stop = new AbortController();
   const before = await lastValueFrom(
     from(items).pipe(
       evaluateOnline(learners(), {
         ...options,
         afterItem: (_item, run) => {
           taken++;
-          if (taken === k) state = run.snapshot();
+          if (taken !== k) return;
+          state = run.snapshot();
+          stop.abort();
         },
-        stop: () => taken >= k,
+        stop: stop.signal,
       }),
       toArray(),
     ),

@@ -61,7 +61,7 @@ describe('metric snapshots', () => {
     const kappa = metricSet<ClassObservation>({ metrics: [CLASSIFICATION_CASES[1][1]] });
     const accuracy = metricSet<ClassObservation>({ metrics: [accuracyMetric] });
     expect(() => accuracy.restore(kappa.snapshot())).toThrow('metric metricSet: cannot restore state: the state holds kappa, this set accuracy');
-    expect(() => accuracy.restore({ count: 1, metrics: { accuracy: { W: 1, hits: 'x' } } })).toThrow('metric accuracy: cannot restore state: hits must be a finite number');
+    expect(() => accuracy.restore({ count: 1, metrics: { accuracy: { W: 1, hits: true } } })).toThrow('metric accuracy: cannot restore state: hits must be a finite number');
     expect(() => accuracy.restore({ count: 1, metrics: { accuracy: { W: 1, hits: 1, extra: 2 } } })).toThrow('metric accuracy: cannot restore state: extra is not a field of this metric (fields: W, hits)');
   });
 
