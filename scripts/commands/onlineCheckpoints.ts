@@ -24,9 +24,11 @@
  * file that only grew past it.
  *
  * Test-only fault injection (the Redis kill test's negative control): DELTAFLOW_CKPT_FAULT=ack-early
- * acknowledges a checkpoint's entries as soon as it is taken, before it is durable.
+ * acknowledges a checkpoint's entries as soon as it is taken, before it is durable (the temp file is
+ * opened once the acknowledgement is done).
  * DELTAFLOW_CKPT_PAUSE_MS sleeps between the fsynced temp file and its rename.
  */
+import { open } from 'node:fs/promises';
 import type { Moments } from '../../src/ops/welford.js';
 import {
   CHECKPOINT_PAUSE_ENV,
@@ -224,8 +226,18 @@ export async function openOnlineCheckpoints(dirs: CheckpointDirs, parts: OnlineC
 
   const pause = Number(process.env[CHECKPOINT_PAUSE_ENV] ?? 0);
   let writer: CheckpointWriter | null = null;
-  const writerOf = (d: string): CheckpointWriter => (writer ??= createCheckpointWriter(d, { pauseBeforeRenameMs: Number.isFinite(pause) ? pause : 0 }));
   let commits: Promise<unknown> = Promise.resolve();
+  // The negative control acknowledges first and only then opens the temp file, so a kill while the
+  // temp file exists always comes after the acknowledgement and before the checkpoint is durable.
+  const earlyIo = fault === 'ack-early' ? {
+    io: {
+      open: async (path: string, flags: 'wx') => {
+        await commits;
+        return open(path, flags);
+      },
+    },
+  } : {};
+  const writerOf = (d: string): CheckpointWriter => (writer ??= createCheckpointWriter(d, { pauseBeforeRenameMs: Number.isFinite(pause) ? pause : 0, ...earlyIo }));
   let commitFailure: { error: unknown } | null = null;
   const commit = (position: RedisStreamPosition): void => {
     const c = parts.commit;
