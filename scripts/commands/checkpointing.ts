@@ -307,6 +307,14 @@ export interface CheckpointSession {
   onEpochEnd(epoch: number, step: number): void;
   /** fit's stop: a SIGINT or SIGTERM was received. */
   stop(): boolean;
+  /** Call `listener` on the first SIGINT/SIGTERM. */
+  whenStopped(listener: () => void): void;
+  /**
+   * `--follow`: save the last boundary now, unless it was saved (a followed file may stay idle, so no
+   * boundary may come after a stop signal). Call it between two steps: the weights are then those of
+   * the last boundary, and the rows read since are read again on resume.
+   */
+  saveLastBoundary(): void;
   /** Wait until every saved checkpoint is written: the last one (or null). Throws the first write failure. */
   flush(): Promise<WrittenCheckpoint | null>;
   /** The signal that stopped the run, or null. */
@@ -378,11 +386,37 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
     release: () => undefined,
     inFlight: 0,
   };
-  const signals = watchStopSignals((signal) => parts.warn(`${signal} received: stopping at the next step with a checkpoint (send it again to exit at once)`));
+  const listeners: (() => void)[] = [];
+  const signals = watchStopSignals((signal) => {
+    parts.warn(`${signal} received: stopping ${parts.follow === true ? 'now' : 'at the next step'} with a checkpoint (send it again to exit at once)`);
+    for (const l of listeners) l();
+  });
   const isStopRequested = (): boolean => signals.received() !== null;
+
+  // --follow: the last boundary, with the pass counters as of it (rows read after it are read again on resume).
+  let last: { readonly b: FitBoundary; readonly pass: CsvCounters | null } | null = null;
+  let savedStep = -1;
+  const saveBoundary = (b: FitBoundary, pass: CsvCounters | null): void => {
+    if (b.position === null) return;
+    save({
+      epoch: b.epoch,
+      step: b.step,
+      position: b.position,
+      window: b.shuffle?.window ?? [],
+      rng: b.shuffle === null ? {} : { shuffle: [...b.shuffle.rng] },
+      extra: {
+        epochProgress: { lossSum: b.progress.lossSum, correct: b.progress.correct, steps: b.progress.steps, startSamples: b.progress.startSamples },
+        hasShuffle: b.shuffle !== null,
+        isFlushing: b.shuffle?.isFlushing ?? false,
+        isSourceDone: b.isSourceDone,
+      },
+      pass,
+    });
+  };
 
   function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null }): void {
     if (dir === null) return;
+    savedStep = b.step;
     const { pass } = b;
     const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };
     const w = writerOf(dir);
@@ -437,24 +471,16 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
       return { ...options, counters, startOffset: start.offset, startRecord: start.nextRecord, ...(start.nextLine === undefined ? {} : { startLine: start.nextLine }) };
     },
     onBoundary(b) {
+      if (parts.follow === true) last = { b, pass: current === null ? null : { ...current, skippedByCode: { ...current.skippedByCode } } };
       const isDue = every !== null && b.step % every === 0;
       // NOTE: a boundary always has a position (a step needs a sample read); a flush's is past the last row.
       if ((!isDue && !isStopRequested()) || b.position === null) return;
-      save({
-        epoch: b.epoch,
-        step: b.step,
-        position: b.position,
-        window: b.shuffle?.window ?? [],
-        rng: b.shuffle === null ? {} : { shuffle: [...b.shuffle.rng] },
-        extra: {
-          epochProgress: { lossSum: b.progress.lossSum, correct: b.progress.correct, steps: b.progress.steps, startSamples: b.progress.startSamples },
-          hasShuffle: b.shuffle !== null,
-          isFlushing: b.shuffle?.isFlushing ?? false,
-          isSourceDone: b.isSourceDone,
-        },
-        pass: current,
-      });
+      saveBoundary(b, current);
     },
+    saveLastBoundary() {
+      if (last !== null && last.b.step !== savedStep) saveBoundary(last.b, last.pass);
+    },
+    whenStopped: (listener) => void listeners.push(listener),
     onEpochEnd(epoch, step) {
       if (every === null && !isStopRequested()) return;
       current = null;

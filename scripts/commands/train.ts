@@ -405,7 +405,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     // Epoch ends write files: process events in order, awaiting those writes before the next event.
     let pending: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
-      events.subscribe({
+      const subscription = events.subscribe({
         next: (e) => {
           if (e.type === 'step') onStep(e);
           else {
@@ -417,6 +417,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
         error: reject,
         complete: () => resolve(),
       });
+      // A followed file may stay idle, so no step may come: a stop signal saves the last step's state and ends now.
+      if (options.follow) {
+        session.whenStopped(() => {
+          session.saveLastBoundary();
+          subscription.unsubscribe();
+          resolve();
+        });
+      }
     });
     await pending;
     await session.flush();
