@@ -548,7 +548,7 @@ export function onlineCommand(): Command {
     .description('prequential (test-then-train) learning over a stream: every row is predicted, scored, then learned from; drift detection, late labels, several learners, live sources, checkpoints')
     .option('--model <mlp|lenet|file>', 'a preset, or a model file to continue from (or give --learner)')
     .option('--data <file|->', 'CSV with a header, or - for stdin (or give --source)')
-    .option('--follow', 'with --data FILE: keep reading what is appended to the file, like tail -f, until SIGINT/SIGTERM', false)
+    .option('--follow', 'with --data FILE: keep reading what is appended to the file, like tail -f; SIGINT/SIGTERM stop it with a checkpoint', false)
     .option('--source <url>', 'read the rows from a Redis stream, redis://HOST:PORT/STREAM, through a consumer group (--group, --consumer)')
     .option('--group <name>', 'with --source: the consumer group (created when missing)')
     .option('--consumer <name>', 'with --source: this consumer\'s name in the group (restart with the same name)')

@@ -187,8 +187,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   }
   const given = begin.options;
   checkLiveFlags(given);
-  // stdin, a stream and a followed file are read once, so their default is one epoch.
-  const options = { ...given, epochs: given.epochs ?? (given.data === '-' || isLive(given) ? 1 : DEFAULTS.epochs) };
+  // stdin, a stream and a followed file are read once, so their default is one epoch. A followed file
+  // trains in file order by default: a shuffle window would hold its rows back until it filled.
+  const shuffle = given.follow && command.getOptionValueSource('shuffle') === 'default' ? 0 : given.shuffle;
+  const options = { ...given, shuffle, epochs: given.epochs ?? (given.data === '-' || isLive(given) ? 1 : DEFAULTS.epochs) };
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
     throw new CliError('--hidden applies to --model mlp');
   }
@@ -507,7 +509,7 @@ export function trainCommand(): Command {
     .option('--momentum <mu>', `momentum coefficient of --optimizer momentum (default ${DEFAULTS.momentum})`, parse.unitInterval)
     .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
     .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
-    .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
+    .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order (the default with --follow)', parse.nonNegativeInt, DEFAULTS.shuffle)
     .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding)', parse.positiveInt, cores)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
     .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)

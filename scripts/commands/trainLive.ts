@@ -1,8 +1,8 @@
 /**
  * `deltaflow train` on live inputs: `--source redis://HOST:PORT/STREAM --group G --consumer C` trains
  * one pass over a bounded stream (until its end marker, or `--max-rows` rows), and `--follow` tails a
- * growing `--data` file until SIGINT/SIGTERM (which stop with a checkpoint, and write model.json of
- * the weights so far). Both read once, so one epoch, and the step count is unknown (a constant rate;
+ * growing `--data` file until SIGINT/SIGTERM (which stop at once with a checkpoint, and write model.json
+ * of the weights so far), in file order unless `--shuffle` is given. Both read once, so one epoch, and the step count is unknown (a constant rate;
  * no cosine or step schedule). A stream is not checkpointed: its entries are acknowledged once
  * model.json is written — a run that fails leaves them pending, and the same command trains on them
  * again from the start.
@@ -65,7 +65,7 @@ export function trainStream(o: LiveFlags, pass: CsvSourceOptions): RedisStreamSo
 /** `--source`, `--group`, `--consumer`, `--max-rows`, `--columns`, `--claim-idle`, `--follow`. */
 export function addLiveOptions(command: Command): Command {
   return command
-    .option('--follow', 'with --data FILE: keep reading what is appended to the file, like tail -f, until SIGINT/SIGTERM (one epoch)', false)
+    .option('--follow', 'with --data FILE: keep reading what is appended to the file, like tail -f (one epoch); SIGINT/SIGTERM stop it with a checkpoint and model.json', false)
     .option('--source <url>', 'train on a Redis stream, redis://HOST:PORT/STREAM, through a consumer group (one pass, until its end marker or --max-rows)')
     .option('--group <name>', 'with --source: the consumer group (created when missing)')
     .option('--consumer <name>', 'with --source: this consumer\'s name in the group')
