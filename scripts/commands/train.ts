@@ -509,7 +509,7 @@ export function trainCommand(): Command {
     .option('--momentum <mu>', `momentum coefficient of --optimizer momentum (default ${DEFAULTS.momentum})`, parse.unitInterval)
     .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
     .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
-    .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order (the default with --follow)', parse.nonNegativeInt, DEFAULTS.shuffle)
+    .addOption(new Option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order').argParser(parse.nonNegativeInt).default(DEFAULTS.shuffle, `${DEFAULTS.shuffle}; 0 with --follow`))
     .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding)', parse.positiveInt, cores)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
     .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)
