@@ -504,10 +504,14 @@ export async function removeStaleTemp(dir: string, warn: (line: string) => void)
   }
 }
 
-/** The lines a run stopped by a signal prints: where its checkpoint is and how to continue. */
-export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string): string {
-  if (written === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
-  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${written.file}\ndeltaflow: continue with: deltaflow train --resume ${runDir}`;
+/**
+ * The lines a run stopped by a signal prints: where its checkpoint is and how to continue. A resumed
+ * run stopped before its first step still has the checkpoint it was resumed from (`loadedFrom`).
+ */
+export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string, loadedFrom: string | null = null): string {
+  const file = written?.file ?? loadedFrom;
+  if (file === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
+  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${file}${written === null ? ' (no step since it)' : ''}\ndeltaflow: continue with: deltaflow train --resume ${runDir}`;
 }
 
 /** `--checkpoint-every`, `--checkpoint-dir`, `--resume`, `--allow-input-change`. */

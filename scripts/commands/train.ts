@@ -452,7 +452,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     // A followed file has no epoch end: its model.json is the weights at the stop.
     if (options.follow) await run.saveModel(model, metaToJson(meta, { training: { ...training, rows: lastSamples } }));
     await guard.stopped(stoppedBy, runEnd());
-    process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir)}\n`);
+    process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir, session.loadedFrom)}\n`);
     process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
     return;
   }
