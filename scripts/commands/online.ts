@@ -447,7 +447,9 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
     process.exitCode = signalExitCode(signal ?? 'SIGINT');
     return;
   }
-  await finishRun(run, { options, meta, learners, final, failure, counters: rowCountsOf(source.counters), seconds, normalizeState, title, setupName: setup.input.name, rows: lastRow, source: sourceSummary });
+  // A failed run counts the rows taken up to the failure, reported or not.
+  const rowsTaken = failure !== null && lastAt !== null ? Math.max(lastRow, (lastAt as At).row) : lastRow;
+  await finishRun(run, { options, meta, learners, final, failure, counters: rowCountsOf(source.counters), seconds, normalizeState, title, setupName: setup.input.name, rows: rowsTaken, source: sourceSummary });
   if (failure !== null) throw failure;
   if (final === null || final.row === 0) throw new CliError(`${setup.input.name}: no data rows`);
   // The final state is durable (models and summary written): release every entry it covers.

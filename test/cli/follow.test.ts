@@ -212,11 +212,14 @@ describe('--follow: a growing file, written in pieces by another process', () =>
     await until('50 rows', () => online.out().includes('"row":50,'));
     renameSync(path, join(cwd, 'rotate.csv.1'));
     // Appended to the old file after the rename: still read (the open file is read to its end).
-    writeFileSync(join(cwd, 'rotate.csv.1'), `${rows.slice(50, 60).join('\n')}\n`, { flag: 'a' });
+    writeFileSync(join(cwd, 'rotate.csv.1'), `${rows.slice(50, 65).join('\n')}\n`, { flag: 'a' });
     writeFileSync(path, `${header}\n`);
     expect(await online.exited).toBe(1);
     expect(online.err()).toMatch(/^deltaflow: rotate\.csv: cannot read at byte offset \d+: the file was rotated \(the path now names another file, inode \d+ instead of \d+\); every row of the old file was read — read the new file from its start\n$/);
+    // Reported every 10 rows: the last report is at row 60, and the summary counts the 65 rows learned.
     expect(online.out()).toContain('"row":60,');
+    const summary = JSON.parse(readFileSync(join(cwd, 'rotate', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(summary).toMatchObject({ status: 'failed', rows: 65, rowsTrained: 65, dataRows: 65 });
   }, 30_000);
 
   it('a truncated file ends online --follow with a line saying so', async () => {
