@@ -54,6 +54,7 @@ import { METRICS_COLUMNS, parseMetricsCsv, type MetricsRow } from '../runFolder.
 import type { Command } from 'commander';
 import * as parse from './args.js';
 import { CliError } from './args.js';
+import { prefixHasher } from './prefixHasher.js';
 import { COMMAND_KEY } from './runOptions.js';
 import { writeFileAtomic } from './summary.js';
 
@@ -308,6 +309,14 @@ export interface CheckpointSession {
   onEpochEnd(epoch: number, step: number): void;
   /** fit's stop: a SIGINT or SIGTERM was received. */
   stop(): boolean;
+  /** Call `listener` on the first SIGINT/SIGTERM. */
+  whenStopped(listener: () => void): void;
+  /**
+   * `--follow`: save the last boundary now, unless it was saved (a followed file may stay idle, so no
+   * boundary may come after a stop signal). Call it between two steps: the weights are then those of
+   * the last boundary, and the rows read since are read again on resume.
+   */
+  saveLastBoundary(): void;
   /** Wait until every saved checkpoint is written: the last one (or null). Throws the first write failure. */
   flush(): Promise<WrittenCheckpoint | null>;
   /** The signal that stopped the run, or null. */
@@ -333,6 +342,8 @@ export interface SessionParts {
    * its newest one when it is at least as new as the files'.
    */
   readonly mirror?: CheckpointMirror;
+  /** `--follow`: the data file grows; checkpoints carry its prefix hash, and a resume accepts a file that only grew. */
+  readonly follow?: boolean;
 }
 
 /** Whether checkpoint a was taken at or after b (a step, then an epoch's start after its last step). */
@@ -351,7 +362,10 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   let restored: Restored | null = null;
   let keepRows: MetricsRow[] | undefined;
   if (dirs.isResume && dir !== null && parts.data !== null) {
-    const expected = { config: parts.config, input: { path: parts.data, onChange: flags.allowInputChange ? ('allow' as const) : ('refuse' as const) } };
+    const expected = {
+      config: parts.config,
+      input: { path: parts.data, onChange: flags.allowInputChange ? ('allow' as const) : parts.follow === true ? ('allow-append' as const) : ('refuse' as const) },
+    };
     loaded = await readLatestCheckpoint(dir, expected);
     const committed = parts.mirror === undefined ? null : await parts.mirror.latest();
     if (parts.mirror !== undefined && committed !== null && (loaded === null || isAtOrAfter(committed, loaded.checkpoint))) {
@@ -370,6 +384,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   }
   // The fingerprint stays the one of the run's start: the input must not change over the whole run.
   const fingerprint: InputFingerprint | null = loaded !== null ? loaded.checkpoint.input : parts.data === null ? null : await inputFingerprint(parts.data);
+  const prefixOf = parts.follow === true && parts.data !== null ? prefixHasher(parts.data) : null;
 
   const every = flags.checkpointEvery ?? null;
   const pause = Number(process.env[CHECKPOINT_PAUSE_ENV] ?? 0);
@@ -391,12 +406,40 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
     release: () => undefined,
     inFlight: 0,
   };
-  const signals = watchStopSignals((signal) => parts.warn(`${signal} received: stopping at the next step with a checkpoint (send it again to exit at once)`));
+  const listeners: (() => void)[] = [];
+  const signals = watchStopSignals((signal) => {
+    parts.warn(`${signal} received: stopping ${parts.follow === true ? 'now' : 'at the next step'} with a checkpoint (send it again to exit at once)`);
+    for (const l of listeners) l();
+  });
   const isStopRequested = (): boolean => signals.received() !== null;
+
+  // --follow: the last boundary, with the pass counters as of it (rows read after it are read again on resume).
+  let last: { readonly b: FitBoundary; readonly pass: CsvCounters | null } | null = null;
+  let savedStep = -1;
+  const saveBoundary = (b: FitBoundary, pass: CsvCounters | null, toFile: boolean, toMirror: boolean): void => {
+    if (b.position === null) return;
+    save({
+      epoch: b.epoch,
+      step: b.step,
+      position: b.position,
+      window: b.shuffle?.window ?? [],
+      rng: b.shuffle === null ? {} : { shuffle: [...b.shuffle.rng] },
+      extra: {
+        epochProgress: { lossSum: b.progress.lossSum, correct: b.progress.correct, steps: b.progress.steps, startSamples: b.progress.startSamples },
+        hasShuffle: b.shuffle !== null,
+        isFlushing: b.shuffle?.isFlushing ?? false,
+        isSourceDone: b.isSourceDone,
+      },
+      pass,
+      toFile,
+      toMirror,
+    });
+  };
 
   /** A checkpoint of the boundary: to the mirror (when there is one), and to a file when `toFile`. */
   function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null; toFile: boolean; toMirror: boolean }): void {
     if (dir === null) return;
+    savedStep = b.step;
     const { pass } = b;
     const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };
     const ckpt = createCheckpoint({
@@ -415,7 +458,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
           dataRows: pass?.dataRows ?? 0,
           rowsEmitted: pass?.rowsEmitted ?? 0,
         },
-        input: fingerprint,
+        input: fingerprint === null || prefixOf === null ? fingerprint : { ...fingerprint, prefix: { offset: b.position.offset, sha256: prefixOf(b.position.offset) } },
         config: parts.config,
         extra: { ...b.extra, runDir: dirs.runDir, ...(parts.command === undefined ? {} : { [COMMAND_KEY]: parts.command }) },
       });
@@ -452,28 +495,18 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
       return { ...options, counters, startOffset: start.offset, startRecord: start.nextRecord, ...(start.nextLine === undefined ? {} : { startLine: start.nextLine }) };
     },
     onBoundary(b) {
+      if (parts.follow === true) last = { b, pass: current === null ? null : { ...current, skippedByCode: { ...current.skippedByCode } } };
       const toFile = (every !== null && b.step % every === 0) || isStopRequested();
       // The mirror takes every file checkpoint, and the boundaries it asks for in between.
       const toMirror = parts.mirror !== undefined && (toFile || parts.mirror.isDue());
       // NOTE: a boundary always has a position (a step needs a sample read); a flush's is past the last row.
       if ((!toFile && !toMirror) || b.position === null) return;
-      save({
-        epoch: b.epoch,
-        step: b.step,
-        position: b.position,
-        window: b.shuffle?.window ?? [],
-        rng: b.shuffle === null ? {} : { shuffle: [...b.shuffle.rng] },
-        extra: {
-          epochProgress: { lossSum: b.progress.lossSum, correct: b.progress.correct, steps: b.progress.steps, startSamples: b.progress.startSamples },
-          hasShuffle: b.shuffle !== null,
-          isFlushing: b.shuffle?.isFlushing ?? false,
-          isSourceDone: b.isSourceDone,
-        },
-        pass: current,
-        toFile,
-        toMirror,
-      });
+      saveBoundary(b, current, toFile, toMirror);
     },
+    saveLastBoundary() {
+      if (last !== null && last.b.step !== savedStep) saveBoundary(last.b, last.pass, true, parts.mirror !== undefined);
+    },
+    whenStopped: (listener) => void listeners.push(listener),
     onEpochEnd(epoch, step) {
       const toFile = every !== null || isStopRequested();
       if (!toFile && parts.mirror === undefined) return;
@@ -490,7 +523,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
 }
 
 /** Remove `ckpt-*.tmp` files left by a write that was killed (a fresh run into an existing directory). */
-async function removeStaleTemp(dir: string, warn: (line: string) => void): Promise<void> {
+export async function removeStaleTemp(dir: string, warn: (line: string) => void): Promise<void> {
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -498,10 +531,14 @@ async function removeStaleTemp(dir: string, warn: (line: string) => void): Promi
   }
 }
 
-/** The lines a run stopped by a signal prints: where its checkpoint is and how to continue. */
-export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string): string {
-  if (written === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
-  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${written.file}\ndeltaflow: continue with: deltaflow train --resume ${runDir}`;
+/**
+ * The lines a run stopped by a signal prints: where its checkpoint is and how to continue. A resumed
+ * run stopped before its first step still has the checkpoint it was resumed from (`loadedFrom`).
+ */
+export function stopMessage(signal: NodeJS.Signals, step: number, written: WrittenCheckpoint | null, runDir: string, loadedFrom: string | null = null): string {
+  const file = written?.file ?? loadedFrom;
+  if (file === null) return `deltaflow: stopped by ${signal} after step ${step}; no checkpoint was written`;
+  return `deltaflow: stopped by ${signal} after step ${step}; checkpoint ${file}${written === null ? ' (no step since it)' : ''}\ndeltaflow: continue with: deltaflow train --resume ${runDir}`;
 }
 
 /** `--checkpoint-every`, `--checkpoint-dir`, `--resume`, `--allow-input-change`. */

@@ -43,6 +43,8 @@ export interface DataRequest {
   readonly isVerbose: boolean;
   /** Reading options of every pass (bad-row policy, max record size; badRows.ts). */
   readonly csv?: Partial<CsvSourceOptions>;
+  /** The input, already opened (a stream described by its columns, e.g. a Redis stream's); default: `openCsv(data)`. */
+  readonly input?: CsvInput;
 }
 
 export interface DataSetup {
@@ -66,7 +68,8 @@ async function resolveClasses(req: DataRequest, input: CsvInput, labelCol: numbe
   }
   if (fromModel?.classes !== undefined && fromModel.classes !== null) return { classes: [...fromModel.classes], classesAreIndices: fromModel.classesAreIndices === true };
   if (input.path === null) {
-    throw new CliError('--classes is required with --data - (stdin cannot be read twice to find the label values); pass --classes N or --classes a,b,c');
+    const what = input.name === 'stdin' ? '--data -' : `--source ${input.name}`;
+    throw new CliError(`--classes is required with ${what} (a stream cannot be read twice to find the label values); pass --classes N or --classes a,b,c`);
   }
   const { values, rows } = await scanLabelValues(input.path, labelCol, input.header.length, req.csv?.maxRecordSize);
   if (values.length === 0) throw noDataError(input.name);
@@ -103,7 +106,7 @@ export function excludedColumns(input: CsvInput, exclude: readonly string[] | un
  * file). `fromModel` is what a model file's meta says (all of it, or part: metaHints).
  */
 export async function setupData(req: DataRequest, fromModel: MetaHints | null): Promise<DataSetup> {
-  const input = await openCsv(req.data, '--data', req.csv?.maxRecordSize);
+  const input = req.input ?? (await openCsv(req.data, '--data', req.csv?.maxRecordSize));
   const labelInput = req.labelsFrom ?? input;
   const task: Task = req.task ?? fromModel?.task ?? 'classify';
   const labelNames = req.label ?? fromModel?.label;

@@ -19,6 +19,11 @@
  * always fatal, `--max-record-size` bounds a record. Memory stays flat on any input: rows run through
  * the model `--batch` rows at a time and are written with backpressure — a gate stops reading while
  * stdout's buffer is full.
+ *
+ * `--follow` tails a file another program keeps appending to (fromCsv's `follow`): each row is
+ * predicted once its line ending has arrived, the rows of one read at a time (a partial batch is
+ * written as soon as the read that brought it is done), until SIGINT/SIGTERM, which stop reading,
+ * write the rows already read, and exit 130/143.
  */
 import { once } from 'node:events';
 import { Command } from 'commander';
@@ -44,6 +49,7 @@ import { denormalizeOutputs } from './targets.js';
 interface PredictOptions extends DataOptions, BadRowOptions {
   readonly model: string;
   readonly data: string;
+  readonly follow: boolean;
   readonly batch: number;
   readonly keep?: string[];
 }
@@ -140,6 +146,7 @@ function keptOfRaw(raw: string, keepCols: readonly number[], nFields: number): s
 
 async function runPredict(options: PredictOptions): Promise<void> {
   checkBadRowOptions(options);
+  if (options.follow && options.data === '-') throw new CliError('--follow needs a --data file (stdin is followed as it is)');
   const choice = await loadModelFile(options.model, 0);
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const input = await openCsv(options.data, '--data', maxRecordSize);
@@ -196,13 +203,32 @@ async function runPredict(options: PredictOptions): Promise<void> {
     maxRecordSize,
     gate,
     counters,
+    ...(options.follow ? { follow: true } : {}),
   };
   const rows = input.stream !== null ? fromCsv(input.stream, csv) : fromCsv(options.data, csv);
+  let stoppedBy: NodeJS.Signals | null = null;
   await write(`${[...keep.map(csvField), predictHeader(meta), ...(isSkipping ? ['error'] : [])].join(',')}\n`);
   await new Promise<void>((resolve, reject) => {
     let written: Promise<void> = Promise.resolve();
     let isFailed = false;
     let subscription: Subscription | undefined;
+    let isFlushQueued = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stoppedBy !== null) process.exit(signal === 'SIGINT' ? 130 : 143);
+      stoppedBy = signal;
+      subscription?.unsubscribe();
+      try {
+        if (m > 0) send(predictBatch(), m);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      written.then(resolve, fail);
+    };
+    if (options.follow) {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
     const fail = (e: unknown): void => {
       if (isFailed) return;
       isFailed = true;
@@ -237,6 +263,17 @@ async function runPredict(options: PredictOptions): Promise<void> {
           } catch (e) {
             fail(e);
           }
+        } else if (options.follow && !isFlushQueued) {
+          // A followed file's rows are written once the read that brought them is done, not when a batch fills.
+          isFlushQueued = true;
+          setImmediate(() => {
+            isFlushQueued = false;
+            try {
+              if (m > 0 && stoppedBy === null) send(predictBatch(), m);
+            } catch (e) {
+              fail(e);
+            }
+          });
         }
       },
       // The rows before a bad row get their lines first, then the error ends the run.
@@ -261,6 +298,11 @@ async function runPredict(options: PredictOptions): Promise<void> {
     });
   });
   if (isSkipping) process.stderr.write(`deltaflow: rows: ${describeRowCounts(rowCountsOf(counters)).replace(' trained', ' predicted')}\n`);
+  const signal = stoppedBy as NodeJS.Signals | null;
+  if (signal !== null) {
+    process.stderr.write(`deltaflow: stopped by ${signal} after ${counters.rowsEmitted} rows\n`);
+    process.exitCode = signal === 'SIGINT' ? 130 : 143;
+  }
 }
 
 export function predictCommand(): Command {
@@ -269,6 +311,7 @@ export function predictCommand(): Command {
     .requiredOption('--model <file>', 'a model file written by deltaflow train')
     .option('--data <file|->', 'CSV with the model\'s feature columns (the label column may be absent), or - for stdin', '-')
     .option('--batch <n>', 'rows per forward batch', positiveInt, 256)
+    .option('--follow', 'with --data FILE: keep predicting the rows appended to the file, like tail -f, until SIGINT/SIGTERM', false)
     .option('--keep <columns>', 'columns copied, as their text, into the output before the predictions (an id, say), comma-separated', parse.names);
   return addBadRowOptions(addDataOptions(command), 'written as a line with an error code in the error column').action(runPredict);
 }

@@ -47,12 +47,15 @@ import { csvOptions, losses, metaHints, metaToJson, outputCount, type DataMeta, 
 import { buildPreset, checkModelFits, loadModelFile, type ModelChoice } from './models.js';
 import { normalizeTargets, scaleHints } from './targets.js';
 import { addDashboardOptions, type DashboardFlags } from '../dashboard/dashboardOptions.js';
+import { commitPosition } from '../../src/streams/sources/redis/commitPosition.js';
+import { addLiveOptions, checkLiveFlags, isLive, trainStream, type LiveFlags } from './trainLive.js';
+import { streamCsvInput } from './streamInput.js';
 import { startDashboard } from '../dashboard/startDashboard.js';
 
 type OptimizerName = 'sgd' | 'momentum' | 'adam';
 type ScheduleName = 'constant' | 'cosine' | 'step';
 
-export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags, ScaleOutFlags {
+export interface TrainOptions extends BadRowOptions, CheckpointFlags, DashboardFlags, ScaleOutFlags, LiveFlags {
   /** With --json: one line per step too (what the kill test counts). */
   readonly jsonSteps: boolean;
   readonly clipNorm?: number;
@@ -143,6 +146,10 @@ interface Plan {
 async function planData(options: TrainOptions): Promise<Plan> {
   const isVerbose = !options.quiet;
   const common = { label: options.label, task: options.task, normalize: options.normalize, loss: options.loss, exclude: options.exclude, isVerbose, csv: badRowCsvOptions(options) };
+  if (options.source !== undefined) {
+    const input = await streamCsvInput(options.source, options.columns);
+    return { data: input.name, test: options.test, isDefaultData: false, request: { ...common, data: input.name, input, classes: options.classes, shape: options.shape, scale: options.scale } };
+  }
   if (options.data !== undefined) {
     return { data: options.data, test: options.test, isDefaultData: false, request: { ...common, data: options.data, classes: options.classes, shape: options.shape, scale: options.scale } };
   }
@@ -184,20 +191,24 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     return;
   }
   const given = begin.options;
-  // stdin can be read once, so its default is one epoch.
-  const options = { ...given, epochs: given.epochs ?? (given.data === '-' ? 1 : DEFAULTS.epochs) };
+  checkLiveFlags(given);
+  // stdin, a stream and a followed file are read once, so their default is one epoch. A followed file
+  // trains in file order by default: a shuffle window would hold its rows back until it filled.
+  const shuffle = given.follow && command.getOptionValueSource('shuffle') === 'default' ? 0 : given.shuffle;
+  const options = { ...given, shuffle, epochs: given.epochs ?? (given.data === '-' || isLive(given) ? 1 : DEFAULTS.epochs) };
   if (options.hidden !== undefined && options.model !== undefined && options.model !== 'mlp') {
     throw new CliError('--hidden applies to --model mlp');
   }
   // The run folder is created and probe-written before any work, so an unwritable --out fails at once.
-  const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-', defaultRunDir: () => defaultRunDir() });
+  const dirs = resolveCheckpointDirs(options, { out: options.out, isStdin: options.data === '-' || options.source !== undefined, defaultRunDir: () => defaultRunDir() });
   const guard = await startTrainGuard(options, dirs.runDir, dirs.isResume);
   const plan = await planData(options);
   if (plan.data === '-' && options.epochs > 1) {
     throw new CliError(`--epochs ${options.epochs} with --data -: stdin can be read once; use --epochs 1 or save the data to a file`);
   }
   if (plan.test === '-') throw new CliError('--test -: the test data must be a file (it is read after every epoch)');
-  const csvThread = openCsvThread(options.csvThread, plan.data === '-');
+  // stdin, a followed file and a Redis stream are read where they arrive, on this thread.
+  const csvThread = openCsvThread(options.csvThread, plan.data === '-' || options.follow === true || options.source !== undefined);
   const onThread = csvThread === null ? {} : { thread: csvThread };
 
   // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
@@ -227,7 +238,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const targets = normalizeTargets(meta.targetNormalize);
   const lossUnits = meta.targetNormalize === null ? '' : ' (normalized targets)';
   let isStdinUsed = false;
+  let stream: ReturnType<typeof trainStream> | null = null;
   const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
+    if (options.source !== undefined) {
+      if (stream !== null) throw new CliError('a stream can be read once');
+      stream = trainStream(options, guard.trainPass({ ...csv, name: setup.input.name }));
+      return stream.pipe(targets);
+    }
+    if (options.follow) return fromCsv(plan.data, session.pass(guard.trainPass({ ...csv, follow: true }), start)).pipe(targets);
     if (setup.input.stream !== null) {
       if (isStdinUsed) throw new CliError('stdin can be read once');
       isStdinUsed = true;
@@ -238,7 +256,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const testPath = plan.test;
   const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, { ...guard.testPass(csv), ...onThread }).pipe(targets);
 
-  const stepsPerEpoch = setup.rows === null ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
+  const stepsPerEpoch = setup.rows === null || isLive(options) ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
   const scheduleName: ScheduleName = options.lrSchedule ?? (options.optimizer === 'adam' && totalSteps !== null ? 'cosine' : 'constant');
   const optimizer = optimizerOf(options);
@@ -258,8 +276,9 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     state,
     config,
     mirror: scaleOut.mirror,
-    data: setup.input.stream === null ? plan.data : null,
+    data: setup.input.stream === null && options.source === undefined ? plan.data : null,
     seed: options.seed,
+    follow: options.follow,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
     command: storedOptions({ ...options, workers }),
@@ -404,7 +423,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     // Epoch ends write files: process events in order, awaiting those writes before the next event.
     let pending: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve, reject) => {
-      events.subscribe({
+      const subscription = events.subscribe({
         next: (e) => {
           if (e.type === 'step') onStep(e);
           else {
@@ -416,6 +435,14 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
         error: reject,
         complete: () => resolve(),
       });
+      // A followed file may stay idle, so no step may come: a stop signal saves the last step's state and ends now.
+      if (options.follow) {
+        session.whenStopped(() => {
+          session.saveLastBoundary();
+          subscription.unsubscribe();
+          resolve();
+        });
+      }
     });
     await pending;
     await session.flush();
@@ -439,8 +466,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const stoppedBy = session.stoppedBy();
   if (stoppedBy !== null && (lastEpoch as EpochEvent | null)?.epoch !== options.epochs) {
     const written = await session.flush();
+    // A followed file has no epoch end: its model.json is the weights at the stop.
+    if (options.follow) await run.saveModel(model, metaToJson(meta, { training: { ...training, rows: lastSamples } }));
     await guard.stopped(stoppedBy, runEnd());
-    process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir)}\n`);
+    process.stderr.write(`${stopMessage(stoppedBy, lastStep, written, dirs.runDir, session.loadedFrom)}\n`);
     process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
     return;
   }
@@ -463,6 +492,9 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     testCount: final?.test?.count ?? null,
   };
   const done = await guard.finish(runEnd());
+  // model.json is written: release the stream's entries it learned from.
+  const read = stream as ReturnType<typeof trainStream> | null;
+  if (read !== null && options.source !== undefined) await commitPosition(options.source, read.position);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...summary, ...done.json, type: 'done', model: run.modelPath, epochs: options.epochs })}\n`);
   } else if (!options.quiet) {
@@ -493,7 +525,7 @@ export function trainCommand(): Command {
     .option('--momentum <mu>', `momentum coefficient of --optimizer momentum (default ${DEFAULTS.momentum})`, parse.unitInterval)
     .addOption(new Option('--lr-schedule <name>', 'constant, cosine (decay to 0 over the run) or step (x0.1 after each third); default: cosine for adam, constant for sgd and momentum').choices(['constant', 'cosine', 'step']))
     .option('--seed <n>', 'seed of initialization and shuffling', parse.integer, DEFAULTS.seed)
-    .option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order', parse.nonNegativeInt, DEFAULTS.shuffle)
+    .addOption(new Option('--shuffle <n>', 'shuffle window in rows; 0 keeps the file order').argParser(parse.nonNegativeInt).default(DEFAULTS.shuffle, `${DEFAULTS.shuffle}; 0 with --follow`))
     .option('--workers <n>', 'threads computing each batch (data-parallel; the same count gives the same weights, another count differs by float32 rounding); default: as many as pay off for the model and batch size, up to the cores (said in the start line)', parse.positiveInt)
     .option('--out <dir>', 'run folder for model.json, metrics.csv and plot.svg (default: runs/<timestamp>)')
     .option('--clip-norm <x>', 'clip each step\'s gradients to this global L2 norm (metrics.csv keeps the norm before clipping)', parse.positiveNumber)
@@ -502,7 +534,7 @@ export function trainCommand(): Command {
     .option('--json-steps', 'with --json: a line per step too ({"type":"step","epoch","step","samples","loss"})', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(runTrain);
-  return addScaleOutOptions(addDashboardOptions(addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command)))));
+  return addLiveOptions(addScaleOutOptions(addDashboardOptions(addCsvThreadOption(addCheckpointOptions(addBadRowOptions(command))))));
 }
 
 /** Why a --workers count not chosen by the default was taken: given, implied by --procs, or stored in the resumed run. */

@@ -73,3 +73,19 @@ export interface SourcePosition {
    */
   readonly nextLine?: number;
 }
+
+/** The typed arrays a checkpoint stores as raw sections. */
+export type StateArray = Float32Array | Float64Array | Int32Array | Uint32Array;
+
+/**
+ * Operator state as data (optimizer moments, an online run's learners and queues): JSON values plus
+ * typed arrays, which a checkpoint stores exactly (checkpoint/checkpointFormat.ts).
+ */
+export type StateValue =
+  | null
+  | boolean
+  | number
+  | string
+  | StateArray
+  | readonly StateValue[]
+  | { readonly [key: string]: StateValue | undefined };

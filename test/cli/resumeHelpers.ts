@@ -64,8 +64,12 @@ export interface KillPlan {
 /** The `ckpt-*.tmp` files in `dir` (writes in progress, or interrupted by a kill), sorted. */
 export const tempFiles = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => /^ckpt-\d+\.tmp$/.test(n)).sort() : []);
 
-/** Run `deltaflow …args`, killing it as `kill` says; resolves when it has exited. */
-export function runKillable(args: readonly string[], options: { cwd: string; env?: Record<string, string>; kill?: KillPlan }): Promise<RunOutcome> {
+/**
+ * Run `deltaflow …args`, killing it as `kill` says; resolves when it has exited. `linePrefix` says which
+ * stdout lines count as steps (default: train's `{"type":"step"` JSON lines).
+ */
+export function runKillable(args: readonly string[], options: { cwd: string; env?: Record<string, string>; kill?: KillPlan; linePrefix?: string }): Promise<RunOutcome> {
+  const prefix = options.linePrefix ?? '{"type":"step"';
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, DELTAFLOW_DEBUG: '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -97,7 +101,7 @@ export function runKillable(args: readonly string[], options: { cwd: string; env
       stdout += s;
       const lines = (partial + s).split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith('{"type":"step"')) steps++;
+      for (const l of lines) if (l.startsWith(prefix)) steps++;
       if (kill?.afterSteps !== undefined && steps >= kill.afterSteps) send();
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));

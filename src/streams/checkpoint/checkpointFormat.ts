@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { CheckpointError, formatDifferences } from './checkpointError.js';
 import { configHash, describeType, isPlainObject, type JsonValue } from './checkpointConfig.js';
-import type { RowOrigin, Sample, SourcePosition } from '../types.js';
+import type { RowOrigin, Sample, SourcePosition, StateArray, StateValue } from '../types.js';
 
 export { CheckpointError, formatDifferences, type CheckpointErrorCode, type Difference } from './checkpointError.js';
 export { canonicalJson, configHash, diffConfigs, type JsonValue } from './checkpointConfig.js';
@@ -41,18 +41,7 @@ const CHECKSUM_BYTES = 32;
 const ALIGN = 8;
 const IS_LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
-/** The typed arrays a checkpoint stores as raw sections. */
-export type StateArray = Float32Array | Float64Array | Int32Array | Uint32Array;
-
-/** Opaque operator state (optimizer moments, extra counters): JSON data plus typed arrays, stored exactly. */
-export type StateValue =
-  | null
-  | boolean
-  | number
-  | string
-  | StateArray
-  | readonly StateValue[]
-  | { readonly [key: string]: StateValue | undefined };
+export type { StateArray, StateValue } from '../types.js';
 
 /** One parameter tensor, e.g. `{ name: 'W', shape: [10, 784], data }` (data is a copy, `prod(shape)` floats). */
 export interface CheckpointParam {

@@ -20,12 +20,20 @@
  *
  * Output, in order: a `report` every `reportEvery` rows (and one at the end), a `detection` event for
  * each warning (entering the zone) and drift, a `reaction` event for each reaction, and `done` last.
+ *
+ * Checkpoints: `afterItem` is called synchronously after each input item has been taken (its events
+ * emitted), with `snapshot()` — the whole run as data (OnlineRunState: every learner's weights,
+ * optimizer, reactions, background learner, running sums, metrics and detector; the rows held by a
+ * delay or waiting in the join, with their arrival predictions; the labels that came early; the
+ * clock). It is consistent with the input taken so far, so a checkpoint stores it with the source's
+ * position. `resume` starts a run from such a state (the source then starts at the item after it),
+ * and it continues bit for bit as if never stopped. Aborting `stop` ends the run between two items
+ * — after the item being taken, or at once while the source is idle — with a `stopped` event instead
+ * of the end-of-stream work and `done`; the state is then what a snapshot after the last item holds.
  */
-import { Observable, type OperatorFunction } from 'rxjs';
-import type { Model } from '../../layers/sequential.js';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Sample } from '../types.js';
-import { LabelJoin, type LabelJoinCounters } from './labelJoin.js';
-import { LearnerRun, type DetectionEvent, type LearnerReport, type LearnerSpec, type ReactionEvent } from './learnerRun.js';
+import type { LearnerSpec } from './learnerRun.js';
 import type { ClassObservation, MetricFactory, RegressionObservation } from './metrics/metric.js';
 import { accuracyMetric } from './metrics/accuracyMetric.js';
 import { kappaMetric } from './metrics/kappaMetric.js';
@@ -33,20 +41,7 @@ import { kappaTemporalMetric } from './metrics/kappaTemporalMetric.js';
 import { maeMetric } from './metrics/maeMetric.js';
 import { rmseMetric } from './metrics/rmseMetric.js';
 import type { Prediction } from './onlineLearner.js';
-
-/** A label arriving on its own for the row with this id (`labels: { byId }`): the class index, or the regression targets. */
-export interface LabelArrival {
-  readonly kind: 'label';
-  readonly id: string;
-  /** Class index, −1 for regression. */
-  readonly label: number;
-  /** One-hot of the class, or the target values. */
-  readonly target: Float32Array;
-}
-
-export type OnlineInput = Sample | LabelArrival;
-
-export type LabelTiming = 'with-row' | { readonly delay: number } | { readonly byId: { readonly maxWait: number } };
+import { OnlineRun, type LabelTiming, type OnlineEvent, type OnlineInput, type OnlineRunState } from './onlineRun.js';
 
 export interface EvaluateOnlineOptions {
   /** A report every this many rows (and one at the end). */
@@ -60,39 +55,14 @@ export interface EvaluateOnlineOptions {
   /** The metrics of regression learners; default MAE, RMSE. */
   readonly regressionMetrics?: readonly MetricFactory<RegressionObservation>[];
   readonly labels?: LabelTiming;
-}
-
-export interface ReportEvent {
-  readonly type: 'report';
-  /** Rows arrived so far. */
-  readonly row: number;
-  readonly learners: readonly LearnerReport[];
-}
-
-/** How the labels met their rows. */
-export interface LabelCounts extends LabelJoinCounters {
-  /** Labels whose row never came within the wait (or whose id was known already). */
-  readonly labelsWithoutRow: number;
-}
-
-export interface DoneEvent {
-  readonly type: 'done';
-  readonly row: number;
-  readonly learners: readonly LearnerReport[];
-  /** Each learner's model at the end, in learner order (a background learner may have replaced the first). */
-  readonly models: readonly Model[];
-  /** With `labels: { byId }`: how the join went; with a delay: rows whose label came at the end. */
-  readonly labels: LabelCounts | null;
-}
-
-export type OnlineEvent = ReportEvent | DetectionEvent | ReactionEvent | DoneEvent;
-
-const isLabelArrival = (v: OnlineInput): v is LabelArrival => 'kind' in v && v.kind === 'label';
-
-interface Held {
-  readonly sample: Sample;
-  /** One arrival prediction per learner. */
-  readonly predictions: readonly Prediction[];
+  /** Start from this state (an `afterItem` snapshot of a run with the same learners and options). */
+  readonly resume?: OnlineRunState;
+  /** Called after each input item is taken (see the file comment): the place to checkpoint. */
+  readonly afterItem?: (item: OnlineInput, run: { readonly row: number; snapshot(): OnlineRunState }) => void;
+  /** Aborting it ends the run between two items with a `stopped` event (see the file comment). */
+  readonly stop?: AbortSignal;
+  /** Called once per row with each learner's prediction for it when it arrived (before it was learned from): a sink of predictions. */
+  readonly onPrediction?: (sample: Sample, predictions: readonly Prediction[]) => void;
 }
 
 /**
@@ -117,141 +87,79 @@ export function evaluateOnline(learners: readonly LearnerSpec[], options: Evalua
   if (!(Number.isSafeInteger(delay) && delay >= 0)) throw new RangeError(`evaluateOnline: labels.delay must be an integer ≥ 0, got ${delay}`);
   const maxWait = typeof timing === 'object' && 'byId' in timing ? timing.byId.maxWait : null;
   if (maxWait !== null && !(Number.isSafeInteger(maxWait) && maxWait >= 0)) throw new RangeError(`evaluateOnline: labels.byId.maxWait must be an integer ≥ 0, got ${maxWait}`);
+  const config = {
+    classification: options.classificationMetrics ?? [accuracyMetric, kappaMetric, kappaTemporalMetric],
+    regression: options.regressionMetrics ?? [maeMetric, rmseMetric],
+    window,
+    ...(options.fading === undefined ? {} : { fading: options.fading }),
+  };
+  const { afterItem, stop } = options;
 
   return (source) =>
     new Observable<OnlineEvent>((subscriber) => {
-      let runs: LearnerRun[];
+      let run: OnlineRun;
       try {
-        const config = {
-          classification: options.classificationMetrics ?? [accuracyMetric, kappaMetric, kappaTemporalMetric],
-          regression: options.regressionMetrics ?? [maeMetric, rmseMetric],
-          window,
-          ...(options.fading === undefined ? {} : { fading: options.fading }),
-        };
-        runs = learners.map((spec) => new LearnerRun(spec, config));
+        run = new OnlineRun(learners, config, reportEvery, delay, maxWait, (e) => subscriber.next(e), options.onPrediction);
+        if (options.resume !== undefined) run.restore(options.resume);
       } catch (e) {
         subscriber.error(e);
         return;
       }
-      let row = 0;
-      const delayed: Held[] = [];
-      let delayedHead = 0;
-      const join = maxWait === null ? null : new LabelJoin<Held>({ maxWait });
-      /** Labels that came before their row, waiting for it (byId). */
-      const early = new Map<string, { readonly arrival: LabelArrival; readonly time: number }>();
-      const earlyOrder: string[] = [];
-      let earlyHead = 0;
-      let labelsWithoutRow = 0;
-
-      const emitEvents = (events: readonly (DetectionEvent | ReactionEvent)[]): void => {
-        for (const e of events) subscriber.next(e);
+      const at = {
+        get row() {
+          return run.rows;
+        },
+        snapshot: () => run.snapshot(),
       };
-      const learnAll = (sample: Sample, predictions: readonly Prediction[] | null): void => {
-        runs.forEach((run, i) => emitEvents(run.observe(sample, predictions === null ? null : predictions[i], row)));
+      let isEnded = false;
+      let subscription: Subscription | null = null;
+      const onStop = (): void => {
+        if (isEnded) return;
+        isEnded = true;
+        subscription?.unsubscribe();
+        run.stop();
+        subscriber.complete();
       };
-      const report = (): void => subscriber.next({ type: 'report', row, learners: runs.map((r) => r.report()) });
-      const withLabel = (sample: Sample, arrival: LabelArrival): Sample => ({ ...sample, label: arrival.label, target: arrival.target });
-      const expireEarly = (): void => {
-        while (earlyHead < earlyOrder.length) {
-          const id = earlyOrder[earlyHead];
-          const waiting = early.get(id);
-          if (waiting !== undefined && row - waiting.time <= (maxWait ?? 0)) break;
-          if (waiting !== undefined) {
-            early.delete(id);
-            labelsWithoutRow++;
-          }
-          earlyHead++;
-        }
-        if (earlyHead > 4096) {
-          earlyOrder.splice(0, earlyHead);
-          earlyHead = 0;
-        }
-      };
-
-      const onRow = (sample: Sample): void => {
-        row++;
-        if (join === null && delay === 0) {
-          learnAll(sample, null);
-        } else {
-          const held: Held = { sample, predictions: runs.map((r) => r.predict(sample)) };
-          if (join === null) {
-            delayed.push(held);
-            if (delayed.length - delayedHead > delay) {
-              const due = delayed[delayedHead++];
-              learnAll(due.sample, due.predictions);
-              if (delayedHead > 4096) {
-                delayed.splice(0, delayedHead);
-                delayedHead = 0;
-              }
-            }
-          } else {
-            const id = sample.origin.id;
-            if (id === undefined) throw new Error(`evaluateOnline: the row at ${sample.origin.source}:${sample.origin.line} has no id (labels by id need an id column)`);
-            if (join.predicted(id, held)) {
-              const waiting = early.get(id);
-              if (waiting !== undefined) {
-                early.delete(id);
-                const joined = join.labelled(id);
-                if (joined !== null) learnAll(withLabel(joined.sample, waiting.arrival), joined.predictions);
-              }
-            }
-            join.tick();
-            expireEarly();
-          }
-        }
-        if (row % reportEvery === 0) report();
-      };
-
-      const onLabel = (arrival: LabelArrival): void => {
-        if (join === null) throw new Error(`evaluateOnline: a label for id ${JSON.stringify(arrival.id)} arrived, but labels come with the rows (labels: { byId } joins them)`);
-        if (join.isKnown(arrival.id)) {
-          // Waiting: learn it now; labelled already: counted as a duplicate label.
-          const joined = join.labelled(arrival.id);
-          if (joined !== null) learnAll(withLabel(joined.sample, arrival), joined.predictions);
-          return;
-        }
-        if (early.has(arrival.id)) {
-          labelsWithoutRow++;
-          return;
-        }
-        early.set(arrival.id, { arrival, time: row });
-        earlyOrder.push(arrival.id);
-      };
-
-      const subscription = source.subscribe({
+      if (stop?.aborted === true) {
+        onStop();
+        return;
+      }
+      stop?.addEventListener('abort', onStop, { once: true });
+      subscription = source.subscribe({
         next(item) {
+          if (isEnded) return;
           try {
-            if (isLabelArrival(item)) onLabel(item);
-            else onRow(item);
+            run.take(item);
+            afterItem?.(item, at);
           } catch (e) {
+            isEnded = true;
             subscriber.error(e);
           }
         },
-        error: (e) => subscriber.error(e),
+        error: (e) => {
+          isEnded = true;
+          subscriber.error(e);
+        },
         complete() {
+          if (isEnded) return;
+          isEnded = true;
           try {
-            // The labels still held by a delay are revealed at the end; rows still waiting by id never got theirs.
-            for (let i = delayedHead; i < delayed.length; i++) learnAll(delayed[i].sample, delayed[i].predictions);
-            delayed.length = 0;
-            delayedHead = 0;
-            if (join !== null) {
-              join.drain();
-              labelsWithoutRow += early.size;
-              early.clear();
-            }
-            if (row % reportEvery !== 0) report();
-            subscriber.next({ type: 'done', row, learners: runs.map((r) => r.report()), models: runs.map((r) => r.model), labels: join === null ? null : { ...join.counters, labelsWithoutRow } });
+            run.end();
             subscriber.complete();
           } catch (e) {
             subscriber.error(e);
           }
         },
       });
+      // A synchronous source may have ended the run (a stop inside afterItem) before subscribe returned.
+      if (isEnded) subscription.unsubscribe();
       return () => {
-        subscription.unsubscribe();
-        for (const r of runs) r.close();
+        stop?.removeEventListener('abort', onStop);
+        subscription?.unsubscribe();
+        run.close();
       };
     });
 }
 
 export type { DetectionEvent, LearnerReport, LearnerSpec, ReactionEvent } from './learnerRun.js';
+export type { DoneEvent, LabelArrival, LabelCounts, LabelTiming, OnlineEvent, OnlineInput, OnlineRunState, ReportEvent, StoppedEvent } from './onlineRun.js';

@@ -26,6 +26,10 @@
  * seen or had expired), `duplicateLabels` (a second label for an id), `expired` (waited too long) and
  * `neverLabelled` (still waiting at `drain`). Always `predicted = labelled + expired + neverLabelled
  * + pending`.
+ *
+ * `snapshot()` is the whole join as data — the clock, the counters, and the remembered ids in arrival
+ * order, each with its time, whether it is the id's current entry and its payload (null once labelled)
+ * — and `restore` continues from it exactly; the caller stores the payloads (they are its own).
  */
 
 export interface LabelJoinOptions {
@@ -49,6 +53,17 @@ interface Entry<P> {
   readonly time: number;
   /** The payload while waiting; null once labelled (the id is remembered until its time expires). */
   pending: P | null;
+}
+
+/** A LabelJoin's state (see the file comment); `items` are the payloads, null once labelled. */
+export interface LabelJoinState<P> {
+  readonly now: number;
+  readonly counters: LabelJoinCounters;
+  /** The remembered ids in arrival order, with their times and whether each is the id's current entry. */
+  readonly ids: readonly string[];
+  readonly times: readonly number[];
+  readonly isCurrent: readonly boolean[];
+  readonly items: readonly (P | null)[];
 }
 
 /**
@@ -187,6 +202,39 @@ export class LabelJoin<P> {
     this.queue = [];
     this.head = 0;
     return left;
+  }
+
+  /** The whole join (see the file comment); payloads as they are (the caller copies what it keeps). */
+  snapshot(): LabelJoinState<P> {
+    const live = this.queue.slice(this.head);
+    return {
+      now: this.now,
+      counters: this.counters,
+      ids: live.map((q) => q.id),
+      times: live.map((q) => q.entry.time),
+      isCurrent: live.map((q) => this.entries.get(q.id) === q.entry),
+      items: live.map((q) => q.entry.pending),
+    };
+  }
+
+  /** Continue from a snapshot (of a join with the same maxWait): every waiting item and remembered id comes back. */
+  restore(state: LabelJoinState<P>): void {
+    const n = state.ids.length;
+    if (state.times.length !== n || state.isCurrent.length !== n || state.items.length !== n) {
+      throw new RangeError(`LabelJoin: cannot restore: ${n} ids with ${state.times.length} times, ${state.isCurrent.length} flags and ${state.items.length} items`);
+    }
+    this.now = state.now;
+    this.counts = { ...state.counters };
+    this.entries.clear();
+    this.queue = [];
+    this.head = 0;
+    this.waiting = 0;
+    for (let i = 0; i < n; i++) {
+      const entry: Entry<P> = { time: state.times[i], pending: state.items[i] };
+      this.queue.push({ id: state.ids[i], entry });
+      if (state.isCurrent[i]) this.entries.set(state.ids[i], entry);
+      if (entry.pending !== null) this.waiting++;
+    }
   }
 
   /** Drops the consumed front of the queue once it is the larger part (amortized O(1) per item). */

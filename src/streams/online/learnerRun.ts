@@ -22,15 +22,20 @@
  *
  * The running loss (cumulative and over the last `window` rows) is added in the same order as
  * `prequential` adds it, so a run whose labels come with their rows gives its figures bit for bit.
+ *
+ * `snapshot()` is the whole run as data (LearnerRunState): the learner in front (weights, optimizer,
+ * lr factor), the background learner with its own, the reaction state (boost countdown, warning
+ * flag), the direction trackers, the running loss sums and window, the metric set and the detector;
+ * `restore` into a LearnerRun built from the same spec and metrics continues bit for bit.
  */
 import { cloneModel, createModel, type Model } from '../../layers/sequential.js';
 import type { OptimizerConfig } from '../../ops/optimizers.js';
 import type { Loss } from '../training/lossHead.js';
 import type { Sample } from '../types.js';
-import type { DriftDetector } from './detectors/detector.js';
-import type { ClassObservation, MetricFactory, RegressionObservation } from './metrics/metric.js';
+import type { DetectorSnapshot, DriftDetector } from './detectors/detector.js';
+import type { ClassObservation, MetricFactory, MetricState, RegressionObservation } from './metrics/metric.js';
 import { metricSet, type MetricSet } from './metrics/metricSet.js';
-import { onlineLearner, type OnlineLearner, type Prediction } from './onlineLearner.js';
+import { onlineLearner, type LearnerState, type OnlineLearner, type Prediction } from './onlineLearner.js';
 import { describeReaction, type Reaction } from './reactions.js';
 
 /** What a learner is: its model (updated in place), how it learns, and how it watches for drift. */
@@ -99,6 +104,27 @@ export interface RunMetrics {
 
 type Scoring = { readonly task: 'classify'; readonly set: MetricSet<ClassObservation> } | { readonly task: 'regress'; readonly set: MetricSet<RegressionObservation> };
 
+/** A LearnerRun as data (see the file comment). Number lists are Float64Arrays, stored exactly. */
+export type LearnerRunState = {
+  readonly name: string;
+  readonly learner: LearnerState;
+  readonly background: { readonly learner: LearnerState; readonly startedAt: number; readonly learned: number; readonly own: Float64Array; readonly fore: Float64Array } | null;
+  readonly isWarning: boolean;
+  readonly boostLeft: number;
+  readonly scored: number;
+  readonly lossSum: number;
+  /** The losses of the last `window` scored rows, oldest first, and their running sum. */
+  readonly recent: Float64Array;
+  readonly windowLoss: number;
+  readonly lastErrors: Float64Array;
+  readonly lastErrorsSum: number;
+  readonly sinceDriftSum: number;
+  readonly sinceDriftCount: number;
+  readonly lastDrift: { readonly row: number; readonly direction: 'up' | 'down' } | null;
+  readonly metrics: MetricState;
+  readonly detector: DetectorSnapshot | null;
+};
+
 interface Background {
   learner: OnlineLearner;
   readonly startedAt: number;
@@ -128,6 +154,8 @@ export class LearnerRun {
 
   private readonly metrics: Scoring;
   private readonly window: number;
+  /** The prediction the last observed row was scored with (its arrival prediction). */
+  private scoredWith: Prediction | null = null;
 
   constructor(
     readonly spec: LearnerSpec,
@@ -144,6 +172,11 @@ export class LearnerRun {
     if (this.detector !== null && spec.task === 'regress' && ['ddm', 'eddm', 'hddm-a'].includes(this.detector.name)) {
       throw new RangeError(`learner ${spec.name}: detector ${this.detector.name} takes 0/1 errors (or values in [0, 1]); a regression learner feeds its detector losses: use adwin, page-hinkley or kswin`);
     }
+  }
+
+  /** The prediction the last `observe`d row was scored with (null before any). */
+  get lastPrediction(): Prediction | null {
+    return this.scoredWith;
   }
 
   /** The model now in front (a background learner may have replaced the first). */
@@ -174,6 +207,7 @@ export class LearnerRun {
     const learned = this.learner.learn(sample);
     // Scored by the prediction made at arrival: the step's own forward pass when the label came with the row.
     const p = arrived ?? learned.prediction;
+    this.scoredWith = p;
     const rowLoss = arrived === null ? learned.loss : this.lossOf(arrived, sample);
     this.score(p, sample, rowLoss);
     this.afterLearn(events, row);
@@ -322,6 +356,67 @@ export class LearnerRun {
       this.background = null;
       events.push({ type: 'reaction', row, learner: this.spec.name, reaction: 'background', detail: `background learner dropped (${what} ${show(own)} vs ${show(fore)} over the last ${r.window} rows after ${bg.learned} rows)` });
     }
+  }
+
+  /** The whole run, copied (see the file comment). */
+  snapshot(): LearnerRunState {
+    const bg = this.background;
+    return {
+      name: this.spec.name,
+      learner: this.learner.snapshot(),
+      background: bg === null ? null : { learner: bg.learner.snapshot(), startedAt: bg.startedAt, learned: bg.learned, own: Float64Array.from(bg.own), fore: Float64Array.from(bg.fore) },
+      isWarning: this.isWarning,
+      boostLeft: this.boostLeft,
+      scored: this.scored,
+      lossSum: this.lossSum,
+      recent: Float64Array.from(this.recent.slice(this.recentHead)),
+      windowLoss: this.windowLoss,
+      lastErrors: Float64Array.from(this.lastErrors),
+      lastErrorsSum: this.lastErrorsSum,
+      sinceDriftSum: this.sinceDriftSum,
+      sinceDriftCount: this.sinceDriftCount,
+      lastDrift: this.lastDrift,
+      metrics: this.metrics.set.snapshot(),
+      detector: this.detector?.snapshot() ?? null,
+    };
+  }
+
+  /** Continue from a snapshot of a run of the same spec and metrics (the weights go into the model in front). */
+  restore(s: LearnerRunState): void {
+    const fail = (detail: string): never => {
+      throw new RangeError(`learner ${this.spec.name}: cannot restore: ${detail}`);
+    };
+    if (s.name !== this.spec.name) fail(`the state is learner ${JSON.stringify(s.name)}'s`);
+    if ((s.detector === null) !== (this.detector === null)) fail(s.detector === null ? 'the state has no detector state, the learner has a detector' : 'the state has a detector state, the learner has no detector');
+    if (s.recent.length > this.window) fail(`${s.recent.length} window losses for a window of ${this.window}`);
+    if (s.lastErrors.length > DIRECTION_ROWS) fail(`${s.lastErrors.length} recent errors, at most ${DIRECTION_ROWS} are kept`);
+    const r = (this.spec.reactions ?? []).find((x) => x.kind === 'background');
+    if (s.background !== null && r === undefined) fail('the state has a background learner, the learner has no background reaction');
+    this.learner.restore(s.learner);
+    this.background?.learner.close();
+    this.background = null;
+    if (s.background !== null) {
+      const model = createModel([...this.spec.model.input], this.spec.model.layers.map((l) => l.spec), this.spec.model.seed);
+      const learner = this.makeLearner(model);
+      learner.restore(s.background.learner);
+      this.background = { learner, startedAt: s.background.startedAt, learned: s.background.learned, own: Array.from(s.background.own), fore: Array.from(s.background.fore) };
+    }
+    this.isWarning = s.isWarning;
+    this.boostLeft = s.boostLeft;
+    this.scored = s.scored;
+    this.lossSum = s.lossSum;
+    this.recent.length = 0;
+    for (const loss of s.recent) this.recent.push(loss);
+    this.recentHead = 0;
+    this.windowLoss = s.windowLoss;
+    this.lastErrors.length = 0;
+    this.lastErrors.push(...s.lastErrors);
+    this.lastErrorsSum = s.lastErrorsSum;
+    this.sinceDriftSum = s.sinceDriftSum;
+    this.sinceDriftCount = s.sinceDriftCount;
+    this.lastDrift = s.lastDrift === null ? null : { row: s.lastDrift.row, direction: s.lastDrift.direction };
+    this.metrics.set.restore(s.metrics);
+    if (s.detector !== null) this.detector?.restore(s.detector);
   }
 
   /** The figures now. */

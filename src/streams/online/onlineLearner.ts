@@ -16,6 +16,10 @@
  * the next step on, `resetOptimizer()` forgets the optimizer's slots (momentum, Adam's moments and its
  * step count), `reinitialize(seed)` draws new weights as `sequential` does for that seed.
  *
+ * `snapshot()` copies what a checkpoint needs to continue the learner bit for bit — the weights, the
+ * optimizer state (kind, step count t, slots), the samples learned and `lrFactor` — and `restore`
+ * puts such a copy back (same architecture and optimizer).
+ *
  * Probabilities: softmax of the output for a softmax cross-entropy model (MATH 4.2, computed with the
  * max subtracted); for a classifier trained with mean squared error (sigmoid outputs) the outputs,
  * clamped at 0 and normalized to sum 1; null for regression.
@@ -25,7 +29,7 @@ import type { Model } from '../../layers/sequential.js';
 import { createModel, forwardAll } from '../../layers/sequential.js';
 import { softmaxRows } from '../../ops/activations.js';
 import { argmaxRow } from '../../ops/metrics.js';
-import type { OptimizerConfig } from '../../ops/optimizers.js';
+import { restoreOptimizerState, type OptimizerConfig, type OptimizerKind } from '../../ops/optimizers.js';
 import { constantLr, type LrSchedule } from '../../ops/schedules.js';
 import { sizeOf, Workspace } from '../../ops/tensor.js';
 import { applyOptimizer, createTrainingState, type StepMetrics, type TrainingState } from '../training/applyOptimizer.js';
@@ -68,6 +72,15 @@ export interface Learned {
   readonly step: StepMetrics;
 }
 
+/** A learner's whole state (see the file comment): copies, so learning may go on. */
+export type LearnerState = {
+  /** Every parameter's values, in `model.params` order. */
+  readonly weights: readonly Float32Array[];
+  readonly optimizer: { readonly kind: OptimizerKind; readonly t: number; readonly slots: readonly (readonly Float32Array[])[] };
+  readonly samples: number;
+  readonly lrFactor: number;
+};
+
 export interface OnlineLearner {
   readonly model: Model;
   readonly state: TrainingState;
@@ -79,6 +92,10 @@ export interface OnlineLearner {
   resetOptimizer(): void;
   /** New weights, as `sequential` initializes them for `seed` (the optimizer is reset too). */
   reinitialize(seed: number): void;
+  /** The whole state, copied (see the file comment). */
+  snapshot(): LearnerState;
+  /** Continue from a snapshot of a learner of the same architecture and optimizer. */
+  restore(saved: LearnerState): void;
   /** End the kept subscription. */
   close(): void;
 }
@@ -157,6 +174,30 @@ export function onlineLearner(model: Model, options: OnlineLearnerOptions): Onli
       const fresh = createModel([...model.input], model.layers.map((l) => l.spec), seed);
       model.params.forEach((p, j) => p.value.set(fresh.params[j].value));
       learner.resetOptimizer();
+    },
+    snapshot() {
+      const o = state.optimizer;
+      return {
+        weights: model.params.map((p) => p.value.slice()),
+        optimizer: { kind: o.kind, t: o.t, slots: o.slots.map((slots) => slots.map((v) => v.slice())) },
+        samples: state.samples,
+        lrFactor: learner.lrFactor,
+      };
+    },
+    restore(saved) {
+      const { params } = model;
+      const bad = saved.weights.length !== params.length ? `${saved.weights.length} parameter tensors, the model has ${params.length}` : null;
+      const wrong = saved.weights.findIndex((w, j) => w.length !== params[j]?.value.length);
+      if (bad !== null || wrong >= 0) {
+        throw new RangeError(`onlineLearner: cannot restore: ${bad ?? `parameter ${wrong} (${params[wrong].name}) has ${saved.weights[wrong].length} values, the model's ${params[wrong].value.length}`}`);
+      }
+      if (!(Number.isSafeInteger(saved.samples) && saved.samples >= 0) || !(Number.isFinite(saved.lrFactor) && saved.lrFactor > 0)) {
+        throw new RangeError(`onlineLearner: cannot restore: samples ${saved.samples} and lrFactor ${saved.lrFactor} must be a count and a positive factor`);
+      }
+      restoreOptimizerState(state.optimizer, saved.optimizer);
+      params.forEach((p, j) => p.value.set(saved.weights[j]));
+      state.samples = saved.samples;
+      learner.lrFactor = saved.lrFactor;
     },
     close() {
       isClosed = true;

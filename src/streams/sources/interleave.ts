@@ -7,7 +7,8 @@
  * Each source is given a Gate (gate.ts) and must take a credit before each item (fromCsv's `gate`
  * option does): an item waiting for its turn holds a credit until it is emitted, so neither source
  * reads more than `limit` items ahead of the other. Memory stays bounded however the two differ in
- * speed.
+ * speed. `first` says whose turn the first item is (`'b'`: a run resumed after an item of `a` goes
+ * on as it would have).
  */
 import { Observable } from 'rxjs';
 import { createGate, type Gate } from './gate.js';
@@ -17,14 +18,14 @@ import { createGate, type Gate } from './gate.js';
  *
  * @example interleave((gate) => fromCsv('rows.csv', { ...o, gate }), (gate) => fromCsv('labels.csv', { ...l, gate }))
  */
-export function interleave<A, B>(a: (gate: Gate) => Observable<A>, b: (gate: Gate) => Observable<B>, limit = 256): Observable<A | B> {
+export function interleave<A, B>(a: (gate: Gate) => Observable<A>, b: (gate: Gate) => Observable<B>, limit = 256, first: 'a' | 'b' = 'a'): Observable<A | B> {
   if (!(Number.isSafeInteger(limit) && limit >= 1)) throw new RangeError(`interleave: limit must be an integer ≥ 1, got ${limit}`);
   return new Observable<A | B>((subscriber) => {
     const sides = [
       { gate: createGate(limit), queue: [] as (A | B)[], head: 0, isDone: false },
       { gate: createGate(limit), queue: [] as (A | B)[], head: 0, isDone: false },
     ];
-    let turn = 0;
+    let turn = first === 'a' ? 0 : 1;
     const pending = (s: (typeof sides)[number]): number => s.queue.length - s.head;
     const take = (s: (typeof sides)[number]): A | B => {
       const item = s.queue[s.head++];

@@ -5,7 +5,7 @@
  *
  * Sums: `W = Σ w_i`, `hits = Σ w_i [ŷ_i = y_i]` (additive, metric.ts). Null while W = 0.
  */
-import { checkClassObservation, type AdditiveMetric, type ClassObservation } from './metric.js';
+import { checkClassObservation, readMetricState, type AdditiveMetric, type ClassObservation } from './metric.js';
 
 /**
  * A fresh accuracy metric (a MetricFactory).
@@ -33,5 +33,9 @@ export function accuracyMetric(): AdditiveMetric<ClassObservation, number> {
     },
     update: (o) => add(contribution(o), 1),
     value: () => (W > 0 ? hits / W : null),
+    snapshot: () => ({ W, hits }),
+    restore(state) {
+      ({ W, hits } = readMetricState('accuracy', { W: 0, hits: 0 }, state));
+    },
   };
 }

@@ -38,5 +38,8 @@ export function fadingMetric<O>(make: MetricFactory<O>, alpha: number): Metric<O
       metric.add(c, 1);
     },
     value: () => metric.value(),
+    // The faded sums are the inner metric's: its state is the whole state.
+    snapshot: () => metric.snapshot(),
+    restore: (state) => metric.restore(state),
   };
 }

@@ -10,7 +10,7 @@
  * Sums: W, hits, P_k, T_k (additive, metric.ts; the class arrays grow as classes appear). Null while
  * W = 0, and when pc = 1 (one class only, always predicted: κ is 0/0).
  */
-import { addAt, checkClassObservation, scaleAll, type AdditiveMetric, type ClassObservation, type ClassPair } from './metric.js';
+import { addAt, checkClassObservation, readMetricState, refill, scaleAll, type AdditiveMetric, type ClassObservation, type ClassPair } from './metric.js';
 
 /** Chance agreement this close to 1 leaves κ undefined (a single class, always predicted). */
 export const KAPPA_UNDEFINED_BELOW = 1e-12;
@@ -46,6 +46,13 @@ export function kappaMetric(): AdditiveMetric<ClassObservation, ClassPair> {
       scaleAll(T, factor);
     },
     update: (o) => add(contribution(o), 1),
+    snapshot: () => ({ W, hits, P: [...P], T: [...T] }),
+    restore(state) {
+      const s = readMetricState('kappa', { W: 0, hits: 0, P: [], T: [] }, state);
+      ({ W, hits } = s);
+      refill(P, s.P);
+      refill(T, s.T);
+    },
     value() {
       if (!(W > 0)) return null;
       const p0 = hits / W;

@@ -16,7 +16,7 @@
  * Sums: W, hits, noChangeHits (additive, metric.ts). Null while W = 0 and when pnc = 1 (the truth never
  * changed: κt is 0/0).
  */
-import { checkClassObservation, type AdditiveMetric, type ClassObservation } from './metric.js';
+import { checkClassObservation, readMetricState, type AdditiveMetric, type ClassObservation } from './metric.js';
 import { KAPPA_UNDEFINED_BELOW } from './kappaMetric.js';
 
 /** One observation's share: whether the learner, and the no-change classifier, were right. */
@@ -56,6 +56,10 @@ export function kappaTemporalMetric(): AdditiveMetric<ClassObservation, KappaTem
       noChangeHits *= factor;
     },
     update: (o) => add(contribution(o), 1),
+    snapshot: () => ({ W, hits, noChangeHits, previousTruth }),
+    restore(state) {
+      ({ W, hits, noChangeHits, previousTruth } = readMetricState('kappa_t', { W: 0, hits: 0, noChangeHits: 0, previousTruth: 0 }, state));
+    },
     value() {
       if (!(W > 0)) return null;
       const p0 = hits / W;

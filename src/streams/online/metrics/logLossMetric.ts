@@ -10,7 +10,7 @@
  *
  * Sums: W, Σ w·loss (additive, metric.ts). Null while W = 0.
  */
-import { checkClassObservation, type AdditiveMetric, type ClassObservation } from './metric.js';
+import { checkClassObservation, readMetricState, type AdditiveMetric, type ClassObservation } from './metric.js';
 
 /** The smallest probability log-loss takes: −ln(1e-15) ≈ 34.54 is the most one observation costs. */
 export const LOG_LOSS_EPSILON = 1e-15;
@@ -46,5 +46,9 @@ export function logLossMetric(): AdditiveMetric<ClassObservation, number> {
     },
     update: (o) => add(contribution(o), 1),
     value: () => (W > 0 ? sum / W : null),
+    snapshot: () => ({ W, sum }),
+    restore(state) {
+      ({ W, sum } = readMetricState('logloss', { W: 0, sum: 0 }, state));
+    },
   };
 }

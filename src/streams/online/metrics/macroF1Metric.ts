@@ -16,7 +16,7 @@
  *
  * Sums: W, TP_k, P_k, T_k (additive, metric.ts). Null while W = 0.
  */
-import { addAt, checkClassObservation, scaleAll, type AdditiveMetric, type ClassObservation, type ClassPair } from './metric.js';
+import { addAt, checkClassObservation, readMetricState, refill, scaleAll, type AdditiveMetric, type ClassObservation, type ClassPair } from './metric.js';
 
 /**
  * A fresh macro-F1 metric (a MetricFactory).
@@ -49,6 +49,14 @@ export function macroF1Metric(): AdditiveMetric<ClassObservation, ClassPair> {
       scaleAll(T, factor);
     },
     update: (o) => add(contribution(o), 1),
+    snapshot: () => ({ W, TP: [...TP], P: [...P], T: [...T] }),
+    restore(state) {
+      const s = readMetricState('f1', { W: 0, TP: [], P: [], T: [] }, state);
+      W = s.W;
+      refill(TP, s.TP);
+      refill(P, s.P);
+      refill(T, s.T);
+    },
     value() {
       if (!(W > 0)) return null;
       let sum = 0;

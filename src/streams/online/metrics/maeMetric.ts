@@ -3,7 +3,7 @@
  *
  * Sums: W, Σ w·|e| (additive, metric.ts). Null while W = 0.
  */
-import { checkRegressionObservation, type AdditiveMetric, type RegressionObservation } from './metric.js';
+import { checkRegressionObservation, readMetricState, type AdditiveMetric, type RegressionObservation } from './metric.js';
 
 /**
  * A fresh MAE metric (a MetricFactory).
@@ -31,5 +31,9 @@ export function maeMetric(): AdditiveMetric<RegressionObservation, number> {
     },
     update: (o) => add(contribution(o), 1),
     value: () => (W > 0 ? sum / W : null),
+    snapshot: () => ({ W, sum }),
+    restore(state) {
+      ({ W, sum } = readMetricState('mae', { W: 0, sum: 0 }, state));
+    },
   };
 }

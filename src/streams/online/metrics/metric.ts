@@ -15,6 +15,12 @@
  * advances that *sequence state* in `contribution`, so the window reverts exactly what was added.
  * `scale` touches only the sums, never the sequence state (`scale(0)` empties the sums; windows use
  * it to rebuild their sums from the buffer and shed rounding drift).
+ *
+ * Restorable state (checkpoints): a metric may also give `snapshot()` — its whole state as plain data
+ * (numbers, booleans, null, arrays and records of them) — and `restore(state)`, which continues from it
+ * bit for bit. Every built-in metric does, and so do the window and fading wrappers and a metric set
+ * (over additive metrics); a user's metric with only `update` and `value` still works everywhere, but
+ * a run holding it cannot be checkpointed (snapshotting it is an error naming it).
  */
 
 import { OptionError, showValue } from '../../../layers/options.js';
@@ -39,6 +45,9 @@ export interface RegressionObservation {
   readonly truth: number;
 }
 
+/** A metric's state as plain data (see the file comment): what `snapshot` returns and `restore` takes. */
+export type MetricState = number | boolean | null | readonly MetricState[] | { readonly [key: string]: MetricState };
+
 /**
  * A metric: implement this for your own. `value()` is null while it is undefined (no observations yet,
  * or a ratio whose denominator is zero).
@@ -53,6 +62,10 @@ export interface Metric<O> {
   readonly name: string;
   update(o: O): void;
   value(): number | null;
+  /** Optional: the whole state as plain data, so a checkpoint can hold it. */
+  snapshot?(): MetricState;
+  /** Optional: continue from a `snapshot()` of a metric built by the same factory. */
+  restore?(state: MetricState): void;
 }
 
 /**
@@ -66,6 +79,9 @@ export interface AdditiveMetric<O, C = unknown> extends Metric<O> {
   add(c: C, weight: number): void;
   /** Every sum s ← factor · s (sequence state untouched). */
   scale(factor: number): void;
+  /** The sums and the sequence state. */
+  snapshot(): MetricState;
+  restore(state: MetricState): void;
 }
 
 /** Builds a fresh metric: the built-in metric functions (`accuracyMetric`, …) are factories. */
@@ -108,4 +124,57 @@ export function scaleAll(a: number[], factor: number): void {
 export function metricOptionError(where: string, option: string, rule: string, value: unknown): OptionError {
   const detail = `must be ${rule}, got ${showValue(value)}`;
   return new OptionError(where, option, rule, value, detail, `${where}: option "${option}" ${detail}`);
+}
+
+/** A metric's flat state: numbers and arrays of numbers, by field (what every built-in metric keeps). */
+export type FlatMetricState = Record<string, number | number[]>;
+
+/** A metric whose state cannot be taken, or a state that does not fit the metric it is restored into. */
+export class MetricStateError extends Error {
+  constructor(
+    readonly metric: string,
+    detail: string,
+  ) {
+    super(`metric ${metric}: ${detail}`);
+    this.name = 'MetricStateError';
+  }
+}
+
+/** `metric NAME: cannot restore state: DETAIL`. */
+export function restoreError(metric: string, detail: string): MetricStateError {
+  return new MetricStateError(metric, `cannot restore state: ${detail}`);
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * `state` checked against `template` (a fresh state: the same fields, numbers where it has numbers,
+ * arrays of finite numbers where it has arrays) and copied; throws a MetricStateError naming the
+ * first field that does not fit.
+ *
+ * @example const s = readMetricState('accuracy', { W: 0, hits: 0 }, state);
+ */
+export function readMetricState<T extends FlatMetricState>(name: string, template: T, state: MetricState): T {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) throw restoreError(name, `expected a record of ${Object.keys(template).join(', ')}`);
+  const record = state as Readonly<Record<string, MetricState>>;
+  const out: FlatMetricState = {};
+  for (const [key, like] of Object.entries(template)) {
+    const v = record[key];
+    if (Array.isArray(like)) {
+      if (!Array.isArray(v) || !v.every(isFiniteNumber)) throw restoreError(name, `${key} must be an array of finite numbers`);
+      out[key] = [...(v as number[])];
+    } else {
+      if (!isFiniteNumber(v)) throw restoreError(name, `${key} must be a finite number`);
+      out[key] = v;
+    }
+  }
+  const extra = Object.keys(record).find((k) => !(k in template));
+  if (extra !== undefined) throw restoreError(name, `${extra} is not a field of this metric (fields: ${Object.keys(template).join(', ')})`);
+  return out as T;
+}
+
+/** Replaces the contents of `target` with `from` (a metric's per-class sums keep their array). */
+export function refill(target: number[], from: readonly number[]): void {
+  target.length = 0;
+  target.push(...from);
 }

@@ -5,9 +5,13 @@
  * `<name>_fading` with the fading factor — grouped by metric, in the order given, e.g.
  * `accuracy, accuracy_window, accuracy_fading, kappa, …`. A value is null while it is undefined
  * (metric.ts). `keys` lists them up front (a CSV header); `values()` returns a new record each call.
+ *
+ * `snapshot()` is `{ count, metrics: { <key>: state } }`, every entry's own snapshot (metric.ts); it
+ * throws a MetricStateError naming a metric that has none (a user's metric without `snapshot`, or
+ * one that is not additive over a window). `restore` continues from it bit for bit.
  */
 import { fadingMetric } from './fadingMetric.js';
-import { metricOptionError, type Metric, type MetricFactory } from './metric.js';
+import { metricOptionError, restoreError, MetricStateError, type Metric, type MetricFactory, type MetricState } from './metric.js';
 import { windowMetric } from './windowMetric.js';
 
 export interface MetricSetOptions<O> {
@@ -28,6 +32,10 @@ export interface MetricSet<O> {
   readonly count: number;
   update(o: O): void;
   values(): Record<string, number | null>;
+  /** Every metric's state (see the file comment). */
+  snapshot(): MetricState;
+  /** Continue from a snapshot of a set built with the same options. */
+  restore(state: MetricState): void;
 }
 
 /**
@@ -68,6 +76,28 @@ export function metricSet<O>(options: MetricSetOptions<O>): MetricSet<O> {
       const record: Record<string, number | null> = {};
       for (const e of entries) record[e.key] = e.metric.value();
       return record;
+    },
+    snapshot() {
+      const metrics: Record<string, MetricState> = {};
+      for (const e of entries) {
+        if (e.metric.snapshot === undefined) throw new MetricStateError(e.key, 'cannot take its state: it has no snapshot() (a metric of your own needs snapshot and restore; over a window it must be additive) — a run holding it cannot be checkpointed');
+        metrics[e.key] = e.metric.snapshot();
+      }
+      return { count, metrics };
+    },
+    restore(state) {
+      const s = state !== null && typeof state === 'object' && !Array.isArray(state) ? (state as Readonly<Record<string, MetricState>>) : {};
+      const metrics = s.metrics;
+      if (typeof s.count !== 'number' || !Number.isSafeInteger(s.count) || s.count < 0) throw restoreError('metricSet', 'count must be a non-negative integer');
+      if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) throw restoreError('metricSet', 'metrics must be a record by key');
+      const record = metrics as Readonly<Record<string, MetricState>>;
+      const saved = Object.keys(record);
+      if (saved.join(',') !== entries.map((e) => e.key).join(',')) throw restoreError('metricSet', `the state holds ${saved.join(', ')}, this set ${entries.map((e) => e.key).join(', ')}`);
+      for (const e of entries) {
+        if (e.metric.restore === undefined) throw restoreError(e.key, 'it has no restore()');
+        e.metric.restore(record[e.key]);
+      }
+      count = s.count;
     },
   };
 }

@@ -15,7 +15,7 @@
  *
  * Sums: W, Σ w d, Σ w d², SS_res (additive, metric.ts).
  */
-import { checkRegressionObservation, type AdditiveMetric, type RegressionObservation } from './metric.js';
+import { checkRegressionObservation, readMetricState, type AdditiveMetric, type RegressionObservation } from './metric.js';
 
 /** SS_tot at or below this fraction of Σ w d² counts as constant truths. */
 export const R2_CONSTANT_BELOW = 1e-10;
@@ -61,6 +61,13 @@ export function r2Metric(): AdditiveMetric<RegressionObservation, R2Contribution
       ssRes *= factor;
     },
     update: (o) => add(contribution(o), 1),
+    // K (null before the first truth) as a list of zero or one value.
+    snapshot: () => ({ W, sumD, sumD2, ssRes, K: K === null ? [] : [K] }),
+    restore(state) {
+      const s = readMetricState('r2', { W: 0, sumD: 0, sumD2: 0, ssRes: 0, K: [] }, state);
+      ({ W, sumD, sumD2, ssRes } = s);
+      K = s.K.length === 0 ? null : s.K[0];
+    },
     value() {
       if (!(W > 0)) return null;
       const ssTot = sumD2 - (sumD * sumD) / W;

@@ -3,7 +3,7 @@
  *
  * Sums: W, Σ w·e² (additive, metric.ts). Null while W = 0.
  */
-import { checkRegressionObservation, type AdditiveMetric, type RegressionObservation } from './metric.js';
+import { checkRegressionObservation, readMetricState, type AdditiveMetric, type RegressionObservation } from './metric.js';
 
 /**
  * A fresh RMSE metric (a MetricFactory).
@@ -32,5 +32,9 @@ export function rmseMetric(): AdditiveMetric<RegressionObservation, number> {
     update: (o) => add(contribution(o), 1),
     // NOTE: max(0, …) because a window's add/revert pairs can leave −1e-17 where 0 is meant.
     value: () => (W > 0 ? Math.sqrt(Math.max(0, sum / W)) : null),
+    snapshot: () => ({ W, sum }),
+    restore(state) {
+      ({ W, sum } = readMetricState('rmse', { W: 0, sum: 0 }, state));
+    },
   };
 }

@@ -13,8 +13,13 @@
  * at its oldest observation.
  *
  * Buffer layout: `buffer[(head + j) % n]` is the j-th oldest entry, j = 0 … count−1.
+ *
+ * Snapshot (additive metrics only): `{ metric, contributions, sinceRebuild }` — the inner metric's
+ * sums, the window's contributions oldest first, and the arrivals since the last rebuild; restoring
+ * it continues bit for bit. The recomputing fallback holds observations of any shape, so it cannot
+ * be snapshotted.
  */
-import { isAdditive, metricOptionError, type Metric, type MetricFactory } from './metric.js';
+import { isAdditive, metricOptionError, restoreError, type Metric, type MetricFactory, type MetricState } from './metric.js';
 
 /** Throws unless `n` is a window size: an integer ≥ 1. */
 export function checkWindowSize(where: string, n: number): void {
@@ -59,6 +64,19 @@ export function windowMetric<O>(make: MetricFactory<O>, n: number): Metric<O> {
         }
       },
       value: () => metric.value(),
+      snapshot: () => ({ metric: metric.snapshot(), contributions: [...oldestFirst(buffer, head, count)] as MetricState[], sinceRebuild }),
+      restore(state) {
+        const s = state !== null && typeof state === 'object' && !Array.isArray(state) ? (state as Readonly<Record<string, MetricState>>) : {};
+        const contributions = s.contributions;
+        const since = s.sinceRebuild;
+        if (!Array.isArray(contributions) || contributions.length > n) throw restoreError(`${metric.name} (window ${n})`, `contributions must be a list of at most ${n}`);
+        if (typeof since !== 'number' || !(Number.isSafeInteger(since) && since >= 0 && since < n)) throw restoreError(`${metric.name} (window ${n})`, `sinceRebuild must be an integer in [0, ${n})`);
+        metric.restore(s.metric ?? null);
+        contributions.forEach((c, j) => (buffer[j] = c));
+        head = 0;
+        count = contributions.length;
+        sinceRebuild = since;
+      },
     };
   }
   const buffer: O[] = new Array<O>(n);
