@@ -42,6 +42,11 @@ export const DEFAULT_TILE: TileSize = { mr: 4, nr: 8 };
 export interface GemmWatOptions {
   /** Multiply-adds as f32x4.relaxed_madd (needs relaxed SIMD) instead of f32x4.mul then f32x4.add. */
   readonly fma?: boolean;
+  /**
+   * Import the kernels' shared memory as `env.memory` (kernelMemory.ts, the memory of the conv,
+   * elementwise and step kernels) instead of exporting a memory of its own.
+   */
+  readonly sharedMemory?: boolean;
 }
 
 /** a·b + c on f32x4 operands: one relaxed_madd, or a multiply then an add. */
@@ -315,15 +320,17 @@ function macroWat({ mr, nr }: TileSize): string {
 }
 
 /**
- * The whole module for one tile size (FMA or not). Exports `memory` (grown by the host as needed), `packA`,
- * `packB` and `macro`; the host drives the cache-blocking loops (gemmWasm.ts).
+ * The whole module for one tile size (FMA or not). Exports `memory` (grown by the host as needed) or
+ * imports the shared kernel memory, and exports `packA`, `packB` and `macro`; the host drives the
+ * cache-blocking loops (gemmWasm.ts).
  */
 export function gemmWat(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): string {
   if (!(tile.mr >= 1 && tile.nr >= 4 && tile.nr % 4 === 0)) {
     throw new Error(`gemmWat: tile must have mr >= 1 and nr a multiple of 4, got ${tile.mr}x${tile.nr}`);
   }
+  const memory = options.sharedMemory === true ? '(import "env" "memory" (memory 1 65536 shared))' : '(memory (export "memory") 1)';
   return `(module
-  (memory (export "memory") 1)
+  ${memory}
 ${kernelWat(tile, options.fma === true)}
 ${packWat('packA', tile.mr)}
 ${packWat('packB', tile.nr)}
