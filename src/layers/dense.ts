@@ -77,10 +77,12 @@ export function buildDense(spec: SpecOf<'dense'>, inShape: readonly number[], in
 
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
+      // X is read again by ∂W (1.4): keep it in the kernels' memory once, not copied in per product
+      const xData = ws.residentCopy('x', x.data);
       // (1.1) Z = X Wᵀ + 1 bᵀ
-      const z = gemmFast(x.data, W.value, { m, n, k: nIn, transB: true }, ws.residentF32('z', m * n));
+      const z = gemmFast(xData, W.value, { m, n, k: nIn, transB: true }, ws.residentF32('z', m * n));
       addBiasRows(z, b.value, m, n);
-      return { y: { data: z, shape: [m, n] }, cache: { x } };
+      return { y: { data: z, shape: [m, n] }, cache: { x: xData === x.data ? x : { data: xData, shape: x.shape } } };
     },
 
     delta(deltaY, cache, ws = new Workspace(), needDeltaX = true) {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gemmNaive, type GemmShape } from '../../src/ops/gemm.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
-import { ShapeError } from '../../src/ops/tensor.js';
+import { ShapeError, Workspace } from '../../src/ops/tensor.js';
 import { gemmWat } from '../../src/ops/wasm/gemm.wat.js';
 import { residentAddress, residentF32 } from '../../src/ops/wasm/kernelMemory.js';
 import {
@@ -197,6 +197,19 @@ describe('gemmWasm (default 4×8 tile, default blocking, the thread\'s kernel se
       sub.set(c0);
       expectClose(gemmWasm(ra, rb, s, sub), want);
     }
+  });
+
+  it('Workspace.residentCopy copies an ordinary array into the kernel memory once per call, and passes a resident one through', () => {
+    const ws = new Workspace();
+    const x = randomArray(createRng(24), 100);
+    const r = ws.residentCopy('x', x);
+    expect(r).not.toBe(x);
+    expect(residentAddress(r)).toBeGreaterThan(0);
+    expect(Array.from(r)).toEqual(Array.from(x));
+    x[0] = 5;
+    expect(ws.residentCopy('x', x)).toBe(r); // the same buffer, refreshed
+    expect(r[0]).toBe(5);
+    expect(ws.residentCopy('other', r)).toBe(r);
   });
 
   it('uses wasmScratch operands in place, and their views survive memory growth (the shared kernel memory never detaches them)', () => {
