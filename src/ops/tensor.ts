@@ -7,6 +7,15 @@
  */
 import { residentAddress, residentF32 as allocResidentF32, residentI32 as allocResidentI32 } from './wasm/kernelMemory.js';
 
+/**
+ * A zeroed Float32Array of `n` elements, inside the kernels' memory once they are initialised in
+ * this thread (the GEMM and optimizer-step kernels then read and update it in place), an ordinary
+ * one otherwise. Lives as long as the array is reachable.
+ */
+export function kernelResidentF32(n: number): Float32Array {
+  return allocResidentF32(n)?.fill(0) ?? new Float32Array(n);
+}
+
 /** A flat float32 tensor with its shape; `data.length` equals the product of `shape`. */
 export interface Tensor {
   readonly data: Float32Array;
