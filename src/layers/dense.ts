@@ -77,20 +77,22 @@ export function buildDense(spec: SpecOf<'dense'>, inShape: readonly number[], in
 
     forward(x, ws = new Workspace()) {
       const m = batchSize(`${name} forward`, x, inShape);
+      // X is read again by ∂W (1.4): keep it in the kernels' memory once, not copied in per product
+      const xData = ws.residentCopy('x', x.data);
       // (1.1) Z = X Wᵀ + 1 bᵀ
-      const z = gemmFast(x.data, W.value, { m, n, k: nIn, transB: true }, ws.f32('z', m * n));
+      const z = gemmFast(xData, W.value, { m, n, k: nIn, transB: true }, ws.residentF32('z', m * n));
       addBiasRows(z, b.value, m, n);
-      return { y: { data: z, shape: [m, n] }, cache: { x } };
+      return { y: { data: z, shape: [m, n] }, cache: { x: xData === x.data ? x : { data: xData, shape: x.shape } } };
     },
 
     delta(deltaY, cache, ws = new Workspace(), needDeltaX = true) {
       const x = cache.x;
       const m = batchSize(`${name} delta`, deltaY, shapes.outShape, x.shape[0]);
       // (1.4) ∂C/∂W = Δᵀ X, ∂C/∂b = Σ_x δ^x
-      const dW = gemmFast(deltaY.data, x.data, { m: n, n: nIn, k: m, transA: true }, ws.f32('dW', n * nIn));
-      const db = sumRows(deltaY.data, m, n, ws.f32('db', n));
+      const dW = gemmFast(deltaY.data, x.data, { m: n, n: nIn, k: m, transA: true }, ws.residentF32('dW', n * nIn));
+      const db = sumRows(deltaY.data, m, n, ws.residentF32('db', n));
       // (1.5) Δx = Δ W
-      const deltaX = needDeltaX ? { data: gemmFast(deltaY.data, W.value, { m, n: nIn, k: n }, ws.f32('deltaX', m * nIn)), shape: [m, nIn] } : null;
+      const deltaX = needDeltaX ? { data: gemmFast(deltaY.data, W.value, { m, n: nIn, k: n }, ws.residentF32('deltaX', m * nIn)), shape: [m, nIn] } : null;
       return { deltaX, grads: [dW, db] };
     },
   };

@@ -14,7 +14,12 @@
  */
 import type { Tensor, Workspace } from '../ops/tensor.js';
 
-/** One parameter tensor of a layer: `W` or `b`, with its shape (dense W `[out, in]`, conv W `[cOut, cIn, kH, kW]`). */
+/**
+ * One parameter tensor of a layer: `W` or `b`, with its shape (dense W `[out, in]`, conv W `[cOut, cIn, kH, kW]`).
+ * NOTE: a layer built once the WASM kernels are on keeps `value` in their memory (a view of a
+ * SharedArrayBuffer, kernelResidentF32), so the GEMM and the optimizer step read and update it in
+ * place; posting it to another thread shares it rather than copying it: copy (`slice()`) to send.
+ */
 export interface Param {
   readonly name: string;
   readonly shape: readonly number[];

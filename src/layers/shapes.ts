@@ -1,9 +1,10 @@
 /**
  * Small shape helpers every layer file uses: naming a layer in errors, checking a batch against the
- * per-sample shape a layer was built for, and allocating parameters from their inferred shapes.
+ * per-sample shape a layer was built for, and allocating parameters from their inferred shapes
+ * (in the kernels' memory once they are on: see Param).
  * Shapes are per sample (`[c, h, w]` or `[n]`); a batch is `[m, ...shape]`.
  */
-import { ShapeError, formatShape, sizeOf, type Tensor } from '../ops/tensor.js';
+import { ShapeError, formatShape, kernelResidentF32, sizeOf, type Tensor } from '../ops/tensor.js';
 import type { Param, ParamShape } from './layer.js';
 
 /** `layer 7 (dense)`: how errors name a layer. */
@@ -33,7 +34,7 @@ export function batchSize(where: string, t: Tensor, perSample: readonly number[]
 
 /** Zero-filled parameters for the inferred shapes (the model initializes or loads their values). */
 export function allocParams(shapes: readonly ParamShape[]): Param[] {
-  return shapes.map((p) => ({ name: p.name, shape: p.shape, value: new Float32Array(sizeOf(p.shape)) }));
+  return shapes.map((p) => ({ name: p.name, shape: p.shape, value: kernelResidentF32(sizeOf(p.shape)) }));
 }
 
 /**

@@ -5,7 +5,16 @@
  * A kernel takes flat Float32Arrays, a shape object with named fields, and an optional `out`
  * buffer; it returns `out`. Kernels never keep state between calls.
  */
-import { residentF32 as allocResidentF32, residentI32 as allocResidentI32 } from './wasm/kernelMemory.js';
+import { residentAddress, residentF32 as allocResidentF32, residentI32 as allocResidentI32 } from './wasm/kernelMemory.js';
+
+/**
+ * A zeroed Float32Array of `n` elements, inside the kernels' memory once they are initialised in
+ * this thread (the GEMM and optimizer-step kernels then read and update it in place), an ordinary
+ * one otherwise. Lives as long as the array is reachable.
+ */
+export function kernelResidentF32(n: number): Float32Array {
+  return allocResidentF32(n)?.fill(0) ?? new Float32Array(n);
+}
 
 /** A flat float32 tensor with its shape; `data.length` equals the product of `shape`. */
 export interface Tensor {
@@ -85,6 +94,19 @@ export class Workspace {
       buf = allocResidentF32(n) ?? new Float32Array(n);
       this.residentF32s.set(key, buf);
     }
+    return buf;
+  }
+
+  /**
+   * `data` as an array resident in the kernels' memory: `data` itself when it already is (or when
+   * the kernels are not initialised), otherwise a copy of it in the residentF32 buffer for `key`
+   * (same validity rule). For an operand several kernels read: one copy instead of one per call.
+   */
+  residentCopy(key: string, data: Float32Array): Float32Array {
+    if (residentAddress(data) >= 0) return data;
+    const buf = this.residentF32(key, data.length);
+    if (residentAddress(buf) < 0) return data;
+    buf.set(data);
     return buf;
   }
 

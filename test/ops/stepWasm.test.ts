@@ -12,7 +12,7 @@ import { initKernels } from '../../src/ops/kernels.js';
 import { adam, applyUpdate, applyUpdateFast, createOptimizerState, isUpdateSafe, momentum, sgd, type OptimizerConfig, type OptimizerState } from '../../src/ops/optimizers.js';
 import { createRng, type Rng } from '../../src/ops/random.js';
 import { residentAddress } from '../../src/ops/wasm/kernelMemory.js';
-import { stepWasmReady } from '../../src/ops/wasm/stepWasm.js';
+import { exactReciprocal, stepWasmReady } from '../../src/ops/wasm/stepWasm.js';
 
 const bits = (x: Float32Array | Float64Array): string[] =>
   x instanceof Float32Array ? Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length), String) : Array.from(new BigUint64Array(x.buffer, x.byteOffset, x.length), String);
@@ -65,6 +65,18 @@ describe('per-step WASM kernels vs the TypeScript loops', () => {
         expectNormClose(sq, sqWant, grads.reduce((n, g) => n + g.length, 0), `m=${count}`);
       }
     }
+  });
+
+  it('averageDirect by a power of two (a multiply by the exact reciprocal) keeps the bits of the division at the edges: subnormals, ±0, ±Inf, the largest floats', () => {
+    const edge = new Float32Array([1.4e-45, -1.4e-45, 1.1754942e-38, 1e-40, -3e-39, 0, -0, Infinity, -Infinity, 3.4028235e38, -3.4028235e38, 1, -7, 0.1, 5.9e-39, 2.9e-44, 1.5]);
+    for (const count of [2, 64, 1024, 2 ** 20, 2 ** 126]) {
+      const want = [new Float32Array(edge.length)];
+      averageDirectTs(want, [edge], count);
+      const got = [new Float32Array(edge.length)];
+      averageDirect(got, [edge], count);
+      expect(bits(got[0]), `m=${count}`).toEqual(bits(want[0]));
+    }
+    expect([1, 2, 64, 2 ** 126, 2 ** 127, 3, 0, -4, 0.5, NaN].map(exactReciprocal)).toEqual([1, 0.5, 1 / 64, 2 ** -126, 0, 0, 0, 0, 2, 0]);
   });
 
   it('accumulateSums then divideSums: float64 sums and float32(Σ / count) bitwise over 5 micro-batches, sums zeroed after', () => {

@@ -42,6 +42,11 @@ export const DEFAULT_TILE: TileSize = { mr: 4, nr: 8 };
 export interface GemmWatOptions {
   /** Multiply-adds as f32x4.relaxed_madd (needs relaxed SIMD) instead of f32x4.mul then f32x4.add. */
   readonly fma?: boolean;
+  /**
+   * Import the kernels' shared memory as `env.memory` (kernelMemory.ts, the memory of the conv,
+   * elementwise and step kernels) instead of exporting a memory of its own.
+   */
+  readonly sharedMemory?: boolean;
 }
 
 /** a·b + c on f32x4 operands: one relaxed_madd, or a multiply then an add. */
@@ -138,7 +143,44 @@ function packWat(name: string, w: number): string {
   const copyVectors = range(w / 4)
     .map((v) => `(v128.store offset=${16 * v} (local.get $d) (v128.load offset=${16 * v} (local.get $s0)))`)
     .join('\n              ');
+  // p contiguous in every source row (ps = 1: op(A) = A, op(B) = Bᵀ): 4 steps of p at a time, each
+  // group of 4 rows as a 4 × 4 transpose (2 rounds of i8x16.shuffle) instead of 16 scalar copies
+  const lanes = (pick: readonly number[]): string => pick.flatMap((l) => [0, 1, 2, 3].map((b) => 4 * l + b)).join(' ');
+  const transposeGroups = range(w / 4)
+    .map((g) => {
+      const row = (i: number): string => `(v128.load (local.get $s${4 * g + i}))`;
+      const out = (j: number, lo: string, hi: string, pick: readonly number[]): string =>
+        `(v128.store offset=${16 * g + j * 4 * w} (local.get $d) (i8x16.shuffle ${lanes(pick)} (local.get ${lo}) (local.get ${hi})))`;
+      return [
+        `(local.set $t0 (i8x16.shuffle ${lanes([0, 4, 1, 5])} ${row(0)} ${row(1)}))`,
+        `(local.set $t1 (i8x16.shuffle ${lanes([2, 6, 3, 7])} ${row(0)} ${row(1)}))`,
+        `(local.set $t2 (i8x16.shuffle ${lanes([0, 4, 1, 5])} ${row(2)} ${row(3)}))`,
+        `(local.set $t3 (i8x16.shuffle ${lanes([2, 6, 3, 7])} ${row(2)} ${row(3)}))`,
+        out(0, '$t0', '$t2', [0, 1, 4, 5]),
+        out(1, '$t0', '$t2', [2, 3, 6, 7]),
+        out(2, '$t1', '$t3', [0, 1, 4, 5]),
+        out(3, '$t1', '$t3', [2, 3, 6, 7]),
+      ].join('\n                ');
+    })
+    .join('\n                ');
+  const stepRowsBy16 = range(w)
+    .map((r) => `(local.set $s${r} (i32.add (local.get $s${r}) (i32.const 16)))`)
+    .join('\n                ');
   const hasVectorPath = w % 4 === 0;
+  const transposePath = hasVectorPath
+    ? `(if (i32.eq (local.get $ps) (i32.const 1))
+            (then
+              (local.set $dQuad (i32.add (local.get $d) (i32.mul (i32.and (local.get $np) (i32.const -4)) (i32.const ${4 * w}))))
+              (if (i32.lt_u (local.get $d) (local.get $dQuad))
+                (then
+                  (loop $tp
+                    ${transposeGroups}
+                    ${stepRowsBy16}
+                    (local.set $d (i32.add (local.get $d) (i32.const ${16 * w})))
+                    (br_if $tp (i32.lt_u (local.get $d) (local.get $dQuad))))))
+              ;; the np mod 4 steps left, if any, go through the scalar loop below
+              (br_if $panelDone (i32.ge_u (local.get $d) (local.get $dEnd)))))`
+    : '';
   const vectorPath = hasVectorPath
     ? `(if (i32.eq (local.get $xs) (i32.const 1))
             (then
@@ -154,7 +196,8 @@ function packWat(name: string, w: number): string {
   ;; pack panels of width ${w}: dst[q][p][r] = src(x = q*${w} + r, p), 0 where x >= nx
   (func $${name} (export "${name}") (param $src i32) (param $xs i32) (param $ps i32) (param $nx i32) (param $np i32) (param $dst i32)
     (local $x0 i32) (local $r i32) (local $rows i32) (local $d i32) (local $dEnd i32)
-    (local $xs4 i32) (local $ps4 i32) (local $p i32) (local $v f32) ${rowLocals}
+    (local $xs4 i32) (local $ps4 i32) (local $p i32) (local $v f32) (local $dQuad i32) ${rowLocals}
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $xs4 (i32.shl (local.get $xs) (i32.const 2)))
     (local.set $ps4 (i32.shl (local.get $ps) (i32.const 2)))
     (local.set $d (local.get $dst))
@@ -169,6 +212,7 @@ function packWat(name: string, w: number): string {
             (then
               ${setRows}
               ${vectorPath}
+              ${transposePath}
               ;; full panel, strided source: w scalar loads per p from w row pointers
               (loop $sp
               ${copyScalars}
@@ -276,15 +320,17 @@ function macroWat({ mr, nr }: TileSize): string {
 }
 
 /**
- * The whole module for one tile size (FMA or not). Exports `memory` (grown by the host as needed), `packA`,
- * `packB` and `macro`; the host drives the cache-blocking loops (gemmWasm.ts).
+ * The whole module for one tile size (FMA or not). Exports `memory` (grown by the host as needed) or
+ * imports the shared kernel memory, and exports `packA`, `packB` and `macro`; the host drives the
+ * cache-blocking loops (gemmWasm.ts).
  */
 export function gemmWat(tile: TileSize = DEFAULT_TILE, options: GemmWatOptions = {}): string {
   if (!(tile.mr >= 1 && tile.nr >= 4 && tile.nr % 4 === 0)) {
     throw new Error(`gemmWat: tile must have mr >= 1 and nr a multiple of 4, got ${tile.mr}x${tile.nr}`);
   }
+  const memory = options.sharedMemory === true ? '(import "env" "memory" (memory 1 65536 shared))' : '(memory (export "memory") 1)';
   return `(module
-  (memory (export "memory") 1)
+  ${memory}
 ${kernelWat(tile, options.fma === true)}
 ${packWat('packA', tile.mr)}
 ${packWat('packB', tile.nr)}

@@ -5,14 +5,19 @@
  * (3.5)–(3.7) all run through it.
  *
  * How it runs: the WAT in gemm.wat.ts is assembled (assembleWat.ts) and instantiated once per thread
- * by `initWasm()` (async, as the kernel-set detection is); after that `gemmWasm` is synchronous. Each call copies
- * A and B into the module's memory (skipped for operands that already live there, see
- * `wasmScratch`), then for each cache block: packs op(B) (kc × nc) and op(A) (mc × kc) into
- * panels and runs the macro-kernel over the block; finally C is copied out.
+ * by `initWasm()` (async, as the kernel-set detection is); after that `gemmWasm` is synchronous.
+ * The thread's module works in the shared kernel memory (kernelMemory.ts), the memory of the conv,
+ * ReLU / pooling and optimizer-step kernels: operands resident there (Workspace.residentF32: the
+ * dense layers' z, ∂W, ∂b, δx, the ReLU outputs and deltas) are read and written in place, the
+ * others are copied into the kernel scratch and C copied back out. Then, for each cache block: pack
+ * op(B) (kc × nc) and op(A) (mc × kc) into panels and run the macro-kernel over the block.
  *
- * Memory map of the single WasmMemory (byte offsets, grown on demand):
- *   [tile scratch MR×NR][packed A: MC×KC][packed B: KC×NC][A][B][C] [wasmScratch arena …]
- * NOTE: growing the memory detaches every view of the old buffer; views are re-made after growth.
+ * Memory map: the packing buffers [tile scratch MR×NR][packed A: MC×KC][packed B: KC×NC] are one
+ * resident block of the kernel memory; copied operands [A][B][C] go to its scratch. A module made
+ * with its own memory (createWasmGemm without `sharedMemory`, for tiles the bench and tests try)
+ * keeps the packing buffers at address 0 and the wasmScratch arena and operands above them.
+ * NOTE: growing an own memory detaches every view of the old buffer (views are re-made after
+ * growth); the shared kernel memory never detaches them.
  *
  * NOTE: module state (the instance) is deliberate, an exception to "no module state" in STYLE.md
  * §3: instantiating per call would cost far more than the products we run. Each worker thread
@@ -23,12 +28,13 @@ import { ShapeError } from '../tensor.js';
 import { DEFAULT_TILE, gemmWat, type GemmWatOptions, type TileSize } from './gemm.wat.js';
 import { assembleWat } from './assembleWat.js';
 import { chooseKernelSet, detectKernelFeatures } from './kernelSet.js';
+import { initKernelMemory, kernelArena, residentAddress, residentF32, scratch as kernelScratch } from './kernelMemory.js';
 
 // NOTE: tsconfig's lib (ES2022) and @types/node 20 do not declare the WebAssembly global, so the
 // few members used here are declared for this module only (a module-scope declaration, which
 // cannot clash with a global one if a later lib adds it).
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
 type WasmExport = WasmMemory | ((...args: number[]) => unknown);
@@ -37,6 +43,9 @@ declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, WasmExport> };
 };
+
+/** Where a module's memory comes from: its own, or the thread's shared kernel memory. */
+type MemoryKind = 'own' | 'kernel';
 
 /**
  * Cache blocking (in elements: kc steps of k per block, mc rows of A, nc columns of B) and whether
@@ -78,13 +87,13 @@ interface GemmExports {
   readonly macro: (...args: number[]) => unknown;
 }
 
-function gemmExports(ex: Record<string, WasmExport>): GemmExports {
+function gemmExports(ex: Record<string, WasmExport>, imported?: WasmMemory): GemmExports {
   const fn = (name: string): ((...args: number[]) => unknown) => {
     const f = ex[name];
     if (typeof f !== 'function') throw new Error(`gemmWasm: the assembled module does not export function ${name}`);
     return f;
   };
-  const memory = ex.memory;
+  const memory = imported ?? ex.memory;
   if (memory === undefined || typeof memory === 'function') throw new Error('gemmWasm: the assembled module does not export memory');
   return { memory, packA: fn('packA'), packB: fn('packB'), macro: fn('macro') };
 }
@@ -150,8 +159,11 @@ function checkShape(where: string, a: Float32Array, b: Float32Array, s: GemmShap
 
 /**
  * Instantiate a kernel module for one tile size, blocking and multiply-add (the default module uses
- * DEFAULT_TILE / DEFAULT_BLOCKING and the thread's kernel set; other tiles are for the bench and the
- * edge-case tests). `fma: true` needs relaxed SIMD (kernelSet.ts).
+ * DEFAULT_TILE / DEFAULT_BLOCKING, the thread's kernel set and the shared kernel memory; other tiles
+ * are for the bench and the edge-case tests). `fma: true` needs relaxed SIMD (kernelSet.ts).
+ * `sharedMemory: true` works in the thread's kernel memory (kernelMemory.ts): operands resident
+ * there (Workspace.residentF32, the ReLU / pooling outputs) are read and written in place, and
+ * scratch blocks are resident arrays that never detach.
  */
 export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Blocking = DEFAULT_BLOCKING, options: GemmWatOptions = {}): Promise<WasmGemm> {
   const { mr, nr } = tile;
@@ -161,16 +173,26 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
   const fma = options.fma === true;
   // detection sets V8's relaxed-SIMD flag where that is needed (Node 20)
   if (fma && !(await detectKernelFeatures()).relaxedSimd) throw new Error('createWasmGemm: fma needs relaxed SIMD, which this runtime lacks');
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleGemm(tile, { fma })), {});
-  const ex = gemmExports(instance.exports);
+  const kind: MemoryKind = options.sharedMemory === true ? 'kernel' : 'own';
+  const shared = kind === 'kernel' && (await initKernelMemory()) ? kernelArena() : undefined;
+  if (kind === 'kernel' && shared === undefined) throw new Error('createWasmGemm: sharedMemory needs the kernel memory (WebAssembly SIMD and shared memory)');
+  const binary = assembleGemm(tile, { fma, sharedMemory: kind === 'kernel' });
+  const imports = shared === undefined ? {} : { env: { memory: shared.memory } };
+  const ex = gemmExports(new WebAssembly.Instance(new WebAssembly.Module(binary), imports).exports, shared?.memory);
   const memory = ex.memory;
   const { kc: KC, mc: MC, nc: NC, isAInPlace: useInPlaceA, maxInPlaceBBytes } = blocking;
 
-  // Fixed regions at the bottom of memory; per-call operands above them.
-  const tmpAt = 0;
-  const packAAt = alignUp(mr * nr * 4, ALIGN);
+  // Fixed regions: [tile scratch MR×NR][packed A: MC×KC][packed B: KC×NC]. In the own memory they
+  // sit at address 0 with the wasmScratch arena and each call's copied operands above them; in the
+  // kernel memory they are one resident block, kept alive by this closure.
+  const fixedBytes = alignUp(mr * nr * 4, ALIGN) + alignUp(MC * KC * 4, ALIGN) + KC * NC * 4;
+  const fixedBlock = shared === undefined ? null : residentF32(fixedBytes / 4);
+  if (shared !== undefined && fixedBlock === null) throw new Error('createWasmGemm: no room in the kernel memory for the packing buffers');
+  const base = fixedBlock === null ? 0 : fixedBlock.byteOffset;
+  const tmpAt = base;
+  const packAAt = alignUp(tmpAt + mr * nr * 4, ALIGN);
   const packBAt = alignUp(packAAt + MC * KC * 4, ALIGN);
-  // The wasmScratch arena starts here and grows upward; each call's copied operands go above it.
+  // Own memory: the wasmScratch arena starts here and grows upward; each call's copied operands go above it.
   const arenaAt = alignUp(packBAt + KC * NC * 4, ALIGN);
   let operandsAt = arenaAt;
 
@@ -181,11 +203,27 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     if (total > have) memory.grow(Math.ceil((total - have) / PAGE));
     if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
   }
-  ensureBytes(operandsAt);
+  if (shared === undefined) ensureBytes(operandsAt);
 
-  function copyIn(x: Float32Array, at: number): number {
-    heap.set(x, at >>> 2);
-    return at;
+  /** The byte address of `x` when the kernels can use it in place, -1 otherwise. */
+  function inPlaceAddress(x: Float32Array): number {
+    if (shared !== undefined) return residentAddress(x);
+    return x.buffer === memory.buffer ? x.byteOffset : -1;
+  }
+
+  /**
+   * Room for `bytes` of copied operands (64-byte aligned) and the whole-memory view to copy through.
+   * Offsets of resident operands are read before this: growing the own memory detaches views.
+   */
+  function operandArea(bytes: number, residentEnd: number): number {
+    if (shared === undefined) {
+      ensureBytes(Math.max(operandsAt + bytes, residentEnd) + OVERREAD);
+      return operandsAt;
+    }
+    const s = kernelScratch(bytes + OVERREAD);
+    // in-place operands may be read up to one tile row past their end: those bytes must exist
+    ensureBytes(Math.max(s.at + bytes, residentEnd) + OVERREAD);
+    return s.at;
   }
 
   function gemm(a: Float32Array, b: Float32Array, s: GemmShape, out?: Float32Array): Float32Array {
@@ -201,18 +239,21 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
       return c;
     }
 
-    // Resident operands (views of this memory) are used in place; the others are copied into the
-    // operand area, each 64-byte aligned. Offsets are read before growing, which detaches views.
-    const aRes = a.buffer === memory.buffer ? a.byteOffset : -1;
-    const bRes = b.buffer === memory.buffer ? b.byteOffset : -1;
-    const cRes = c.buffer === memory.buffer ? c.byteOffset : -1;
-    const aAt0 = operandsAt;
-    const bAt0 = alignUp(aAt0 + (aRes < 0 ? m * k * 4 : 0), ALIGN);
-    const cAt0 = alignUp(bAt0 + (bRes < 0 ? k * n * 4 : 0), ALIGN);
-    ensureBytes(alignUp(cAt0 + (cRes < 0 ? m * n * 4 : 0), ALIGN) + OVERREAD);
-    const pa = aRes < 0 ? copyIn(a, aAt0) : aRes;
-    const pb = bRes < 0 ? copyIn(b, bAt0) : bRes;
-    const cAt = cRes < 0 ? cAt0 : cRes;
+    // Resident operands are used in place; the others are copied into the operand area, each
+    // 64-byte aligned.
+    const aRes = inPlaceAddress(a);
+    const bRes = inPlaceAddress(b);
+    const cRes = inPlaceAddress(c);
+    const residentEnd = Math.max(aRes < 0 ? 0 : aRes + a.byteLength, bRes < 0 ? 0 : bRes + b.byteLength, cRes < 0 ? 0 : cRes + c.byteLength);
+    const aOff = 0;
+    const bOff = alignUp(aOff + (aRes < 0 ? m * k * 4 : 0), ALIGN);
+    const cOff = alignUp(bOff + (bRes < 0 ? k * n * 4 : 0), ALIGN);
+    const copied = alignUp(cOff + (cRes < 0 ? m * n * 4 : 0), ALIGN);
+    const area = copied === 0 && residentEnd + OVERREAD <= memory.buffer.byteLength ? 0 : operandArea(copied, residentEnd);
+    if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
+    const pa = aRes < 0 ? copyIn(a, area + aOff) : aRes;
+    const pb = bRes < 0 ? copyIn(b, area + bOff) : bRes;
+    const cAt = cRes < 0 ? area + cOff : cRes;
     if (isAcc && cRes < 0) copyIn(c, cAt);
 
     const ldc = n * 4;
@@ -251,8 +292,19 @@ export async function createWasmGemm(tile: TileSize = DEFAULT_TILE, blocking: Bl
     return c;
   }
 
+  function copyIn(x: Float32Array, at: number): number {
+    heap.set(x, at >>> 2);
+    return at;
+  }
+
   function scratch(length: number): WasmBlock {
     if (!(Number.isInteger(length) && length >= 0)) throw new Error(`wasmScratch: length must be a non-negative integer, got ${length}`);
+    if (shared !== undefined) {
+      // a resident array: freed when the block is unreachable, never detached by growth
+      const view = residentF32(length);
+      if (view === null) throw new Error(`wasmScratch: no room in the kernel memory for ${length} floats`);
+      return { length, byteOffset: view.byteOffset, view: () => view };
+    }
     const byteOffset = operandsAt;
     operandsAt = alignUp(operandsAt + length * 4, ALIGN);
     ensureBytes(operandsAt + OVERREAD);
@@ -288,7 +340,7 @@ export function initWasm(): Promise<boolean> {
   pending ??= (async () => {
     const set = await chooseKernelSet();
     if (!set.wasm || !hasWasmSimd()) return false;
-    engine = await createWasmGemm(DEFAULT_TILE, DEFAULT_BLOCKING, { fma: set.fma });
+    engine = await createWasmGemm(DEFAULT_TILE, DEFAULT_BLOCKING, { fma: set.fma, sharedMemory: await initKernelMemory() });
     return true;
   })();
   return pending;

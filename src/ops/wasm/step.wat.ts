@@ -3,7 +3,8 @@
  * optimizer update of applyOptimizer, each one pass over a parameter tensor. stepWasm.ts assembles
  * the module once per thread on the kernel memory (kernelMemory.ts) and drives it.
  *
- *   avgDirect(g, avg, n, count)        avg = float32(g / count); returns Σ avg² (f64)          (1.6)
+ *   avgDirect(g, avg, n, count, recip) avg = float32(g / count); returns Σ avg² (f64)          (1.6)
+ *                                      (recip = 1/count when exact, else 0: then a multiply)
  *   accumulate(g, s, n)                s += g (f64 sums); returns Σ g (f64, for the finite check)
  *   divideSums(s, avg, n, count)       avg = float32(s / count), s = 0; returns Σ avg² (f64)
  *   maxAbs(x, n)                       max |x| (f32; NaN when some x is NaN; 0 when n = 0)
@@ -87,22 +88,35 @@ const squares = `(if (i32.and (local.get $i) (i32.const 1))
 
 const sumLocals = '(local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $t f64) (local $a v128) (local $x f32)';
 
-const AVG_DIRECT = `
-  (func (export "avgDirect") (param $g i32) (param $avg i32) (param $n i32) (param $count f32) (result f64)
-    (local $i i32) (local $nv i32) (local $c v128) ${sumLocals}
-    (local.set $c (f32x4.splat (local.get $count)))
-    ${loops(
-      [
-        ['$g', 4],
-        ['$avg', 4],
-      ],
-      `(local.set $a (f32x4.div (v128.load (local.get $g)) (local.get $c)))
+/**
+ * The vector body of avgDirect dividing by `count` or, when `$recip` = 1/count is exact (count a
+ * power of two: the host passes 0 otherwise), multiplying by it: g·2⁻ᵏ and g / 2ᵏ are the same
+ * exact value rounded once, so the bits are the same, at a fraction of f32x4.div's cost.
+ */
+const avgDirectLoops = (isMul: boolean): string =>
+  loops(
+    [
+      ['$g', 4],
+      ['$avg', 4],
+    ],
+    `(local.set $a (${isMul ? 'f32x4.mul' : 'f32x4.div'} (v128.load (local.get $g)) (local.get $c)))
         (v128.store (local.get $avg) (local.get $a))
         ${squares}`,
-      `(local.set $x (f32.div (f32.load (local.get $g)) (local.get $count)))
+    `(local.set $x (f32.div (f32.load (local.get $g)) (local.get $count)))
         (f32.store (local.get $avg) (local.get $x))
         (local.set $t (f64.add (local.get $t) (f64.mul (f64.promote_f32 (local.get $x)) (f64.promote_f32 (local.get $x)))))`,
-    )}
+  );
+
+const AVG_DIRECT = `
+  (func (export "avgDirect") (param $g i32) (param $avg i32) (param $n i32) (param $count f32) (param $recip f32) (result f64)
+    (local $i i32) (local $nv i32) (local $c v128) ${sumLocals}
+    (if (f32.ne (local.get $recip) (f32.const 0))
+      (then
+        (local.set $c (f32x4.splat (local.get $recip)))
+        ${avgDirectLoops(true)})
+      (else
+        (local.set $c (f32x4.splat (local.get $count)))
+        ${avgDirectLoops(false)}))
     ${SUM8})
 `;
 

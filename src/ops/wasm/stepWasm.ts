@@ -110,12 +110,22 @@ function copyBack(operands: readonly Operand[], at: readonly number[], from: num
   }
 }
 
+/**
+ * 1/count when it is an exact float32 for which g·(1/count) rounds like g / count for every g: count
+ * a power of two 2ᵏ with 2⁻ᵏ a normal float32 (|k| ≤ 126); 0 otherwise.
+ */
+export function exactReciprocal(count: number): number {
+  if (!(count > 0) || !Number.isFinite(count)) return 0;
+  const k = Math.log2(count);
+  return Number.isInteger(k) && Math.abs(k) <= 126 && 2 ** k === count ? 2 ** -k : 0;
+}
+
 /** avg = float32(g / count) elementwise; returns Σ avg² (float64, the order of step.wat.ts). Lengths are checked by the caller. */
 export function averageDirectWasm(g: Float32Array, avg: Float32Array, count: number): number {
   const k = requireKernels('averageDirectWasm');
   const ops = [g, avg];
   const at = place(ops, 1);
-  const sq = k.avgDirect(at[0], at[1], g.length, count);
+  const sq = k.avgDirect(at[0], at[1], g.length, count, exactReciprocal(count));
   copyBack(ops, at, 1);
   return sq;
 }

@@ -65,6 +65,7 @@ export const OPS: Readonly<Record<string, Op>> = {
   'i32.le_u': plain(0x4d),
   'i32.ge_s': plain(0x4e),
   'i32.ge_u': plain(0x4f),
+  'f32.ne': plain(0x5c),
   'i32.add': plain(0x6a),
   'i32.sub': plain(0x6b),
   'i32.mul': plain(0x6c),
