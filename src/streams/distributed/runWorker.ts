@@ -362,7 +362,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
           await sleep(200);
           continue;
         }
-        const where = conn === undefined ? target.display : conn.address;
+        // Not connected yet: the node that could not be reached (a Cluster master), else the URL given.
+        const where = conn !== undefined ? conn.address : e instanceof RedisStreamError && e.address !== undefined ? e.address : target.display;
         const message = isTransient(e) ? `Redis node ${where} holding partition ${key} is down: ${e instanceof Error ? e.message : String(e)}` : e instanceof Error ? e.message : String(e);
         await reply({ error: message }, null);
         return;

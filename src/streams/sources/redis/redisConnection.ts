@@ -106,7 +106,7 @@ async function open(redis: NodeRedis, target: RedisTarget, host: string, port: n
     lost = e;
   });
   const unreachable = (why: string): RedisStreamError =>
-    new RedisStreamError('REDIS_UNREACHABLE', `cannot reach ${where}: ${why} (is redis-server running? start it with: redis-server --port ${port} --appendonly yes)`);
+    new RedisStreamError('REDIS_UNREACHABLE', `cannot reach ${where}: ${why} (is redis-server running? start it with: redis-server --port ${port} --appendonly yes)`, address);
   try {
     await timeout(client.connect(), timeoutMs, () => unreachable(`no connection within ${timeoutMs} ms`));
     await timeout(client.sendCommand(['PING']), timeoutMs, () => unreachable(`no answer to PING within ${timeoutMs} ms`));

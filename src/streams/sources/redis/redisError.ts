@@ -24,6 +24,8 @@ export class RedisStreamError extends Error {
   constructor(
     readonly code: RedisStreamErrorCode,
     message: string,
+    /** `host:port` of the node the error is about, when one is (a node that cannot be reached). */
+    readonly address?: string,
   ) {
     super(message);
     this.name = 'RedisStreamError';
