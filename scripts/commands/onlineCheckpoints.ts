@@ -260,7 +260,7 @@ export async function openOnlineCheckpoints(dirs: CheckpointDirs, parts: OnlineC
   const listeners: (() => void)[] = [];
   const signals = parts.watchSignals
     ? watchStopSignals((signal) => {
-        parts.warn(`${signal} received: stopping at the next row with a checkpoint (send it again to exit at once)`);
+        parts.warn(`${signal} received: stopping with a checkpoint once the row in hand is learned (at once while waiting for rows; send it again to exit at once)`);
         for (const l of listeners) l();
       })
     : { received: (): NodeJS.Signals | null => null, dispose: () => undefined };

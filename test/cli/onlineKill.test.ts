@@ -127,7 +127,7 @@ describe('kill test: deltaflow online on a file, repeated SIGKILL and resume', (
   it('SIGINT: exit 130 at the next row with a checkpoint, summary stopped; --resume ends the same as the uninterrupted run', async () => {
     const s = await runKillable([...args(), '--out', 'interrupted'], { cwd, kill: { afterSteps: 20, signal: 'SIGINT' }, linePrefix: PROGRESS });
     expect(s.code, s.stderr).toBe(130);
-    expect(s.stderr).toMatch(/SIGINT received: stopping at the next row with a checkpoint/);
+    expect(s.stderr).toMatch(/SIGINT received: stopping with a checkpoint once the row in hand is learned \(at once while waiting for rows; send it again to exit at once\)/);
     const m = /stopped by SIGINT after row (\d+); checkpoint (\S+)\n/.exec(s.stderr);
     expect(m).not.toBeNull();
     expect(basename(m?.[2] ?? '')).toMatch(/^ckpt-\d+\.bin$/);
