@@ -219,8 +219,11 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const choice = await chooseTrainModel(options, plan.isDefaultData, fileMeta, meta);
   checkModelFits(choice, meta.features.length, outputCount(meta), setup.input.name);
   const model = choice.model;
+  // The parser thread parses beside the steps unless a shuffle window holds the whole file (then the
+  // file is read before each pass's first step).
+  const isParsingBeside = csvThread !== null && (setup.rows === null || options.shuffle < setup.rows);
   const workersChoice = options.workers === undefined
-    ? defaultWorkers(model, options.batch, availableParallelism())
+    ? defaultWorkers(model, options.batch, availableParallelism(), isParsingBeside)
     : { workers: options.workers, why: workersWhy(command.getOptionValueSource('workers')) };
   const { workers } = workersChoice;
 

@@ -38,6 +38,15 @@ describe('defaultWorkers', () => {
     expect(defaultWorkers(lenet(), 256, 1)).toEqual({ workers: 1, why: 'auto: 1 core' });
   });
 
+  it('a parser thread parsing beside the steps takes a core: LeNet-5 stays on one thread of 2 cores, takes 2 of 4', () => {
+    expect(defaultWorkers(lenet(), 64, 2).workers).toBe(2);
+    expect(defaultWorkers(lenet(), 64, 2, true)).toEqual({ workers: 1, why: 'auto: the CSV parser thread parses beside the steps on one of the 2 cores' });
+    const four = defaultWorkers(lenet(), 64, 4, true);
+    expect(four.workers).toBe(3);
+    expect(four.why).toMatch(/; 3 of the 4 cores, the CSV parser thread parsing beside the steps$/);
+    expect(defaultWorkers(lenet(), 64, 4).workers).toBe(4);
+  });
+
   it('the MLP at batch 64 on two cores stays on one thread (its slices are too light for their 109,386 parameters)', () => {
     const c = defaultWorkers(mlp(), 64, 2);
     expect(c.workers).toBe(1);
