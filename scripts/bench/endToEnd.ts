@@ -30,7 +30,7 @@ import type { Digits } from './data.js';
 import { DeltaflowRunner } from './deltaflowRunner.js';
 import { table } from './report.js';
 import { fmt, fmtSpread, spread, type Spread } from './stats.js';
-import { PYTHON } from './systems.js';
+import { PYTHON, benchScript } from './systems.js';
 import { BATCH, LEARNING_RATE, type WorkloadId } from './workloads.js';
 
 export interface EndToEndOptions {
@@ -100,13 +100,6 @@ function cliPath(): string {
   return p;
 }
 
-function torchE2eScript(): string {
-  const candidates = ['./torch_e2e.py', '../../../scripts/bench/torch_e2e.py'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`torch_e2e.py not found (looked at ${candidates.join(', ')})`);
-  return found;
-}
-
 /** Runs a process to its end; resolves with its stdout, rejects with the tail of its stderr. */
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ stdout: string; wallSeconds: number }> {
   return new Promise((resolve, reject) => {
@@ -166,7 +159,7 @@ async function runCli(workload: WorkloadId, file: string, workers: number, isInl
 
 async function runTorch(workload: WorkloadId, file: string, threads: number): Promise<ChildRun> {
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = await run(PYTHON, [torchE2eScript(), '--data', file, '--workload', workload, '--threads', String(threads), '--batch', String(BATCH), '--lr', String(LEARNING_RATE)], env);
+  const r = await run(PYTHON, [benchScript('torch_e2e.py'), '--data', file, '--workload', workload, '--threads', String(threads), '--batch', String(BATCH), '--lr', String(LEARNING_RATE)], env);
   const line = r.stdout.split('\n').find((l) => l.startsWith('@@ '));
   if (line === undefined) throw new Error(`torch_e2e.py printed no result: ${r.stdout.slice(-200)}`);
   const m = JSON.parse(line.slice(3)) as { readSeconds?: number; trainSeconds?: number; samples?: number; error?: string };

@@ -26,10 +26,11 @@ import { generateRows } from '../../src/streams/sources/generators/generateRows.
 import { softmaxCrossEntropy } from '../../src/streams/training/lossHead.js';
 import type { Sample } from '../../src/streams/types.js';
 import { table } from './report.js';
+import { benchScript } from './systems.js';
 import { fmt, fmtSpread, spread, type Spread } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-const SKLEARN = fileURLToPath(new URL('../../../scripts/bench/sklearn_online.py', import.meta.url));
+
 
 export interface OnlineBenchResult {
   readonly rows: number;
@@ -75,7 +76,7 @@ function viaCli(file: string, rows: number, dir: string): { rowsPerSecond: numbe
 }
 
 function sklearn(file: string, learner: string): { rowsPerSecond: number; accuracy: number } {
-  const out = execFileSync('/usr/bin/python3', [SKLEARN, file, learner], { encoding: 'utf8' });
+  const out = execFileSync('/usr/bin/python3', [benchScript('sklearn_online.py'), file, learner], { encoding: 'utf8' });
   const r = JSON.parse(out.trim()) as { rowsPerSecond: number; accuracy: number };
   return r;
 }

@@ -26,11 +26,11 @@ export const PEER_LABELS: Readonly<Record<PeerId, string>> = {
   'pytorch-2t': 'PyTorch, 2 threads (BLAS 1)',
 };
 
-/** The file next to this module's source: dist/scripts/bench/x.js → scripts/bench/torch_bench.py. */
-function torchScript(): string {
-  const candidates = ['./torch_bench.py', '../../../scripts/bench/torch_bench.py'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+/** A Python script of the bench, next to this module's source: dist/scripts/bench/x.js → scripts/bench/NAME. */
+export function benchScript(name: string): string {
+  const candidates = [`./${name}`, `../../../scripts/bench/${name}`].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`torch_bench.py not found (looked at ${candidates.join(', ')})`);
+  if (found === undefined) throw new Error(`${name} not found (looked at ${candidates.join(', ')})`);
   return found;
 }
 
@@ -61,7 +61,7 @@ export function peerRunners(workload: WorkloadId, chosen: readonly PeerId[], dat
         continue;
       }
       const threads = id === 'pytorch-1t' ? ['--threads', '1'] : ['--threads', '2', '--blas-threads', '1'];
-      runners.push(new ChildRunner(id, label, workload, PYTHON, [torchScript(), '--workload', workload, '--data', dataDir, ...threads]));
+      runners.push(new ChildRunner(id, label, workload, PYTHON, [benchScript('torch_bench.py'), '--workload', workload, '--data', dataDir, ...threads]));
     } else {
       runners.push(new ChildRunner(id, label, workload, node, [server, '--peer', id, '--workload', workload, '--data', dataDir]));
     }

@@ -19,17 +19,7 @@ import os
 import sys
 import time
 
-
-def make_model(nn, workload):
-    if workload == 'W1':
-        return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
-    if workload == 'W2':
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Flatten(),
-            nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    raise ValueError('--workload must be W1 or W2, got ' + workload)
+from torch_bench import make_model  # the workloads' networks, shared with the in-memory bench
 
 
 def main():
