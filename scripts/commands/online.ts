@@ -57,7 +57,7 @@ import { addDataOptions, setupData, type DataOptions } from './dataSetup.js';
 import { losses, metaHints, metaToJson, missingMetaHint, type DataMeta } from './meta.js';
 import { loadModelFile } from './models.js';
 import { metricList, metricTaskError, fadingFactor } from './metricOptions.js';
-import { openOnlineCheckpoints, type RowCountsAt } from './onlineCheckpoints.js';
+import { openOnlineCheckpoints } from './onlineCheckpoints.js';
 import { openOnlineInput, type RowsFrom } from './onlineInput.js';
 import { buildLearners, parseLearnerSpec, type BuiltLearner, type LearnerRequest } from './onlineLearners.js';
 import type { OnlineOptimizerName } from './onlineOptimizer.js';
@@ -438,7 +438,8 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
       rows: stopped.row,
       seconds,
       learners: stopped.learners.map((l) => ({ name: l.name, scored: l.scored, loss: l.loss, lossWindow: l.lossWindow, values: { ...l.values } })),
-      ...countsOf(source.counts(), stopped.labels?.labelled),
+      // As of the last row taken; with late labels only the labelled rows were learned from.
+      ...rowCountsOf(source.counts(), stopped.labels?.labelled),
       ...(sourceSummary === undefined ? {} : { source: sourceSummary }),
       checkpoint: written,
     });
@@ -457,12 +458,6 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
   if (final.labels !== null && !options.json) process.stdout.write(`${labelsLine(final.labels)}\n`);
   if (options.onBadRow === 'skip' && !options.json) process.stdout.write(`rows: ${describeRowCounts(rowCountsOf(source.counters, final.labels?.labelled)).replace(' trained', ' learned from')}\n`);
   if (options.save !== undefined && !options.json) process.stdout.write(`wrote ${options.save}\n`);
-}
-
-/** Row counts as of the last row taken (a stopped run's); with late labels only `labelled` rows were learned from. */
-function countsOf(c: RowCountsAt, labelled?: number): RowCounts {
-  const rowsTrained = Math.min(labelled ?? c.rowsEmitted, c.rowsEmitted);
-  return { rowsTrained, rowsPending: c.rowsEmitted - rowsTrained, rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode }, dataRows: c.dataRows };
 }
 
 /** The metric set's keys, in the order evaluateOnline reports them. */

@@ -65,7 +65,7 @@ export function emptyRowCounts(): RowCounts {
  * The counts of a source's counters (a copy). Every row it emitted counts as trained unless
  * `trained` says how many of them were: then the rest are pending (a pass that ended early).
  */
-export function rowCountsOf(c: CsvCounters, trained?: number): RowCounts {
+export function rowCountsOf(c: Pick<CsvCounters, 'rowsEmitted' | 'rowsSkipped' | 'skippedByCode' | 'dataRows'>, trained?: number): RowCounts {
   const rowsTrained = Math.min(trained ?? c.rowsEmitted, c.rowsEmitted);
   return { rowsTrained, rowsPending: c.rowsEmitted - rowsTrained, rowsSkipped: c.rowsSkipped, skippedByCode: { ...c.skippedByCode }, dataRows: c.dataRows };
 }
