@@ -135,8 +135,6 @@ async function runServe(options: ServeCliOptions): Promise<void> {
     maxConnections: options.maxConnections,
   });
   const address = await listen(server, options.port, options.host);
-  const learning = options.learn ? `learning (${optimizer.kind}, lr ${optimizer.lr}, a version every ${options.publishEvery} updates)` : 'not learning';
-  process.stdout.write(`deltaflow serve: listening on http://${urlHost(address.address)}:${address.port} — ${options.model}, version ${live.current.version}, ${learning}${token === null ? '' : ', token required'}\n`);
 
   const reload = async (): Promise<void> => {
     try {
@@ -150,7 +148,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   const onHup = (): void => void reload();
   process.on('SIGHUP', onHup);
 
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -164,6 +162,11 @@ async function runServe(options: ServeCliOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // NOTE: announced only once every signal has its handler: a SIGHUP sent as soon as this line is read
+  // must reach reload, not the default action (which ends the process).
+  const learning = options.learn ? `learning (${optimizer.kind}, lr ${optimizer.lr}, a version every ${options.publishEvery} updates)` : 'not learning';
+  process.stdout.write(`deltaflow serve: listening on http://${urlHost(address.address)}:${address.port} — ${options.model}, version ${live.current.version}, ${learning}${token === null ? '' : ', token required'}\n`);
+  await stopped;
   const before = live.current.version;
   const { neverLabelled } = live.close();
   const last = live.current;
