@@ -22,7 +22,7 @@ import { ByteSource, lineAt, skipBom } from './byteSource.js';
 import type { CsvError } from './csvErrors.js';
 import { readWithCsvParse } from './csvParseReader.js';
 import type { ColumnPlan, SchemaOptions } from './csvSchema.js';
-import { type Cursor, readFast } from './fastCsv.js';
+import { type Cursor, type RowPlacer, readFast } from './fastCsv.js';
 import { type FollowOptions, type FollowedFile, followFile } from './followFile.js';
 import type { Sample } from '../types.js';
 import { isWebStream, webStreamChunks, type WebByteStream } from './webStream.js';
@@ -72,6 +72,8 @@ export class CsvRowReader {
     private readonly counters: { bytesRead: number },
     /** Called when a followed file is at its end for now (followFile's empty chunk). */
     private readonly onIdle?: () => void,
+    /** Where the fast scanner writes good rows in place (the parser thread's ring); null: new Samples. */
+    readonly placer: RowPlacer | null = null,
   ) {
     this.name = sourceName(input, options);
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
