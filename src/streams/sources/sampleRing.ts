@@ -186,8 +186,8 @@ interface SlotCopy {
  * The entries of a published slot, in input order. The constructor copies the slot's rows out of
  * shared memory at once — one copy of each array, not one per row — so the slot can be released
  * before its rows are handed on; each Sample's `x` and `target` are views of that copy (a holder of
- * many rows for long, like a shuffle window, copies them into arrays of its own: ownedSample in
- * types.ts). `source` is the read's source name (every origin's `source`).
+ * many rows for long, like a shuffle window, copies them into arrays of its own: training/ownedSample.ts).
+ * `source` is the read's source name (every origin's `source`).
  */
 export class SlotEntries {
   /** The error entries by index; null when the slot holds Samples only (the common case: no lookups). */
