@@ -274,6 +274,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   });
   // --redis: the gradients come from worker processes, and every version is committed in Redis (scaleOut.ts).
   const scaleOut = await startScaleOut({ ...options, workers }, { model, loss, config, runDir: dirs.runDir, isResume: dirs.isResume });
+  // A checkpoint was taken at the step whose metrics row comes next: that row and those before go to the file at once.
+  let isCheckpointStep = false;
   const session = await openCheckpointSession(dirs, options, {
     model,
     state,
@@ -283,6 +285,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     seed: options.seed,
     follow: options.follow,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
+    onSave: () => (isCheckpointStep = true),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
     command: storedOptions({ ...options, workers }),
   });
@@ -352,6 +355,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     const done = e.samples - epochStartSamples;
     progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
     run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000, gradNorm: e.gradNorm });
+    if (isCheckpointStep) {
+      isCheckpointStep = false;
+      run.flushMetrics();
+    }
     dash?.onStep(e);
     if (options.json && options.jsonSteps) process.stdout.write(`${JSON.stringify({ type: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss })}\n`);
   };
