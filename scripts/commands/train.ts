@@ -33,6 +33,7 @@ import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
+import { createPassCache } from './passCache.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
@@ -240,6 +241,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   // --normalize on regression: the model learns normalized targets (identity otherwise).
   const targets = normalizeTargets(meta.targetNormalize);
   const lossUnits = meta.targetNormalize === null ? '' : ' (normalized targets)';
+  // A shuffle window that holds the whole file: the first pass's rows are kept for the later ones (passCache.ts).
+  const passCache = setup.rows !== null && options.shuffle > 1 && options.shuffle >= setup.rows && !options.follow && options.epochs > 1 ? createPassCache(options.shuffle) : null;
   let isStdinUsed = false;
   let stream: ReturnType<typeof trainStream> | null = null;
   const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
@@ -254,10 +257,17 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       isStdinUsed = true;
       return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' })).pipe(targets);
     }
-    return fromCsv(plan.data, { ...session.pass(guard.trainPass(csv), start), ...onThread }).pipe(targets);
+    const pass = { ...session.pass(guard.trainPass(csv), start), ...onThread };
+    if (passCache !== null && start === undefined) return passCache.pass(() => fromCsv(plan.data, pass).pipe(targets), pass.counters);
+    return fromCsv(plan.data, pass).pipe(targets);
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, { ...guard.testPass(csv), ...onThread }).pipe(targets);
+  // The test file, read after every epoch, is kept the same way when it too fits in the window.
+  const testCache = passCache === null ? null : createPassCache(options.shuffle);
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => {
+    const pass = { ...guard.testPass(csv), ...onThread };
+    return testCache === null ? fromCsv(testPath, pass).pipe(targets) : testCache.pass(() => fromCsv(testPath, pass).pipe(targets), pass.counters);
+  };
 
   const stepsPerEpoch = setup.rows === null || isLive(options) ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
