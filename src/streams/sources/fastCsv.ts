@@ -188,6 +188,13 @@ export class FastScanner {
         const stop = runEnd[col];
         let o = xAt + slot[col];
         while (col < stop) {
+          // "0," — most pixels of an image — first.
+          if (p + 1 < n && buf[p] === ZERO && buf[p + 1] === COMMA) {
+            x[o++] = 0 * scale;
+            col++;
+            p += 2;
+            continue;
+          }
           let q = p;
           let m = 0;
           let c = 0;

@@ -86,7 +86,14 @@ export function sourceOptions(o: { onBadRow: string; maxRecordSize: number; scal
  * pixel-like integers, broken now and then by any other field (a 16-digit number, a decimal, a
  * blank, a bad or quoted field), a label at a random column, and a kept or id column inside the run.
  */
-const pixel = fc.oneof({ weight: 30, arbitrary: fc.integer({ min: 0, max: 255 }).map(String) }, { weight: 3, arbitrary: goodNumber }, { weight: 1, arbitrary: badField });
+const pixel = fc.oneof(
+  { weight: 30, arbitrary: fc.integer({ min: 0, max: 255 }).map(String) },
+  // Zeros, as most pixels of an image are, and fields that start like one.
+  { weight: 30, arbitrary: fc.constant('0') },
+  { weight: 2, arbitrary: fc.constantFrom('00', '0.5', '0e1', '0 ', '-0', '0x1') },
+  { weight: 3, arbitrary: goodNumber },
+  { weight: 1, arbitrary: badField },
+);
 export const wideCsv = fc
   .record({
     width: fc.integer({ min: 3, max: 40 }),
