@@ -14,7 +14,7 @@
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { CsvError } from './csvErrors.js';
 import { CsvRowReader, type ReadOptions } from './csvRowReader.js';
-import type { RowPlacer } from './fastCsv.js';
+import type { RowPlacer } from './rowPlacer.js';
 import {
   Control,
   type ReadEnd,

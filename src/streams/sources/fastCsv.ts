@@ -29,6 +29,8 @@ import {
   storeFeature,
   trimField,
 } from './csvSchema.js';
+import type { RowPlacer } from './rowPlacer.js';
+import { SampleBlocks } from './sampleBlocks.js';
 import type { Sample } from '../types.js';
 
 /** Where the next record starts. */
@@ -48,26 +50,6 @@ export type RowSink = (result: Sample | CsvError, record: number, raw: () => str
 export interface ChunkSource {
   next(): Promise<Buffer | null>;
   unshift(bytes: Buffer): void;
-}
-
-/**
- * Where a reader that owns row memory (the parser thread's ring, csvWorker.ts) has the fast scanner
- * write each good row's numbers, instead of into a new Sample: the features at `x[xAt …]`, the targets
- * at `target[targetAt …]` (zeroed by the scanner first). `placed` then takes the row's facts in place
- * of the Sample; a bad row goes to the sink as usual (its partly written numbers are never read).
- * Before each record the scanner asks `isReady` (and waits on `whenReady` when it is not), then reads
- * the place's fields: they move after every outcome.
- */
-export interface RowPlacer {
-  readonly x: Float32Array;
-  readonly xAt: number;
-  readonly target: Float32Array;
-  readonly targetAt: number;
-  /** Whether the place for a row of `nX` features and `nTarget` targets is there now (it may open one). */
-  isReady(nX: number, nTarget: number): boolean;
-  /** Resolves when `isReady` may be true: the caller asks it again. */
-  whenReady(): Promise<void>;
-  placed(line: number, record: number, endOffset: number, label: number, id: string | null, kept: readonly string[] | null): void | Promise<void>;
 }
 
 /** What the fast reader needs of a run (fromCsv's Run). */
@@ -93,6 +75,8 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
+
+const NO_RAW = (): string => '';
 
 /** 10^0 … 10^22, every one exact in float64. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
@@ -306,7 +290,9 @@ export class FastScanner {
 export async function readFast(src: ChunkSource, at: Cursor, run: FastRun): Promise<Cursor | null> {
   const plan = run.plan;
   if (plan === null) return at;
-  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw), run.placer ?? null);
+  // Good rows go into the run's placer (the parser thread's ring), else into blocks of rows on this thread.
+  const placer = run.placer ?? new SampleBlocks(plan.source, (sample, record) => run.accept(sample, record, NO_RAW));
+  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw), placer);
   const cur: Cursor = { ...at };
   let carry: Buffer[] = [];
   let carryLength = 0;
