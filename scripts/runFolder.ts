@@ -41,8 +41,14 @@ export interface RunFolder {
   readonly modelPath: string;
   readonly metricsPath: string;
   readonly plotPath: string;
-  /** Append one row to metrics.csv (and remember it for the plot). */
+  /**
+   * Append one row to metrics.csv (and remember it for the plot). Step rows are handed to the file
+   * together, at most METRICS_HAND_OVER_MS apart (a write per step costs a training step a system
+   * call and a thread hand-off); an epoch row, `flushMetrics` and `close` hand over every row at once.
+   */
   addMetrics(row: MetricsRow): void;
+  /** Hand every row added so far to metrics.csv now (the rows a checkpoint just taken covers). */
+  flushMetrics(): void;
   /** Write model.json atomically. */
   saveModel(model: Model, meta: JsonObject): Promise<void>;
   /** Write plot.svg from the rows so far. */
@@ -50,6 +56,9 @@ export interface RunFolder {
   /** Flush and close metrics.csv. */
   close(): Promise<void>;
 }
+
+/** The longest a step row of metrics.csv waits before it is handed to the file. */
+export const METRICS_HAND_OVER_MS = 100;
 
 /** `runs/2025-01-31T12-30-05`, made unique with a suffix when it already exists. */
 export function defaultRunDir(now = new Date(), root = 'runs'): string {
@@ -118,6 +127,14 @@ export async function openRunFolder(dir: string, options: OpenRunFolderOptions =
     else epochs.push({ epoch: row.epoch, step: row.step, trainLoss: row.loss, trainAccuracy: row.accuracy, testLoss: row.testLoss, testAccuracy: row.testAccuracy });
   };
   options.keepRows?.forEach(remember);
+  /** metrics.csv lines not yet handed to the stream, and when the last were. */
+  let pending = '';
+  let handedAt = performance.now();
+  const handOver = (): void => {
+    if (pending !== '') stream.write(pending);
+    pending = '';
+    handedAt = performance.now();
+  };
 
   return {
     dir,
@@ -126,9 +143,11 @@ export async function openRunFolder(dir: string, options: OpenRunFolderOptions =
     plotPath,
     addMetrics(row) {
       if (streamError !== null) throw streamError;
-      stream.write(csvLine(row));
+      pending += csvLine(row);
+      if (row.kind !== 'step' || performance.now() - handedAt >= METRICS_HAND_OVER_MS) handOver();
       remember(row);
     },
+    flushMetrics: handOver,
     async saveModel(model, meta) {
       await saveModel(modelPath, model, meta);
     },
@@ -137,6 +156,7 @@ export async function openRunFolder(dir: string, options: OpenRunFolderOptions =
       await writeFile(plotPath, renderPlot(data), 'utf8');
     },
     async close() {
+      handOver();
       await new Promise<void>((resolve, reject) => {
         stream.end((e?: Error | null) => (e ? reject(e) : resolve()));
       });

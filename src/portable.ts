@@ -57,6 +57,7 @@ export { driftProbability } from './streams/sources/generators/driftSchedule.js'
 
 // Streams: training
 export * from './streams/training/shuffle.js';
+export * from './streams/training/ownedSample.js';
 export * from './streams/training/batch.js';
 export * from './streams/training/forward.js';
 export * from './streams/training/lossHead.js';

@@ -333,6 +333,11 @@ export interface SessionParts {
   readonly data: string | null;
   readonly seed: number;
   readonly metricsPath: string;
+  /**
+   * Called when a checkpoint of a step is taken (before that step's metrics row is added): the rows
+   * it covers, that one included, must reach metrics.csv at once (a resume keeps exactly those).
+   */
+  readonly onSave?: () => void;
   readonly warn: (line: string) => void;
   /** The run's options, stored in every checkpoint (runOptions.ts), so `--resume RUN` alone can continue it. */
   readonly command?: JsonValue;
@@ -439,6 +444,7 @@ export async function openCheckpointSession(dirs: CheckpointDirs, flags: Checkpo
   /** A checkpoint of the boundary: to the mirror (when there is one), and to a file when `toFile`. */
   function save(b: { epoch: number; step: number; position: SourcePosition; window: Checkpoint['window']; rng: Checkpoint['rng']; extra: Checkpoint['extra']; pass: CsvCounters | null; toFile: boolean; toMirror: boolean }): void {
     if (dir === null) return;
+    parts.onSave?.();
     savedStep = b.step;
     const { pass } = b;
     const optimizer: StateValue = { kind: state.optimizer.kind, t: state.optimizer.t, slots: state.optimizer.slots.map((slots) => slots.map((s) => s.slice())) };

@@ -33,6 +33,7 @@ import { ensureMnistCsv, MNIST_CLASSES } from '../prepareData.js';
 import { DEFAULT_HIDDEN, defaultPresetInput, isPresetName } from '../presets.js';
 import { createProgress } from '../progress.js';
 import { defaultRunDir, openRunFolder } from '../runFolder.js';
+import { createPassCache } from './passCache.js';
 import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRows.js';
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
@@ -240,6 +241,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   // --normalize on regression: the model learns normalized targets (identity otherwise).
   const targets = normalizeTargets(meta.targetNormalize);
   const lossUnits = meta.targetNormalize === null ? '' : ' (normalized targets)';
+  // A shuffle window that holds the whole file: the first pass's rows are kept for the later ones (passCache.ts).
+  const passCache = setup.rows !== null && options.shuffle > 1 && options.shuffle >= setup.rows && !options.follow && options.epochs > 1 ? createPassCache(options.shuffle) : null;
   let isStdinUsed = false;
   let stream: ReturnType<typeof trainStream> | null = null;
   const trainSource = (_epoch: number, start?: SourcePosition): Observable<Sample> => {
@@ -254,10 +257,17 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
       isStdinUsed = true;
       return fromCsv(setup.input.stream, guard.trainPass({ ...csv, name: 'stdin' })).pipe(targets);
     }
-    return fromCsv(plan.data, { ...session.pass(guard.trainPass(csv), start), ...onThread }).pipe(targets);
+    const pass = { ...session.pass(guard.trainPass(csv), start), ...onThread };
+    if (passCache !== null && start === undefined) return passCache.pass(() => fromCsv(plan.data, pass).pipe(targets), pass.counters);
+    return fromCsv(plan.data, pass).pipe(targets);
   };
   const testPath = plan.test;
-  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => fromCsv(testPath, { ...guard.testPass(csv), ...onThread }).pipe(targets);
+  // The test file, read after every epoch, is kept the same way when it too fits in the window.
+  const testCache = passCache === null ? null : createPassCache(options.shuffle);
+  const testSource = testPath === undefined ? undefined : (): Observable<Sample> => {
+    const pass = { ...guard.testPass(csv), ...onThread };
+    return testCache === null ? fromCsv(testPath, pass).pipe(targets) : testCache.pass(() => fromCsv(testPath, pass).pipe(targets), pass.counters);
+  };
 
   const stepsPerEpoch = setup.rows === null || isLive(options) ? null : Math.max(1, Math.ceil(setup.rows / options.batch));
   const totalSteps = stepsPerEpoch === null ? null : stepsPerEpoch * options.epochs;
@@ -274,6 +284,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   });
   // --redis: the gradients come from worker processes, and every version is committed in Redis (scaleOut.ts).
   const scaleOut = await startScaleOut({ ...options, workers }, { model, loss, config, runDir: dirs.runDir, isResume: dirs.isResume });
+  // A checkpoint was taken at the step whose metrics row comes next: that row and those before go to the file at once.
+  let isCheckpointStep = false;
   const session = await openCheckpointSession(dirs, options, {
     model,
     state,
@@ -283,6 +295,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     seed: options.seed,
     follow: options.follow,
     metricsPath: join(dirs.runDir, 'metrics.csv'),
+    onSave: () => (isCheckpointStep = true),
     warn: (line) => process.stderr.write(`deltaflow: ${line}\n`),
     command: storedOptions({ ...options, workers }),
   });
@@ -352,6 +365,10 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
     const done = e.samples - epochStartSamples;
     progress.update({ samples: done, loss: epochLossSum / done, accuracy: e.accuracy === null ? null : epochCorrect / done, samplesPerSecond: e.samplesPerSecond });
     run.addMetrics({ kind: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss, accuracy: e.accuracy, testLoss: null, testAccuracy: null, lr: e.lr, seconds: (performance.now() - start) / 1000, gradNorm: e.gradNorm });
+    if (isCheckpointStep) {
+      isCheckpointStep = false;
+      run.flushMetrics();
+    }
     dash?.onStep(e);
     if (options.json && options.jsonSteps) process.stdout.write(`${JSON.stringify({ type: 'step', epoch, step: e.step, samples: e.samples, loss: e.loss })}\n`);
   };

@@ -9,6 +9,7 @@
  */
 import type { Model } from '../../layers/sequential.js';
 import type { RowOrigin, Sample } from '../types.js';
+import { ownedSample } from '../training/ownedSample.js';
 import { packFloats, packHeld, unpackFloats, unpackHeld, type Held, type HeldRows, type PackedFloats } from './heldRows.js';
 import { LabelJoin, type LabelJoinCounters } from './labelJoin.js';
 import { LearnerRun, type DetectionEvent, type LearnerReport, type LearnerRunState, type LearnerSpec, type ReactionEvent, type RunMetrics } from './learnerRun.js';
@@ -180,7 +181,8 @@ export class OnlineRun {
       // The learning step's own forward pass made the prediction the row was scored with.
       this.onPrediction?.(sample, this.runs.map((r) => r.lastPrediction ?? r.predict(sample)));
     } else {
-      const held: Held = { sample, predictions: this.runs.map((r) => r.predict(sample)) };
+      // Held until its label comes: in arrays of its own, not in the larger buffer it may have come in.
+      const held: Held = { sample: ownedSample(sample), predictions: this.runs.map((r) => r.predict(sample)) };
       this.onPrediction?.(sample, held.predictions);
       if (join === null) {
         this.delayed.push(held);

@@ -23,6 +23,7 @@ import type { CsvError } from './csvErrors.js';
 import { readWithCsvParse } from './csvParseReader.js';
 import type { ColumnPlan, SchemaOptions } from './csvSchema.js';
 import { type Cursor, readFast } from './fastCsv.js';
+import type { RowPlacer } from './rowPlacer.js';
 import { type FollowOptions, type FollowedFile, followFile } from './followFile.js';
 import type { Sample } from '../types.js';
 import { isWebStream, webStreamChunks, type WebByteStream } from './webStream.js';
@@ -72,6 +73,8 @@ export class CsvRowReader {
     private readonly counters: { bytesRead: number },
     /** Called when a followed file is at its end for now (followFile's empty chunk). */
     private readonly onIdle?: () => void,
+    /** Where the fast scanner writes good rows in place (the parser thread's ring); null: new Samples. */
+    readonly placer: RowPlacer | null = null,
   ) {
     this.name = sourceName(input, options);
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;

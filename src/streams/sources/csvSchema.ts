@@ -389,10 +389,10 @@ export function labelFromNumber(plan: ColumnPlan, t: string, v: number): number 
   return v + 0; // -0 → 0
 }
 
-/** `x[slot] = (v · scale − a[slot]) / b[slot]`: the one feature transform both readers use. */
-export function storeFeature(plan: ColumnPlan, x: Float32Array, slot: number, v: number): void {
+/** `x[at] = (v · scale − a[slot]) / b[slot]` (`at` defaults to `slot`): the one feature transform both readers use. */
+export function storeFeature(plan: ColumnPlan, x: Float32Array, at: number, v: number, slot = at): void {
   const { a, b } = plan;
-  x[slot] = a === null || b === null ? v * plan.scale : (v * plan.scale - a[slot]) / b[slot];
+  x[at] = a === null || b === null ? v * plan.scale : (v * plan.scale - a[slot]) / b[slot];
 }
 
 function columnName(plan: ColumnPlan, col: number): string | undefined {

@@ -7,10 +7,11 @@
  * costs it nothing.
  *
  *   parser thread:  bytes → rows ─▶ slot ─▶ slot ─▶ … (at most `slots` ahead, waiting while full)
- *   this thread:                    take a slot: emit its rows one by one (copied out), release it
+ *   this thread:                    take a slot: copy its rows out, release it, emit them one by one
  *
- * - Pull-driven: the parser thread is at most `slots` slots (of about `slotBytes` each, the one being
- *   emitted included) ahead of the row being emitted; `stats()` reports the rows ahead and that bound.
+ * - Pull-driven: the parser thread is at most `slots` + 1 slots (of about `slotBytes` each: the ring,
+ *   and the copy of the one being emitted) ahead of the row being emitted; `stats()` reports the rows
+ *   ahead and that bound.
  * - Between slots this thread yields to its event loop (setImmediate), so timers, signals and file
  *   writes (checkpoints) go on while the parser thread keeps the ring full.
  * - A `CsvThread` (createCsvThread) serves one read at a time and keeps its thread between reads, so
@@ -59,7 +60,7 @@ export interface CsvThreadStats {
   readonly reads: number;
   /** Rows (and skipped rows) the parser thread has written that were not yet handed on. */
   readonly rowsAhead: number;
-  /** The bound on `rowsAhead`: slots × rows per slot of the current read; 0 before its first row. */
+  /** The bound on `rowsAhead`: (slots + 1) × rows per slot of the current read (the ring and the slot being handed on); 0 before its first row. */
   readonly rowsAheadLimit: number;
   readonly isClosed: boolean;
 }
@@ -129,7 +130,7 @@ export class CsvThread {
       exited: this.exited,
       reads: this.reads,
       rowsAhead: h === null || c === undefined ? 0 : (Atomics.load(c, Control.rowsPut) - h.rowsTaken) | 0,
-      rowsAheadLimit: c === undefined ? 0 : this.nSlots * Atomics.load(c, Control.slotRows),
+      rowsAheadLimit: c === undefined ? 0 : (this.nSlots + 1) * Atomics.load(c, Control.slotRows),
       isClosed: this.isClosed,
     };
   }
@@ -259,17 +260,14 @@ export class CsvThread {
       counters.bytesRead += msg.bytesRead - bytesBefore;
       bytesBefore = msg.bytesRead;
       if (msg.count > 0) {
+        // Copied out, the slot goes back at once: the parser thread refills it while its rows are handed on.
         const slot = new SlotEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
-        try {
-          for (let i = 0; i < slot.count; i++) {
-            h.rowsTaken++;
-            const wait = policy.accept(slot.result(i), slot.record(i), slot.raw(i));
-            if (wait !== undefined) await wait;
-            if (signal.aborted) return;
-          }
-        } finally {
-          // Also when a row fails the read: the thread stays for the next read, with its whole ring.
-          releaseSlot(h, this.nSlots);
+        releaseSlot(h, this.nSlots);
+        for (let i = 0; i < slot.count; i++) {
+          h.rowsTaken++;
+          const wait = policy.accept(slot.result(i), slot.record(i), slot.raw(i));
+          if (wait !== undefined) await wait;
+          if (signal.aborted) return;
         }
       }
       const { end } = msg;

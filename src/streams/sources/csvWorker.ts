@@ -14,6 +14,7 @@
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { CsvError } from './csvErrors.js';
 import { CsvRowReader, type ReadOptions } from './csvRowReader.js';
+import type { RowPlacer } from './rowPlacer.js';
 import {
   Control,
   type ReadEnd,
@@ -70,19 +71,29 @@ interface OpenSlot {
   readonly buffer?: SlotMessage['buffer'];
 }
 
-/** The parser thread's side of the ring for one read. */
-class RingWriter {
+const NO_ROWS = new Float32Array(0);
+
+/**
+ * The parser thread's side of the ring for one read. It is also the fast scanner's RowPlacer
+ * (fastCsv.ts): good rows are scanned straight into the open slot, with no Sample in between.
+ */
+class RingWriter implements RowPlacer {
   private slot: OpenSlot | null = null;
   private layout: SlotLayout | null = null;
   private skipped = 0;
   bytes = { bytesRead: 0 };
+  // The place of the next row (RowPlacer): the open slot's arrays at its next entry.
+  x: Float32Array = NO_ROWS;
+  xAt = 0;
+  target: Float32Array = NO_ROWS;
+  targetAt = 0;
 
   constructor(
     private readonly control: Int32Array,
     private readonly port: MessagePort,
     private readonly nSlots: number,
     private readonly slotBytes: number,
-    /** The buffers of the ring indices, kept across reads (the subscriber keeps its copies too). */
+    /** The buffers of the ring indices the subscriber was sent, kept across reads (it keeps them too). */
     private readonly buffers: ({ sab: SharedArrayBuffer; layout: SlotLayout } | null)[],
     private readonly request: ReadRequest,
   ) {}
@@ -94,12 +105,50 @@ class RingWriter {
     return this.write(result, record, text);
   }
 
+  isReady(nX: number, nTarget: number): boolean {
+    this.fixLayout(nX, nTarget);
+    // A slot of errors only has no buffer: the next row goes into a slot that has one.
+    if (this.slot !== null && this.slot.views === null) this.publish();
+    if (this.slot === null && !this.open(true)) return false;
+    const slot = this.slot;
+    const v = slot?.views;
+    if (slot === null || v === null || v === undefined) throw new Error('internal: no slot with a buffer open');
+    this.x = v.x;
+    this.xAt = slot.count * v.layout.nX;
+    this.target = v.target;
+    this.targetAt = slot.count * v.layout.nTarget;
+    return true;
+  }
+
+  whenReady(): Promise<void> {
+    return this.whenFree();
+  }
+
+  /** A good row the scanner wrote at the place: its facts complete the entry. */
+  placed(line: number, record: number, endOffset: number, label: number, id: string | null, kept: readonly string[] | null): void {
+    const slot = this.slot;
+    const v = slot?.views;
+    if (slot === null || v === null || v === undefined) throw new Error('internal: a placed row without an open slot');
+    const i = slot.count++;
+    Atomics.add(this.control, Control.rowsPut, 1);
+    v.meta[3 * i] = line;
+    v.meta[3 * i + 1] = record;
+    v.meta[3 * i + 2] = endOffset;
+    v.label[i] = label;
+    slot.ids.push(id);
+    slot.kept.push(kept);
+    if (slot.count === slot.capacity || slot.rawChars >= this.slotBytes) this.publish();
+  }
+
+  /** Every row of a read has the sizes of its column plan: the first one fixes the layout. */
+  private fixLayout(nX: number, nTarget: number): void {
+    if (this.layout !== null) return;
+    this.layout = layoutFor(nX, nTarget, this.slotBytes);
+    Atomics.store(this.control, Control.slotRows, this.layout.rows);
+  }
+
   private write(result: Sample | CsvError, record: number, raw: string | undefined): void | Promise<void> {
-    if (!(result instanceof CsvError) && this.layout === null) {
-      // Every Sample of a read has the sizes of its column plan: the first one fixes the layout.
-      this.layout = layoutFor(result.x.length, result.target.length, this.slotBytes);
-      Atomics.store(this.control, Control.slotRows, this.layout.rows);
-    }
+    if (!(result instanceof CsvError)) this.fixLayout(result.x.length, result.target.length);
     // A slot of errors only has no buffer: the first Sample goes into a slot that has one.
     if (this.slot !== null && this.slot.views === null && !(result instanceof CsvError)) this.publish();
     if (this.slot === null && !this.open(!(result instanceof CsvError))) {
@@ -154,10 +203,8 @@ class RingWriter {
       const layout = this.layout;
       const isFit = held !== null && held.layout.rows === layout.rows && held.layout.nX === layout.nX && held.layout.nTarget === layout.nTarget;
       const use = isFit && held !== null ? held : { sab: new SharedArrayBuffer(slotBytesOf(layout)), layout };
-      if (!isFit) {
-        this.buffers[ring] = use;
-        buffer = use;
-      }
+      // A new buffer goes with the slot's message; only once that is posted does the subscriber hold it.
+      if (!isFit) buffer = use;
       views = slotViews(use.sab, use.layout);
     }
     const capacity = views?.layout.rows ?? this.layout?.rows ?? MAX_SLOT_ROWS;
@@ -187,6 +234,7 @@ class RingWriter {
       return;
     }
     this.slot = null;
+    if (slot.buffer !== undefined) this.buffers[slot.ring] = slot.buffer;
     const hasIds = slot.ids.some((id) => id !== null);
     const hasKept = slot.kept.some((k) => k !== null);
     this.post({
@@ -221,7 +269,7 @@ function serve(data: CsvWorkerData): void {
   data.requests.on('message', (request: ReadRequest) => {
     const abort = new AbortController();
     const writer = new RingWriter(control, data.slots, data.nSlots, data.slotBytes, buffers, request);
-    const reader = new CsvRowReader(request.input, request.options, (result, record, raw) => writer.put(result, record, raw), abort.signal, writer.bytes, () => writer.publish());
+    const reader = new CsvRowReader(request.input, request.options, (result, record, raw) => writer.put(result, record, raw), abort.signal, writer.bytes, () => writer.publish(), writer);
     reader.readAll().then(
       () => writer.end({ kind: 'done' }),
       (err: unknown) => {

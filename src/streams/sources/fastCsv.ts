@@ -29,6 +29,8 @@ import {
   storeFeature,
   trimField,
 } from './csvSchema.js';
+import type { RowPlacer } from './rowPlacer.js';
+import { SampleBlocks } from './sampleBlocks.js';
 import type { Sample } from '../types.js';
 
 /** Where the next record starts. */
@@ -55,6 +57,8 @@ export interface FastRun {
   readonly plan: ColumnPlan | null;
   readonly maxRecordSize: number;
   readonly signal: AbortSignal;
+  /** Given: good rows are written in place (see RowPlacer); absent: each becomes a new Sample. */
+  readonly placer?: RowPlacer | null;
   accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void>;
 }
 
@@ -72,6 +76,8 @@ const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 
+const NO_RAW = (): string => '';
+
 /** 10^0 … 10^22, every one exact in float64. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
@@ -86,12 +92,17 @@ export class FastScanner {
   /** Set when a record is not simple; `scan` returned its start. */
   handOver = false;
   private readonly scanned: FieldScan = { num: NaN, special: false };
+  /** `runEnd[col]`: the end of the run of plain feature columns from `col` (see `featureRuns`). */
+  private readonly runEnd: Int32Array;
 
   constructor(
     private readonly plan: ColumnPlan,
     private readonly maxRecordSize: number,
     private readonly sink: RowSink,
-  ) {}
+    private readonly placer: RowPlacer | null = null,
+  ) {
+    this.runEnd = featureRuns(plan);
+  }
 
   /**
    * Reads the complete records of `buf` from `from` (a record start, at `cur`), advancing `cur`.
@@ -100,7 +111,12 @@ export class FastScanner {
    */
   scan(buf: Buffer, from: number, isEnd: boolean, cur: Cursor): number {
     let pos = from;
+    const { placer, plan } = this;
     while (pos < buf.length) {
+      if (placer !== null && !placer.isReady(plan.nX, plan.nTarget)) {
+        this.wait = placer.whenReady();
+        return pos;
+      }
       const next = this.record(buf, pos, isEnd, cur);
       if (next === NEED_MORE) return pos;
       if (next === HAND_OVER) {
@@ -128,8 +144,18 @@ export class FastScanner {
     const { nFields, role, slot, keepSlot, idCol, scale } = plan;
     // Without normalize a feature is v · scale: storeFeature's expression, inline.
     const isScaleOnly = plan.a === null || plan.b === null;
-    const x = new Float32Array(plan.nX);
-    const target = new Float32Array(plan.nTarget);
+    const placer = this.placer;
+    let x: Float32Array;
+    let xAt = 0;
+    let target: Float32Array;
+    let targetAt = 0;
+    if (placer === null) {
+      x = new Float32Array(plan.nX);
+      target = new Float32Array(plan.nTarget);
+    } else {
+      ({ x, xAt, target, targetAt } = placer);
+      target.fill(0, targetAt, targetAt + plan.nTarget);
+    }
     const kept = keepSlot === null ? null : new Array<string>(plan.nKept);
     let id: string | null = null;
     let label = -1;
@@ -137,7 +163,37 @@ export class FastScanner {
     let col = 0;
     let p = start;
     let end: number;
+    const runEnd = this.runEnd;
     for (;;) {
+      if (col < nFields && runEnd[col] > col) {
+        // A run of plain feature columns: each field of up to 15 digits and a comma is stored as
+        // m · scale, the expression below, with nothing else to decide. The run stops at any other
+        // field (the last of a record among them), which the general code below reads.
+        const stop = runEnd[col];
+        let o = xAt + slot[col];
+        while (col < stop) {
+          // "0," — most pixels of an image — first.
+          if (p + 1 < n && buf[p] === ZERO && buf[p + 1] === COMMA) {
+            x[o++] = 0 * scale;
+            col++;
+            p += 2;
+            continue;
+          }
+          let q = p;
+          let m = 0;
+          let c = 0;
+          const digitsEnd = p + 15 < n ? p + 15 : n;
+          while (q < digitsEnd && (c = buf[q]) >= ZERO && c <= NINE) {
+            m = m * 10 + (c - ZERO);
+            q++;
+          }
+          if (q === p || q === digitsEnd || c !== COMMA) break;
+          x[o++] = m * scale;
+          col++;
+          p = q + 1;
+        }
+        if (p - start > this.maxRecordSize) return HAND_OVER;
+      }
       // The common field first, inline: up to 15 plain digits, then the delimiter. Its value is the
       // integer m, exactly Number(text) (m < 10^15 < 2^53); anything else goes through scanField.
       let q = p;
@@ -178,10 +234,10 @@ export class FastScanner {
           if (isBad) {
             // the reference conversion below words the error
           } else if (r === ROLE_FEATURE) {
-            if (isScaleOnly) x[slot[col]] = v * scale;
-            else storeFeature(plan, x, slot[col], v);
+            if (isScaleOnly) x[xAt + slot[col]] = v * scale;
+            else storeFeature(plan, x, xAt + slot[col], v, slot[col]);
           }
-          else if (r === ROLE_TARGET) target[slot[col]] = v;
+          else if (r === ROLE_TARGET) target[targetAt + slot[col]] = v;
           else if (Number.isInteger(v) && v >= 0 && v < plan.nTarget) label = v + 0; // -0 → 0, as labelFromNumber
           else isBad = true;
         }
@@ -197,6 +253,12 @@ export class FastScanner {
     if (isBad || col !== nFields) {
       const text = buf.toString('latin1', start, end);
       this.emit(convertRecord(plan, text.split(','), origin), cur, text);
+    } else if (placer !== null) {
+      if (label >= 0) target[targetAt + label] = 1;
+      const record = cur.record++;
+      cur.line++;
+      const wait = placer.placed(origin.line, record, endOffset, label, id, kept);
+      if (wait !== undefined) this.wait = wait;
     } else {
       if (label >= 0) target[label] = 1;
       const withId = id === null ? origin : { ...origin, id };
@@ -228,7 +290,9 @@ export class FastScanner {
 export async function readFast(src: ChunkSource, at: Cursor, run: FastRun): Promise<Cursor | null> {
   const plan = run.plan;
   if (plan === null) return at;
-  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw));
+  // Good rows go into the run's placer (the parser thread's ring), else into blocks of rows on this thread.
+  const placer = run.placer ?? new SampleBlocks(plan.source, (sample, record) => run.accept(sample, record, NO_RAW));
+  const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw), placer);
   const cur: Cursor = { ...at };
   let carry: Buffer[] = [];
   let carryLength = 0;
@@ -266,6 +330,23 @@ export async function readFast(src: ChunkSource, at: Cursor, run: FastRun): Prom
     carry = pos < buf.length ? [buf.subarray(pos)] : [];
     carryLength = buf.length - pos;
   }
+}
+
+/**
+ * For each column, the end (exclusive) of the run of columns from it that the scanner may store
+ * without deciding anything per field: features, not kept, not the id, with consecutive x slots,
+ * and no normalization (x = v · scale). `col` itself when it is not such a column.
+ */
+export function featureRuns(plan: ColumnPlan): Int32Array {
+  const { nFields, role, slot, keepSlot, idCol } = plan;
+  const isPlain = (col: number): boolean => role[col] === ROLE_FEATURE && (keepSlot === null || keepSlot[col] < 0) && col !== idCol;
+  const runEnd = new Int32Array(nFields);
+  const isScaleOnly = plan.a === null || plan.b === null;
+  for (let col = nFields - 1; col >= 0; col--) {
+    if (!isScaleOnly || !isPlain(col)) runEnd[col] = col;
+    else runEnd[col] = col + 1 < nFields && isPlain(col + 1) && slot[col + 1] === slot[col] + 1 ? runEnd[col + 1] : col + 1;
+  }
+  return runEnd;
 }
 
 /** What `scanField` found in one field. */

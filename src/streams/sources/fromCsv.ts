@@ -133,6 +133,11 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
  * A pull-driven source of Samples from a CSV file (path), a byte stream (e.g. `process.stdin`), or a
  * web `ReadableStream<Uint8Array>` (a browser File's `stream()`, a fetch Response's `body`).
  *
+ * The rows are read in blocks: a Sample's `x` and `target` may be views of a block shared with the
+ * rows around it (never written again once emitted). To hold a few rows of a long read for long —
+ * a reservoir, a delay — keep `ownedSample(s)`, which copies a view into arrays of its own, so the
+ * rest of its block can be freed; shuffle and the online run's held rows do so.
+ *
  * @example
  * const counters = createCounters();
  * fromCsv('mnist_train.csv', { classes: 10, scale: 1 / 255, shape: [1, 28, 28], counters })

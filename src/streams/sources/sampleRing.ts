@@ -25,9 +25,10 @@
  * Flow (pull-driven): the parser thread writes entries into the slot at index PUBLISHED mod nSlots
  * and waits (Atomics.waitAsync on RELEASED) while PUBLISHED − RELEASED = nSlots; a full slot is
  * published by posting its message, then adding to PUBLISHED and MESSAGES. The subscriber takes the
- * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), hands its rows to
- * the policy one by one (copying each out of shared memory), then releases it. So at most nSlots
- * slots are read ahead of the subscriber, the one it is emitting included. A waiting parser thread is woken once half the ring is
+ * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), copies its rows out
+ * of shared memory (one copy per array: SlotEntries), releases it, and hands the rows to the policy
+ * one by one. So at most nSlots + 1 slots of rows are read ahead of the subscriber: the ring, and the
+ * copy it is emitting. A waiting parser thread is woken once half the ring is
  * free (or all of it), not at every slot: each wake-up costs both threads a context switch, and on a
  * busy machine the woken thread may take the waker's core. NOTE: a message is posted before the
  * counters move, so a subscriber that sees MESSAGES move always finds the message; the slot's plain
@@ -172,21 +173,41 @@ export function receiveError(sent: SentError): Error {
 
 const NO_RAW = (): string => '';
 
+/** A slot's rows copied out of shared memory: the used part of each of its arrays. */
+interface SlotCopy {
+  readonly layout: SlotLayout;
+  readonly meta: Float64Array;
+  readonly label: Int32Array;
+  readonly x: Float32Array;
+  readonly target: Float32Array;
+}
+
 /**
- * The entries of a published slot, read in place (each Sample's arrays are copied out of shared
- * memory, so the slot can be reused once they are all read), in input order. `source` is the read's
- * source name (every origin's `source`).
+ * The entries of a published slot, in input order. The constructor copies the slot's rows out of
+ * shared memory at once — one copy of each array, not one per row — so the slot can be released
+ * before its rows are handed on; each Sample's `x` and `target` are views of that copy (a holder of
+ * many rows for long, like a shuffle window, copies them into arrays of its own: training/ownedSample.ts).
+ * `source` is the read's source name (every origin's `source`).
  */
 export class SlotEntries {
   /** The error entries by index; null when the slot holds Samples only (the common case: no lookups). */
   private readonly errorAt: Map<number, SentRowError> | null;
+  private readonly rows: SlotCopy | null;
 
   constructor(
     private readonly msg: SlotMessage,
-    private readonly views: SlotViews | null,
+    views: SlotViews | null,
     private readonly source: string,
   ) {
     this.errorAt = msg.errors.length === 0 ? null : new Map(msg.errors.map((e) => [e.at, e]));
+    const n = msg.count;
+    this.rows = views === null ? null : {
+      layout: views.layout,
+      meta: views.meta.slice(0, 3 * n),
+      label: views.label.slice(0, n),
+      x: views.x.slice(0, n * views.layout.nX),
+      target: views.target.slice(0, n * views.layout.nTarget),
+    };
   }
 
   get count(): number {
@@ -201,23 +222,23 @@ export class SlotEntries {
       if (!(err instanceof CsvError)) throw err;
       return err;
     }
-    const { views, msg } = this;
-    if (views === null) throw new Error(`fromCsv: the parser thread sent a row without its slot buffer (slot ${msg.ring}, entry ${i})`);
-    const { nX, nTarget } = views.layout;
-    const x = views.x.slice(i * nX, (i + 1) * nX);
-    const target = views.target.slice(i * nTarget, (i + 1) * nTarget);
-    const place = { source: this.source, line: views.meta[3 * i], record: views.meta[3 * i + 1], endOffset: views.meta[3 * i + 2] };
+    const { rows, msg } = this;
+    if (rows === null) throw new Error(`fromCsv: the parser thread sent a row without its slot buffer (slot ${msg.ring}, entry ${i})`);
+    const { nX, nTarget } = rows.layout;
+    const x = rows.x.subarray(i * nX, (i + 1) * nX);
+    const target = rows.target.subarray(i * nTarget, (i + 1) * nTarget);
+    const place = { source: this.source, line: rows.meta[3 * i], record: rows.meta[3 * i + 1], endOffset: rows.meta[3 * i + 2] };
     const id = msg.ids?.[i];
     const origin: RowOrigin = id === undefined || id === null ? place : { ...place, id };
     const kept = msg.kept?.[i];
-    return kept === undefined || kept === null ? { x, target, label: views.label[i], origin } : { x, target, label: views.label[i], origin, kept };
+    return kept === undefined || kept === null ? { x, target, label: rows.label[i], origin } : { x, target, label: rows.label[i], origin, kept };
   }
 
   /** The record index of entry i. */
   record(i: number): number {
     const e = this.errorAt?.get(i);
     if (e !== undefined) return e.record;
-    return this.views?.meta[3 * i + 1] ?? -1;
+    return this.rows?.meta[3 * i + 1] ?? -1;
   }
 
   /** The raw text of entry i, for a skip report. */

@@ -24,6 +24,25 @@ function at(origin: RowOrigin): string {
   return `${origin.source}:${origin.line}`;
 }
 
+/**
+ * Copies each sample's `field` (n values) to row i of `out`. Rows that lie one after another in one
+ * buffer (views of one block, as fromCsv's parser thread hands them out) are copied as one range.
+ */
+function copyRows(samples: readonly Sample[], field: (s: Sample) => Float32Array, out: Float32Array, n: number): void {
+  let i = 0;
+  while (i < samples.length) {
+    const first = field(samples[i]);
+    let end = i + 1;
+    while (end < samples.length) {
+      const next = field(samples[end]);
+      if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + 4 * n * (end - i)) break;
+      end++;
+    }
+    out.set(end === i + 1 ? first : new Float32Array(first.buffer, first.byteOffset, n * (end - i)), i * n);
+    i = end;
+  }
+}
+
 /** Copy `samples` into one Batch. Throws a ShapeError naming the row whose sizes differ from the first's. */
 function pack(samples: readonly Sample[], shape: readonly number[]): Batch {
   const m = samples.length;
@@ -39,10 +58,10 @@ function pack(samples: readonly Sample[], shape: readonly number[]): Batch {
     if ((s.label === -1) !== isRegression) {
       throw new Error(`batch: row at ${at(s.origin)} has label ${s.label}, but the batch started with ${isRegression ? 'regression rows (label -1)' : 'class labels'}`);
     }
-    x.set(s.x, i * n);
-    target.set(s.target, i * nOut);
     if (labels !== null) labels[i] = s.label;
   });
+  copyRows(samples, (s) => s.x, x, n);
+  copyRows(samples, (s) => s.target, target, nOut);
   return {
     x: { data: x, shape: [m, ...shape] },
     target: { data: target, shape: [m, nOut] },

@@ -29,7 +29,7 @@ import { batch } from './batch.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { shuffle, ShuffleState, type ShuffleSnapshot } from './shuffle.js';
 import { createGradientPool, train, type TrainOptions } from './train.js';
-import type { Sample, SourcePosition } from '../types.js';
+import type { RowOrigin, Sample, SourcePosition } from '../types.js';
 
 /** The running sums of the epoch in progress, so a resumed epoch ends with the same EpochEvent. */
 export interface EpochProgress {
@@ -157,13 +157,16 @@ function runEpoch(model: Model, options: FitOptions, state: TrainingState, epoch
     let steps = within?.progress.steps ?? 0;
 
     // What the boundary needs: the last sample read (it is in the window, or trained) and whether the source ended.
-    let position: SourcePosition | null = within?.position ?? null;
+    // Its position is made from its origin only when a boundary asks (there are far fewer steps than rows).
+    const startPosition: SourcePosition | null = within?.position ?? null;
+    let lastRead: RowOrigin | null = null;
+    const position = (): SourcePosition | null => (lastRead === null ? startPosition : { source: lastRead.source, offset: lastRead.endOffset, nextRecord: lastRead.record + 1 });
     let isSourceDone = within !== undefined && within.position === null;
     const source = isSourceDone ? EMPTY : options.trainSource(epoch, within?.position ?? undefined);
     const read = source.pipe(
       tap({
-        next: ({ origin }) => {
-          position = { source: origin.source, offset: origin.endOffset, nextRecord: origin.record + 1 };
+        next: (sample) => {
+          lastRead = sample.origin;
         },
         complete: () => {
           isSourceDone = true;
@@ -186,7 +189,7 @@ function runEpoch(model: Model, options: FitOptions, state: TrainingState, epoch
           epoch,
           step: m.step,
           samples: m.samples,
-          position,
+          position: position(),
           isSourceDone,
           shuffle: shuffleState?.snapshot() ?? null,
           progress: { lossSum, correct, steps, startSamples },

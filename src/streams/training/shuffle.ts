@@ -3,7 +3,8 @@
  * each incoming sample takes the place of a resident chosen uniformly at random, which is emitted;
  * at completion the residents are emitted in a random order (yielding to the event loop every
  * FLUSH_SLICE_MS, so a signal handler can stop a long flush at the next step). Memory stays at
- * `window` samples however long the stream. `window` 0 or 1 passes samples through unchanged (no random draws).
+ * `window` samples however long the stream (a sample that is a view of a larger buffer is held as a
+ * copy: ownedSample). `window` 0 or 1 passes samples through unchanged (no random draws).
  *
  * Determinism: the order depends only on the seed and the input order (one `rng.int(window)` per
  * sample once the window is full, one Fisher–Yates pass at the end).
@@ -17,6 +18,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { createRng, rngFromState, shuffleInPlace, type Rng } from '../../ops/random.js';
+import { ownedSample } from './ownedSample.js';
 import type { Sample } from '../types.js';
 
 /** Longest stretch of the end-of-stream flush run without yielding to the event loop. */
@@ -115,13 +117,14 @@ export function shuffle(options: ShuffleOptions): OperatorFunction<Sample, Sampl
             subscriber.next(sample);
             return;
           }
+          // The window holds its rows in arrays of their own, not in the (larger) buffers they came in.
           if (resident.length < size) {
-            resident.push(sample);
+            resident.push(ownedSample(sample));
             return;
           }
           const j = rng.int(size);
           const out = resident[j];
-          resident[j] = sample;
+          resident[j] = ownedSample(sample);
           subscriber.next(out);
         },
         error: (err) => subscriber.error(err),

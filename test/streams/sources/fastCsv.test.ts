@@ -13,7 +13,7 @@ import { CsvError, type SkipReport } from '../../../src/streams/sources/csvError
 import { DECIMAL, trimField } from '../../../src/streams/sources/csvSchema.js';
 import { type FieldScan, scanField } from '../../../src/streams/sources/fastCsv.js';
 import { type CsvSourceOptions, createCounters, fromCsv } from '../../../src/streams/sources/fromCsv.js';
-import { messyCsv, messyOptions, sourceOptions } from './messyCsv.js';
+import { messyCsv, messyOptions, sourceOptions, wideCsv, wideOptions, wideSourceOptions } from './messyCsv.js';
 
 function scan(text: string): { num: number; end: number; special: boolean } {
   const bytes = Buffer.from(text, 'utf8');
@@ -145,6 +145,17 @@ describe('fast engine = csv-parse engine', () => {
         expect(await readOnce(parts, opts, 'csv-parse')).toEqual(reference);
       }),
       { numRuns: 600 },
+    );
+  });
+
+  it('property: wide rows (runs of plain feature columns, broken by other fields) in random chunks read identically', async () => {
+    await fc.assert(
+      fc.asyncProperty(wideCsv, fc.array(fc.nat(), { maxLength: 10 }), wideOptions, async ({ bytes, names }, cuts, o) => {
+        const opts = wideSourceOptions(o, names);
+        const reference = await readOnce([bytes], opts, 'csv-parse');
+        expect(await readOnce(split(bytes, cuts), opts, 'fast')).toEqual(reference);
+      }),
+      { numRuns: 400 },
     );
   });
 

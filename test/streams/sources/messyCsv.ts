@@ -80,3 +80,57 @@ export function sourceOptions(o: { onBadRow: string; maxRecordSize: number; scal
     ...(o.id === undefined ? {} : { id: o.id }),
   };
 }
+
+/**
+ * Wide rows, where the fast scanner reads runs of plain feature columns in its tight loop: mostly
+ * pixel-like integers, broken now and then by any other field (a 16-digit number, a decimal, a
+ * blank, a bad or quoted field), a label at a random column, and a kept or id column inside the run.
+ */
+const pixel = fc.oneof(
+  { weight: 30, arbitrary: fc.integer({ min: 0, max: 255 }).map(String) },
+  // Zeros, as most pixels of an image are, and fields that start like one.
+  { weight: 30, arbitrary: fc.constant('0') },
+  { weight: 2, arbitrary: fc.constantFrom('00', '0.5', '0e1', '0 ', '-0', '0x1') },
+  { weight: 3, arbitrary: goodNumber },
+  { weight: 1, arbitrary: badField },
+);
+export const wideCsv = fc
+  .record({
+    width: fc.integer({ min: 3, max: 40 }),
+    labelAt: fc.nat(),
+    rows: fc.array(fc.tuple(fc.array(pixel, { minLength: 40, maxLength: 40 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: -1, max: 1 }), eol), { maxLength: 12 }),
+  })
+  .map(({ width, labelAt, rows }) => {
+    const at = labelAt % width;
+    const names = Array.from({ length: width }, (_, i) => (i === at ? 'label' : `c${i}`));
+    let text = names.join(',');
+    for (const [pixels, label, extra, end] of rows) {
+      // extra: a field too few or too many, now and then
+      const fields = pixels.slice(0, Math.max(1, width - 1 + (extra === 1 && label === 0 ? 1 : 0) - (extra === -1 && label === 1 ? 1 : 0)));
+      fields.splice(at, 0, String(label));
+      text += end + fields.join(',');
+    }
+    return { bytes: Buffer.from(text + '\n'), names };
+  });
+
+/** Options for a `wideCsv` draw: classify, sometimes with a kept or id column, a small record limit or normalization. */
+export const wideOptions = fc.record({
+  onBadRow: fc.constantFrom<'error' | 'skip'>('error', 'skip'),
+  scale: fc.constantFrom(1, 1 / 255),
+  keepAt: fc.option(fc.nat(), { nil: undefined }),
+  idAt: fc.option(fc.nat(), { nil: undefined }),
+  maxRecordSize: fc.constantFrom(1 << 20, 1 << 20, 60),
+});
+
+/** fromCsv options of a `wideOptions` draw for the columns `names`. */
+export function wideSourceOptions(o: { onBadRow: 'error' | 'skip'; scale: number; keepAt?: number; idAt?: number; maxRecordSize: number }, names: readonly string[]): CsvSourceOptions {
+  const column = (k: number): string => names[k % names.length];
+  return {
+    classes: 10,
+    onBadRow: o.onBadRow,
+    scale: o.scale,
+    maxRecordSize: o.maxRecordSize,
+    ...(o.keepAt === undefined ? {} : { keep: [column(o.keepAt)] }),
+    ...(o.idAt === undefined || column(o.idAt) === 'label' ? {} : { id: column(o.idAt) }),
+  };
+}

@@ -97,6 +97,26 @@ describe('batch', () => {
     expect(Array.from(all[0].x.data)).toEqual([1, 2, 3, 4]);
   });
 
+  it('rows that are views of shared blocks (in order, out of order, across blocks) pack exactly as owned rows', async () => {
+    // Two blocks of 5 rows × 3 features; the rows come in runs, with a gap, a step back and a switch of block.
+    const blocks = [0, 1].map((k) => Float32Array.from({ length: 15 }, (_, i) => 100 * k + i));
+    const targets = [0, 1].map((k) => Float32Array.from({ length: 10 }, (_, i) => 10 * k + i));
+    const order: [number, number][] = [[0, 0], [0, 1], [0, 2], [0, 4], [1, 0], [1, 1], [0, 3], [1, 2], [1, 3], [1, 4]];
+    const views: Sample[] = order.map(([k, r], i) => ({
+      x: blocks[k].subarray(3 * r, 3 * r + 3),
+      target: targets[k].subarray(2 * r, 2 * r + 2),
+      label: (k + r) % 2,
+      origin: { source: 'blocks', line: i + 2, record: i, endOffset: 0 },
+    }));
+    const owned = views.map((s) => ({ ...s, x: s.x.slice(), target: s.target.slice() }));
+    for (const size of [1, 3, 4, 10]) {
+      const got = await lastValueFrom(from(views).pipe(batch(size), toArray()));
+      const want = await lastValueFrom(from(owned).pipe(batch(size), toArray()));
+      expect(got).toEqual(want);
+      expect(Array.from(got[0].x.data.subarray(0, 3))).toEqual([0, 1, 2]);
+    }
+  });
+
   it('rejects size 0', () => {
     expect(() => batch(0)).toThrow('batch: size must be a positive integer, got 0');
   });
