@@ -1,16 +1,16 @@
 /**
  * fromCsv's `thread` option: the reading half of a read (csvRowReader.ts) runs on a CSV parser
- * thread (csvWorker.ts), which writes finished rows into a ring of SharedArrayBuffer slots
- * (sampleRing.ts); this thread takes them out in input order and applies the policy half
+ * thread (csvWorker.ts), which writes finished rows into a ring of slots whose buffers move to this
+ * thread with them (sampleRing.ts); this thread takes them in input order and applies the policy half
  * (csvRowPolicy.ts) — so the Samples, errors, counters, skip reports and gate credits a subscriber
  * sees are exactly those of a read on its own thread, while the scanning and converting of the bytes
  * costs it nothing.
  *
  *   parser thread:  bytes → rows ─▶ slot ─▶ slot ─▶ … (at most `slots` ahead, waiting while full)
- *   this thread:                    take a slot: copy its rows out, release it, emit them one by one
+ *   this thread:                    take a slot (its buffer moves here), release it, emit its rows
  *
- * - Pull-driven: the parser thread is at most `slots` + 1 slots (of about `slotBytes` each: the ring,
- *   and the copy of the one being emitted) ahead of the row being emitted; `stats()` reports the rows
+ * - Pull-driven: the parser thread is at most `slots` + 1 slots (of about `slotBytes` each: those in
+ *   flight, and the one being emitted) ahead of the row being emitted; `stats()` reports the rows
  *   ahead and that bound.
  * - Between slots this thread yields to its event loop (setImmediate), so timers, signals and file
  *   writes (checkpoints) go on while the parser thread keeps the ring full.
@@ -34,10 +34,8 @@ import {
   DEFAULT_SLOT_BYTES,
   DEFAULT_SLOTS,
   type SlotMessage,
-  type SlotViews,
   receiveError,
   wakeAt,
-  slotViews,
   SlotEntries,
 } from './sampleRing.js';
 import type { Sample } from '../types.js';
@@ -74,8 +72,6 @@ interface ThreadHandle {
   readonly control: Int32Array;
   readonly requests: MessagePort;
   readonly slots: MessagePort;
-  /** The slot buffers the parser thread has sent, per ring index. */
-  readonly views: (SlotViews | null)[];
   failure: Error | null;
   /** Entries handed to the policy (this thread only: ROWS_PUT − this is the read-ahead). */
   rowsTaken: number;
@@ -225,7 +221,7 @@ export class CsvThread {
     const worker = new Worker(url, { workerData: data, transferList: [requests.port2, slots.port2] });
     this.started++;
     worker.unref();
-    const h: ThreadHandle = { worker, control, requests: requests.port1, slots: slots.port1, views: Array.from({ length: this.nSlots }, () => null), failure: null, rowsTaken: 0 };
+    const h: ThreadHandle = { worker, control, requests: requests.port1, slots: slots.port1, failure: null, rowsTaken: 0 };
     worker.on('error', (err: Error) => {
       h.failure ??= new Error(`fromCsv: the CSV parser thread failed: ${err.message}`);
       wake(h);
@@ -256,12 +252,11 @@ export class CsvThread {
       const msg = await nextMessage(h, signal);
       if (msg === null) return;
       if (msg.end !== undefined) onEnd();
-      if (msg.buffer !== undefined) h.views[msg.ring] = slotViews(msg.buffer.sab, msg.buffer.layout);
       counters.bytesRead += msg.bytesRead - bytesBefore;
       bytesBefore = msg.bytesRead;
       if (msg.count > 0) {
-        // Copied out, the slot goes back at once: the parser thread refills it while its rows are handed on.
-        const slot = new SlotEntries(msg, msg.hasRows ? h.views[msg.ring] : null, name);
+        // The slot's buffer is ours now: the slot goes back at once, and the parser thread fills the next.
+        const slot = new SlotEntries(msg, name);
         releaseSlot(h, this.nSlots);
         for (let i = 0; i < slot.count; i++) {
           h.rowsTaken++;

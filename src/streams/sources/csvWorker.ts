@@ -68,6 +68,7 @@ interface OpenSlot {
   rawChars: number;
   readonly ids: (string | null)[];
   readonly kept: (readonly string[] | null)[];
+  /** The slot's own buffer (transferred with its message), or none for a slot of errors only. */
   readonly buffer?: SlotMessage['buffer'];
 }
 
@@ -93,8 +94,6 @@ class RingWriter implements RowPlacer {
     private readonly port: MessagePort,
     private readonly nSlots: number,
     private readonly slotBytes: number,
-    /** The buffers of the ring indices the subscriber was sent, kept across reads (it keeps them too). */
-    private readonly buffers: ({ sab: SharedArrayBuffer; layout: SlotLayout } | null)[],
     private readonly request: ReadRequest,
   ) {}
 
@@ -199,13 +198,10 @@ class RingWriter implements RowPlacer {
     let views: SlotViews | null = null;
     let buffer: SlotMessage['buffer'];
     if (hasRows && this.layout !== null) {
-      const held = this.buffers[ring];
-      const layout = this.layout;
-      const isFit = held !== null && held.layout.rows === layout.rows && held.layout.nX === layout.nX && held.layout.nTarget === layout.nTarget;
-      const use = isFit && held !== null ? held : { sab: new SharedArrayBuffer(slotBytesOf(layout)), layout };
-      // A new buffer goes with the slot's message; only once that is posted does the subscriber hold it.
-      if (!isFit) buffer = use;
-      views = slotViews(use.sab, use.layout);
+      // Every slot gets a buffer of its own, transferred with its message: the subscriber's Samples
+      // are views of it, so nothing is copied out, and it is never written again.
+      buffer = { buffer: new ArrayBuffer(slotBytesOf(this.layout)), layout: this.layout };
+      views = slotViews(buffer.buffer, buffer.layout);
     }
     const capacity = views?.layout.rows ?? this.layout?.rows ?? MAX_SLOT_ROWS;
     this.slot = { ring, count: 0, capacity, views, errors: [], rawChars: 0, ids: [], kept: [], ...(buffer === undefined ? {} : { buffer }) };
@@ -230,11 +226,10 @@ class RingWriter implements RowPlacer {
     const slot = this.slot;
     const c = this.control;
     if (slot === null || slot.count === 0) {
-      if (end !== undefined) this.post({ ring: -1, count: 0, bytesRead: this.bytes.bytesRead, hasRows: false, errors: [], end });
+      if (end !== undefined) this.post({ ring: -1, count: 0, bytesRead: this.bytes.bytesRead, errors: [], end });
       return;
     }
     this.slot = null;
-    if (slot.buffer !== undefined) this.buffers[slot.ring] = slot.buffer;
     const hasIds = slot.ids.some((id) => id !== null);
     const hasKept = slot.kept.some((k) => k !== null);
     this.post({
@@ -242,7 +237,6 @@ class RingWriter implements RowPlacer {
       count: slot.count,
       bytesRead: this.bytes.bytesRead,
       ...(slot.buffer === undefined ? {} : { buffer: slot.buffer }),
-      hasRows: slot.views !== null,
       errors: slot.errors,
       ...(hasIds ? { ids: slot.ids } : {}),
       ...(hasKept ? { kept: slot.kept } : {}),
@@ -256,7 +250,7 @@ class RingWriter implements RowPlacer {
   }
 
   private post(msg: SlotMessage): void {
-    this.port.postMessage(msg);
+    this.port.postMessage(msg, msg.buffer === undefined ? [] : [msg.buffer.buffer]);
     Atomics.add(this.control, Control.messages, 1);
     if (Atomics.load(this.control, Control.subscriberWaiting) === 1) Atomics.notify(this.control, Control.messages);
   }
@@ -264,11 +258,10 @@ class RingWriter implements RowPlacer {
 
 function serve(data: CsvWorkerData): void {
   const control = new Int32Array(data.control);
-  const buffers: ({ sab: SharedArrayBuffer; layout: SlotLayout } | null)[] = Array.from({ length: data.nSlots }, () => null);
   // Reads come one at a time (the subscriber's side starts one only after the last one's end).
   data.requests.on('message', (request: ReadRequest) => {
     const abort = new AbortController();
-    const writer = new RingWriter(control, data.slots, data.nSlots, data.slotBytes, buffers, request);
+    const writer = new RingWriter(control, data.slots, data.nSlots, data.slotBytes, request);
     const reader = new CsvRowReader(request.input, request.options, (result, record, raw) => writer.put(result, record, raw), abort.signal, writer.bytes, () => writer.publish(), writer);
     reader.readAll().then(
       () => writer.end({ kind: 'done' }),

@@ -1,7 +1,8 @@
 /**
  * What crosses between the parser thread (csvWorker.ts) and the thread that subscribed to fromCsv
- * (csvThread.ts): a ring of `nSlots` SharedArrayBuffer slots holding finished rows, a control word
- * array for the flow of slots (Atomics), and one small message per published slot.
+ * (csvThread.ts): a ring of at most `nSlots` slots in flight, each holding finished rows in a buffer
+ * of its own that travels with the slot's message (transferred: moved, not copied), a control word
+ * array for the flow of slots (Atomics, in a SharedArrayBuffer), and one message per published slot.
  *
  * A slot holds up to `rows` entries of one read, in input order; entry i is a Sample or a row-level
  * CsvError. Layout of a slot's buffer (row-major, entry i at index i of every array):
@@ -12,27 +13,27 @@
  *   Float32 target[rows × nTarget]
  *
  * An error entry leaves its numeric row unused; its facts, message and raw text travel in the slot's
- * message, with the row ids and kept texts (strings are not put in shared memory). A slot that holds
- * errors only (before the first Sample of a read) has no buffer.
+ * message, with the row ids and kept texts. A slot that holds errors only (before the first Sample of
+ * a read) has no buffer. The subscriber's Samples are views of the slot's buffer, which no thread
+ * writes again: it lives as long as they do (a holder of rows for long copies them,
+ * training/ownedSample.ts).
  *
  * Control words (Int32; the counters are monotonic over the thread's life, compared modulo 2^32):
  *   MESSAGES   messages posted by the parser thread (it adds 1 after each postMessage)
- *   PUBLISHED  slots published by the parser thread       RELEASED  slots given back by the subscriber
+ *   PUBLISHED  slots published by the parser thread       RELEASED  slots taken by the subscriber
  *   ROWS_PUT   entries written into slots
  *   SLOT_ROWS  the entries per slot of the current read (its layout), for the read-ahead bound
  *   PARSER_WAITING, SUBSCRIBER_WAITING  1 while that side waits (the other side notifies only then)
  *
- * Flow (pull-driven): the parser thread writes entries into the slot at index PUBLISHED mod nSlots
- * and waits (Atomics.waitAsync on RELEASED) while PUBLISHED − RELEASED = nSlots; a full slot is
- * published by posting its message, then adding to PUBLISHED and MESSAGES. The subscriber takes the
- * next message (receiveMessageOnPort; waitAsync on MESSAGES when there is none), copies its rows out
- * of shared memory (one copy per array: SlotEntries), releases it, and hands the rows to the policy
- * one by one. So at most nSlots + 1 slots of rows are read ahead of the subscriber: the ring, and the
- * copy it is emitting. A waiting parser thread is woken once half the ring is
- * free (or all of it), not at every slot: each wake-up costs both threads a context switch, and on a
- * busy machine the woken thread may take the waker's core. NOTE: a message is posted before the
- * counters move, so a subscriber that sees MESSAGES move always finds the message; the slot's plain
- * writes happen before the post, whose queue lock orders them before the subscriber's receive.
+ * Flow (pull-driven): the parser thread fills a slot and waits (Atomics.waitAsync on RELEASED) while
+ * PUBLISHED − RELEASED = nSlots; a full slot is published by posting its message, then adding to
+ * PUBLISHED and MESSAGES. The subscriber takes the next message (receiveMessageOnPort; waitAsync on
+ * MESSAGES when there is none), releases it at once, and hands its rows to the policy one by one. So
+ * at most nSlots + 1 slots of rows are read ahead of the subscriber: those in flight, and the one it
+ * is emitting. A waiting parser thread is woken once half the ring is free (or all of it), not at
+ * every slot: each wake-up costs both threads a context switch, and on a busy machine the woken
+ * thread may take the waker's core. NOTE: a message is posted before the counters move, so a
+ * subscriber that sees MESSAGES move always finds the message.
  */
 import { CsvError, type CsvErrorFacts } from './csvErrors.js';
 import type { RowOrigin, Sample } from '../types.js';
@@ -85,7 +86,7 @@ export function slotBytesOf(layout: SlotLayout): number {
   return layout.rows * (24 + 4 + 4 * (layout.nX + layout.nTarget));
 }
 
-export function slotViews(buffer: SharedArrayBuffer, layout: SlotLayout): SlotViews {
+export function slotViews(buffer: ArrayBuffer, layout: SlotLayout): SlotViews {
   const { rows, nX, nTarget } = layout;
   const labelAt = 24 * rows;
   const xAt = labelAt + 4 * rows;
@@ -129,10 +130,8 @@ export interface SlotMessage {
   readonly count: number;
   /** The read's counted bytes so far (CsvCounters.bytesRead of this read). */
   readonly bytesRead: number;
-  /** A new buffer for this ring index, with its layout (the subscriber keeps it for later slots). */
-  readonly buffer?: { readonly sab: SharedArrayBuffer; readonly layout: SlotLayout };
-  /** Whether the slot's rows use the buffer (false: errors only). */
-  readonly hasRows: boolean;
+  /** The slot's buffer, with its layout (transferred with the message); absent for a slot of errors only. */
+  readonly buffer?: { readonly buffer: ArrayBuffer; readonly layout: SlotLayout };
   readonly errors: readonly SentRowError[];
   /** `origin.id` per entry, when the source has an id column. */
   readonly ids?: readonly (string | null)[];
@@ -173,41 +172,22 @@ export function receiveError(sent: SentError): Error {
 
 const NO_RAW = (): string => '';
 
-/** A slot's rows copied out of shared memory: the used part of each of its arrays. */
-interface SlotCopy {
-  readonly layout: SlotLayout;
-  readonly meta: Float64Array;
-  readonly label: Int32Array;
-  readonly x: Float32Array;
-  readonly target: Float32Array;
-}
-
 /**
- * The entries of a published slot, in input order. The constructor copies the slot's rows out of
- * shared memory at once — one copy of each array, not one per row — so the slot can be released
- * before its rows are handed on; each Sample's `x` and `target` are views of that copy (a holder of
- * many rows for long, like a shuffle window, copies them into arrays of its own: training/ownedSample.ts).
- * `source` is the read's source name (every origin's `source`).
+ * The entries of a published slot, in input order: each Sample's `x` and `target` are views of the
+ * slot's buffer (its own, never written again). `source` is the read's source name (every origin's
+ * `source`).
  */
 export class SlotEntries {
   /** The error entries by index; null when the slot holds Samples only (the common case: no lookups). */
   private readonly errorAt: Map<number, SentRowError> | null;
-  private readonly rows: SlotCopy | null;
+  private readonly rows: SlotViews | null;
 
   constructor(
     private readonly msg: SlotMessage,
-    views: SlotViews | null,
     private readonly source: string,
   ) {
     this.errorAt = msg.errors.length === 0 ? null : new Map(msg.errors.map((e) => [e.at, e]));
-    const n = msg.count;
-    this.rows = views === null ? null : {
-      layout: views.layout,
-      meta: views.meta.slice(0, 3 * n),
-      label: views.label.slice(0, n),
-      x: views.x.slice(0, n * views.layout.nX),
-      target: views.target.slice(0, n * views.layout.nTarget),
-    };
+    this.rows = msg.buffer === undefined ? null : slotViews(msg.buffer.buffer, msg.buffer.layout);
   }
 
   get count(): number {
