@@ -1,8 +1,9 @@
 /**
  * The coordinator's Redis link: a worker_threads entry that does all of a distributed job's Redis
- * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step:
+ * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step
+ * (with `localSlice` the main thread computes slice 0 itself meanwhile, and workers hold slots 1…N−1):
  *
- *   1. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
+ *   1. one task per remote slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
  *      worker that holds slot s (all in one pipeline): the rows (packed when they hold ≤ 256 distinct
  *      values, packValues.ts) and, between commits, the version's weights, so a worker wakes once with
  *      all its slice needs. A version that is committed (at most every commitEveryMs, the mirror
@@ -16,8 +17,9 @@
  *      uid, run epoch, step, slice and attempt all match (else counted stale); every heartbeatMs/4 the
  *      heartbeat keys of the workers still owing a slice are checked, and a lapsed one's slices go to a
  *      spare (or any live worker) as attempt + 1 — the same rows and model version, so the same bits;
- *   3. the slices' Σ-gradients added in slice order in float64 and rounded to float32 once, exactly as
- *      parallelBackprop's pool adds its threads' slices; lossSum and correct likewise.
+ *   3. the remote slices' results handed to the main thread, which adds them to its own slice 0 in
+ *      slice order in float64 and rounds to float32 once (addSlices.ts), exactly as parallelBackprop's
+ *      pool adds its threads' slices; lossSum and correct likewise.
  *
  * Local workers (`spawn`) are child processes with an IPC channel (they exit when this process dies);
  * one that exits is started again. A lost connection (Redis restarted, a Cluster master down) is

@@ -27,7 +27,9 @@
  *
  * The steps are synchronous (the main thread waits in Atomics.wait while the link thread,
  * coordinatorThread.ts, talks to Redis), so fit's step boundaries and checkpoints mean what they mean
- * in one process.
+ * in one process. With `localSlice` (the default) a step posts the remote slices to the link thread
+ * first and computes slice 0 itself while they travel — as parallelBackprop computes slice 0 on its
+ * main thread — so N slices take N − 1 workers; then it adds the slices in slice order.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -387,9 +389,11 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
     const t4 = performance.now();
     timing.serialize += t1 - t0 + (t4 - t3) + (reply.serializeMs ?? 0);
     timing.redis += reply.redisMs ?? 0;
-    timing.compute += t2 - t1;
     timing.wait += Math.max(0, t3 - t2 - (reply.joinMs ?? 0));
-    if (own !== null) timing.localRows += Math.min(rows, m);
+    if (own !== null) {
+      timing.compute += t2 - t1;
+      timing.localRows += Math.min(rows, m);
+    }
     let o = 0;
     const grads = model.layers.map((layer) =>
       layer.params.map((p) => {
