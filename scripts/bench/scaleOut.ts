@@ -11,7 +11,8 @@
  *           report gives medians, the B/A ratio, the per-step time of each and where B's went
  *           (serialization, Redis round trips, waiting for the remote slices after its own, from
  *           workers.json), with the load average before and after.
- * hosts     Redis, the coordinator and two workers as four hosts: network namespaces joined by veth
+ * hosts     Redis, the coordinator and two workers (--no-local-slice: the workers compute both slices,
+ *           so every slice crosses the links) as four hosts: network namespaces joined by veth
  *           pairs to a bridge (iproute2; needs root). One-way delays of 0, 1 and 5 ms are added with
  *           netem where the kernel has it, else by a delaying TCP relay in Redis's namespace
  *           (delayRelay.ts), and the step time is measured for each. Namespaces, links and processes
@@ -299,7 +300,7 @@ async function hosts(dir: string, data: string, passes: number, log: (s: string)
           const name = `hosts-${job++}`;
           const url = `redis://${redisHost}:${port}`;
           const run = join(dir, name);
-          const coord = cli([...trainArgs(data, model, batch, run), '--redis', url, '--procs', '2', '--spawn', '0', '--job', name, '--wait-timeout', '60'], inNs('df-coord'));
+          const coord = cli([...trainArgs(data, model, batch, run), '--redis', url, '--procs', '2', '--no-local-slice', '--spawn', '0', '--job', name, '--wait-timeout', '60'], inNs('df-coord'));
           await sleep(300);
           const workers = ['df-w0', 'df-w1'].map((ns) => cli(['worker', '--redis', url, '--job', name, '--quiet'], inNs(ns)));
           const stdout = await coord.done;
