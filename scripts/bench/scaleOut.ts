@@ -3,14 +3,16 @@
  * against the same data parallelism over threads, measured end to end with the CLI.
  *
  * scaleout  On this machine, for LeNet and the MLP at batch 64 and 256: `deltaflow train --workers 2`
- *           (two threads) and `deltaflow train --redis URL --procs 2` (a coordinator and two worker
- *           processes on a loopback redis-server), passes alternated A, B, A, B… so a change in the
+ *           (two threads: slice 0 on the main thread, slice 1 on a gradient thread) and `deltaflow
+ *           train --redis URL --procs 2` (the coordinator computing slice 0, one worker process slice 1,
+ *           on a loopback redis-server), passes alternated A, B, A, B… so a change in the
  *           machine's load hits both. A pass is two epochs over the first R MNIST digits; its figure
  *           is the second epoch's samples per second (the first includes the workers' start). The
  *           report gives medians, the B/A ratio, the per-step time of each and where B's went
- *           (serialization, Redis round trips, waiting for the slices, from workers.json), with the
- *           load average before and after.
- * hosts     Redis, the coordinator and two workers as four hosts: network namespaces joined by veth
+ *           (serialization, Redis round trips, waiting for the remote slices after its own, from
+ *           workers.json), with the load average before and after.
+ * hosts     Redis, the coordinator and two workers (--no-local-slice: the workers compute both slices,
+ *           so every slice crosses the links) as four hosts: network namespaces joined by veth
  *           pairs to a bridge (iproute2; needs root). One-way delays of 0, 1 and 5 ms are added with
  *           netem where the kernel has it, else by a delaying TCP relay in Redis's namespace
  *           (delayRelay.ts), and the step time is measured for each. Namespaces, links and processes
@@ -298,7 +300,7 @@ async function hosts(dir: string, data: string, passes: number, log: (s: string)
           const name = `hosts-${job++}`;
           const url = `redis://${redisHost}:${port}`;
           const run = join(dir, name);
-          const coord = cli([...trainArgs(data, model, batch, run), '--redis', url, '--procs', '2', '--spawn', '0', '--job', name, '--wait-timeout', '60'], inNs('df-coord'));
+          const coord = cli([...trainArgs(data, model, batch, run), '--redis', url, '--procs', '2', '--no-local-slice', '--spawn', '0', '--job', name, '--wait-timeout', '60'], inNs('df-coord'));
           await sleep(300);
           const workers = ['df-w0', 'df-w1'].map((ns) => cli(['worker', '--redis', url, '--job', name, '--quiet'], inNs(ns)));
           const stdout = await coord.done;

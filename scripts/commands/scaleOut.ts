@@ -33,6 +33,8 @@ export interface ScaleOutFlags {
   readonly spawn?: number;
   readonly heartbeatMs?: number;
   readonly waitTimeout?: number;
+  /** false (--no-local-slice): this process computes no slice, --procs workers compute them all. */
+  readonly localSlice?: boolean;
 }
 
 export interface ScaleOut {
@@ -55,9 +57,10 @@ function procs(text: string): number {
 export function addScaleOutOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'train across processes and machines: coordinate through this Redis, redis://HOST:PORT (a server, or any node of a Cluster); needs --procs')
-    .option('--procs <n>', 'with --redis: slices per batch, each computed by a worker process (the model equals --workers N bit for bit)', procs)
+    .option('--procs <n>', 'with --redis: slices per batch, one per process: this one computes slice 0, worker processes the others (the model equals --workers N bit for bit)', procs)
+    .option('--no-local-slice', 'with --redis: this process computes no slice; --procs worker processes compute them all')
     .option('--job <name>', 'with --redis: the job name workers join (default: the run folder\'s name)')
-    .option('--spawn <n>', 'with --redis: local worker processes to start (default: --procs); others join with deltaflow worker --redis URL --job NAME', parse.nonNegativeInt)
+    .option('--spawn <n>', 'with --redis: local worker processes to start (default: --procs − 1, or --procs with --no-local-slice); others join with deltaflow worker --redis URL --job NAME', parse.nonNegativeInt)
     .option('--heartbeat-ms <ms>', `with --redis: workers' heartbeat TTL; a worker silent this long has its slices recomputed elsewhere (default ${DEFAULT_HEARTBEAT_MS})`, parse.positiveInt)
     .option('--wait-timeout <seconds>', `with --redis: give up after this long without progress (workers joining, a slice, Redis coming back); default ${DEFAULT_WAIT_S}`, parse.positiveNumber)
     .hook('preAction', (cmd) => {
@@ -85,6 +88,7 @@ export async function startScaleOut(
   const { redis } = options;
   if (redis === undefined) {
     if (options.procs !== undefined || options.job !== undefined || options.spawn !== undefined) throw new CliError('--procs, --job and --spawn need --redis redis://HOST:PORT (the Redis that coordinates the worker processes)');
+    if (options.localSlice === false) throw new CliError('--no-local-slice needs --redis redis://HOST:PORT and --procs N');
     return { mirror: undefined, fit };
   }
   if (options.procs === undefined) throw new CliError('--redis needs --procs N: the number of slices (worker processes) each batch is split into');
@@ -94,7 +98,8 @@ export async function startScaleOut(
     if (!options.quiet) process.stderr.write(`deltaflow: ${line}\n`);
   };
   const waitS = options.waitTimeout ?? DEFAULT_WAIT_S;
-  const spawnCount = options.spawn ?? options.procs;
+  const localSlice = options.localSlice ?? true;
+  const spawnCount = options.spawn ?? (localSlice ? options.procs - 1 : options.procs);
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const workerArgs = [cli, 'worker', '--redis', redis, '--job', job, '--wait-timeout', String(waitS), ...(options.quiet ? ['--quiet'] : [])];
   let distributed;
@@ -103,6 +108,7 @@ export async function startScaleOut(
       url: redis,
       job,
       slices: options.procs,
+      localSlice,
       loss: parts.loss,
       configHash: configHash(parts.config),
       isResume: parts.isResume,
@@ -117,7 +123,7 @@ export async function startScaleOut(
     throw e;
   }
   const d = distributed;
-  say(`coordinating job ${job} on ${redis} (run epoch ${d.epoch}): ${options.procs} slices per batch, ${spawnCount} local worker(s); more join with: deltaflow worker --redis ${redis} --job ${job}`);
+  say(`coordinating job ${job} on ${redis} (run epoch ${d.epoch}): ${options.procs} slices per batch${localSlice ? ' (slice 0 computed here)' : ''}, ${spawnCount} local worker(s); more join with: deltaflow worker --redis ${redis} --job ${job}`);
   let isDone = false;
   let isClosed = false;
   const report = (f: DistributedFigures): void => {
@@ -128,7 +134,8 @@ export async function startScaleOut(
     const c = f.coordinator;
     if (c.steps > 0) {
       const ms = (s: number): string => ((1000 * s) / c.steps).toFixed(2);
-      say(`coordinator: ${c.steps} steps; per step ${ms(c.serializeSeconds)} ms serializing, ${ms(c.redisSeconds)} ms on Redis round trips, ${ms(c.waitSeconds)} ms waiting for slices; ${c.staleResults} stale results ignored, ${c.reassigned} slices reassigned, ${c.restarts} local workers restarted`);
+      const own = c.localRows > 0 ? `, ${ms(c.computeSeconds)} ms computing its own slice (${c.localRows} rows)` : '';
+      say(`coordinator: ${c.steps} steps; per step ${ms(c.serializeSeconds)} ms serializing, ${ms(c.redisSeconds)} ms on Redis round trips, ${ms(c.waitSeconds)} ms waiting for slices${own}; ${c.staleResults} stale results ignored, ${c.reassigned} slices reassigned, ${c.restarts} local workers restarted`);
     }
   };
   const close = (): void => {

@@ -33,15 +33,34 @@ describe('train --redis --procs', () => {
     expect(b.metrics).toBe(a.metrics);
     expect(b.summary).toEqual(a.summary);
     const figures = readWorkers(join(dir, 'dist'));
-    expect(figures.workers).toHaveLength(2);
-    // Two epochs of 400 rows: 13 steps of 32 rows each (the last has 16), split in two slices.
-    expect(figures.workers.map((w) => w.rows).reduce((x, y) => x + y, 0)).toBe(800);
-    expect(figures.workers.every((w) => w.steps === 26)).toBe(true);
+    // The coordinator computes slice 0 itself (as --workers 2 does on its main thread); one worker process computes slice 1.
+    expect(figures.workers).toHaveLength(1);
+    // Two epochs of 400 rows: 13 steps of 32 rows each (the last has 16), split in two slices of 16 (the last: 8 and 8).
+    expect(figures.workers[0].rows).toBe(400);
+    expect(figures.coordinator.localRows).toBe(400);
+    expect(figures.workers[0].steps).toBe(26);
     expect(figures.coordinator.steps).toBe(26);
     expect(figures.coordinator.staleResults).toBe(0);
+    expect(figures.coordinator.computeSeconds).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/worker \S+ \(pid \d+\): 26 slices, 400 rows, /);
+    expect(r.stderr).toMatch(/ms computing its own slice \(400 rows\)/);
     // The run folder's checkpoint files are written too (--checkpoint-every), as in a single-process run.
     expect(readFileSync(join(dir, 'dist', 'summary.json'), 'utf8')).toMatch(/"status": "done"/);
+  });
+
+  it('with --no-local-slice two worker processes compute both slices, to the same bytes', async () => {
+    const r = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '2', '--no-local-slice', '--job', 'equal-2r', '--out', 'dist-r', '--force'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const a = readRun(reference);
+    const b = readRun(join(dir, 'dist-r'));
+    expect(b.model.equals(a.model)).toBe(true);
+    expect(b.metrics).toBe(a.metrics);
+    const figures = readWorkers(join(dir, 'dist-r'));
+    expect(figures.workers).toHaveLength(2);
+    expect(figures.workers.map((w) => w.rows).reduce((x, y) => x + y, 0)).toBe(800);
+    expect(figures.workers.every((w) => w.steps === 26)).toBe(true);
+    expect(figures.coordinator.localRows).toBe(0);
+    expect(figures.coordinator.computeSeconds).toBe(0);
   });
 
   it('with --procs 3 equals --workers 3 (slices of ⌈32/3⌉ = 11 rows, the last one of 10)', async () => {
@@ -79,12 +98,19 @@ describe('train --redis: misuse is one line, never a hang', () => {
     const alone = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--procs', '2', '--out', 'alone', '--quiet'], { cwd: dir });
     expect(alone.code).toBe(1);
     expect(oneLine(alone.stderr)).toBe('deltaflow: --procs, --job and --spawn need --redis redis://HOST:PORT (the Redis that coordinates the worker processes)');
+    const noSlice = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--no-local-slice', '--out', 'alone', '--quiet'], { cwd: dir });
+    expect(noSlice.code).toBe(1);
+    expect(oneLine(noSlice.stderr)).toBe('deltaflow: --no-local-slice needs --redis redis://HOST:PORT and --procs N');
   });
 
   it('waiting for workers that never join times out, saying so', async () => {
-    const r = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '2', '--spawn', '0', '--wait-timeout', '1', '--job', 'nobody', '--out', 'nobody', '--quiet'], { cwd: dir });
+    // --procs 3: the coordinator computes slice 0, so it waits for two workers.
+    const r = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '3', '--spawn', '0', '--wait-timeout', '1', '--job', 'nobody', '--out', 'nobody', '--quiet'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toBe(`deltaflow: waited 1 s for 2 workers to join job nobody; 0 joined (start more with: deltaflow worker --redis ${REDIS} --job nobody)`);
+    const one = await runCli(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '2', '--spawn', '0', '--wait-timeout', '1', '--job', 'nobody', '--out', 'nobody1', '--quiet'], { cwd: dir });
+    expect(one.code).toBe(1);
+    expect(oneLine(one.stderr)).toBe(`deltaflow: waited 1 s for 1 worker to join job nobody; 0 joined (start more with: deltaflow worker --redis ${REDIS} --job nobody)`);
   });
 
   it('a job name in use by a live coordinator is refused; a worker whose kernels differ is refused naming the field', async () => {

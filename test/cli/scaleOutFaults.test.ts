@@ -35,9 +35,10 @@ describe('distributed faults end bitwise equal to an uninterrupted run', () => {
       env: { DELTAFLOW_WORKER_DELAY_MS: '80' },
     });
     const killed: number[] = [];
-    // The second victim is chosen once the first one's replacement has joined.
+    // The coordinator computes slice 0, one worker process slice 1: killed, its slice waits for the
+    // replacement. The second victim is chosen once the first one's replacement has joined.
     for (const at of [random(2, 6), 0]) {
-      await until(() => run.steps() >= at && run.workerPids().length >= 2 + killed.length, 30_000, `step ${at} with ${2 + killed.length} workers joined`);
+      await until(() => run.steps() >= at && run.workerPids().length >= 1 + killed.length, 30_000, `step ${at} with ${1 + killed.length} workers joined`);
       await new Promise((r) => setTimeout(r, random(0, 80)));
       const live = run.workerPids().filter((p) => !killed.includes(p) && isRunning(p));
       const victim = live[random(0, live.length - 1)];
@@ -117,8 +118,9 @@ describe('distributed faults end bitwise equal to an uninterrupted run', () => {
   });
 
   it('a worker paused while holding a result: its slice goes to the other worker, and its late result is ignored as stale', async () => {
-    // One local worker holding each result for 30 ms, one joined by hand that holds every result for 300 ms.
-    const run = watchRun(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '2', '--spawn', '1', '--job', 'stale', '--out', 'st', '--force', ...FAST], {
+    // Two worker processes compute the two slices (--no-local-slice): one local worker holding each
+    // result for 30 ms, one joined by hand that holds every result for 300 ms.
+    const run = watchRun(['train', '--data', 'bars.csv', ...TRAIN_FLAGS, '--redis', REDIS, '--procs', '2', '--no-local-slice', '--spawn', '1', '--job', 'stale', '--out', 'st', '--force', ...FAST], {
       cwd: dir,
       env: { DELTAFLOW_WORKER_DELAY_MS: '30' },
     });

@@ -1,8 +1,9 @@
 /**
  * The coordinator's Redis link: a worker_threads entry that does all of a distributed job's Redis
- * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step:
+ * work while the main thread trains synchronously (linkMessages.ts has the handshake). Per step
+ * (with `localSlice` the main thread computes slice 0 itself meanwhile, and workers hold slots 1…N−1):
  *
- *   1. one task per slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
+ *   1. one task per remote slice s = rows [s·⌈m/N⌉, (s+1)·⌈m/N⌉) of the batch, XADDed to the inbox of the
  *      worker that holds slot s (all in one pipeline): the rows (packed when they hold ≤ 256 distinct
  *      values, packValues.ts) and, between commits, the version's weights, so a worker wakes once with
  *      all its slice needs. A version that is committed (at most every commitEveryMs, the mirror
@@ -16,8 +17,9 @@
  *      uid, run epoch, step, slice and attempt all match (else counted stale); every heartbeatMs/4 the
  *      heartbeat keys of the workers still owing a slice are checked, and a lapsed one's slices go to a
  *      spare (or any live worker) as attempt + 1 — the same rows and model version, so the same bits;
- *   3. the slices' Σ-gradients added in slice order in float64 and rounded to float32 once, exactly as
- *      parallelBackprop's pool adds its threads' slices; lossSum and correct likewise.
+ *   3. the remote slices' results handed to the main thread, which adds them to its own slice 0 in
+ *      slice order in float64 and rounds to float32 once (addSlices.ts), exactly as parallelBackprop's
+ *      pool adds its threads' slices; lossSum and correct likewise.
  *
  * Local workers (`spawn`) are child processes with an IPC channel (they exit when this process dies);
  * one that exits is started again. A lost connection (Redis restarted, a Cluster master down) is
@@ -31,13 +33,12 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { connectRedis, type CommandArg, type RedisConnection, type Reply } from '../sources/redis/redisConnection.js';
 import { RedisStreamError } from '../sources/redis/redisError.js';
 import { parseRedisUrl } from '../sources/redis/redisUrl.js';
-import { addSlices, type SliceResult } from './addSlices.js';
 import { DistributedError } from './distributedError.js';
 import { mergeRounds } from './mergeRounds.js';
 import { packValues } from './packValues.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import { jobKeys } from './jobKeys.js';
-import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, RowsRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
+import type { CommitRequest, CoordinatorFigures, LinkData, LinkMessage, LinkRequest, RemoteSlice, RowsRequest, StepReply, StepRequest, WorkerReport } from './linkMessages.js';
 import type { Sample } from '../types.js';
 import { bytesOf, decodeSamples, f32Of, f64Of, fieldOf, headerOf, xreadEntries, type Entry, type WorkerFigures } from './wire.js';
 
@@ -72,6 +73,10 @@ class Link {
   private rd: RedisConnection | null = null;
   private readonly members = new Map<string, Member>();
   private readonly owner: (string | null)[];
+  /** The first slot a worker holds: 1 when the coordinator computes slice 0 itself. */
+  private readonly firstSlot: number;
+  /** Whether the first workers have joined (the first remote step or rows request waits for them). */
+  private hasJoined = false;
   private readonly children = new Set<ChildProcess>();
   private outId = '0-0';
   private ctlId = '0-0';
@@ -93,12 +98,14 @@ class Link {
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private graceUntil = 0;
   private reconnecting: Promise<void> | null = null;
-  private fig = { steps: 0, serializeSeconds: 0, redisSeconds: 0, waitSeconds: 0, bytesSent: 0, bytesReceived: 0, staleResults: 0, reassigned: 0, restarts: 0, refused: 0, reconnects: 0 };
+  /** Counts of the link thread; the per-step times (serialize, Redis, waiting, computing) are the main thread's sums (distributedPool.ts). */
+  private fig = { steps: 0, serializeSeconds: 0, redisSeconds: 0, waitSeconds: 0, computeSeconds: 0, localRows: 0, bytesSent: 0, bytesReceived: 0, staleResults: 0, reassigned: 0, restarts: 0, refused: 0, reconnects: 0 };
 
   constructor(private readonly d: LinkData) {
     this.keys = jobKeys(d.job);
     this.target = parseRedisUrl(d.url);
     this.owner = new Array<string | null>(d.slices).fill(null);
+    this.firstSlot = d.localSlice ? 1 : 0;
     this.wv = d.startWv;
   }
 
@@ -278,7 +285,8 @@ class Link {
       return;
     }
     this.members.set(worker, { worker, host: String(h.host), pid: Number(h.pid), isAlive: true, figures: zeroFigures });
-    const free = this.owner.indexOf(null);
+    // With localSlice, slot 0 is the coordinator's own: workers hold slots 1…N−1 (and spares).
+    const free = this.owner.findIndex((w, s) => s >= this.firstSlot && w === null);
     if (free >= 0) this.owner[free] = worker;
     this.log(`${where} joined job ${this.d.job} ${free >= 0 ? `for slice ${free}` : 'as a spare'}`);
   }
@@ -296,7 +304,7 @@ class Link {
     });
     this.log(`worker ${worker} (pid ${m.pid}) ${why}; its slices go to another worker`);
     // A spare takes the freed slots.
-    for (let s = 0; s < this.owner.length; s++) {
+    for (let s = this.firstSlot; s < this.owner.length; s++) {
       if (this.owner[s] !== null) continue;
       const spare = this.live().find((x) => !this.owner.includes(x.worker));
       if (spare === undefined) break;
@@ -314,19 +322,30 @@ class Link {
     return live.reduce((a, b) => (load(b.worker) < load(a.worker) ? b : a)).worker;
   }
 
+  /**
+   * The workers the first remote step waits for: one per remote slot (N, or N − 1 when the
+   * coordinator computes slice 0), or as many as are started here if fewer; at least one.
+   */
+  private workersNeeded(): number {
+    const slots = this.d.slices - this.firstSlot;
+    return Math.max(1, Math.min(slots, this.d.spawn?.count ?? slots));
+  }
+
   /** Reads joins until `n` workers are live (the first step), or fails after waitTimeoutMs. */
   private async awaitWorkers(n: number): Promise<void> {
+    if (this.hasJoined) return;
     const deadline = performance.now() + this.d.waitTimeoutMs;
     while (this.live().length < n) {
       if (this.fatal !== null) throw this.fatal;
       if (performance.now() > deadline) {
         throw new DistributedError(
-          `waited ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s for ${n} workers to join job ${this.d.job}; ${this.live().length} joined` +
+          `waited ${(this.d.waitTimeoutMs / 1000).toFixed(0)} s for ${n} worker${n === 1 ? '' : 's'} to join job ${this.d.job}; ${this.live().length} joined` +
             `${this.fig.refused > 0 ? ` (${this.fig.refused} refused)` : ''} (start more with: deltaflow worker --redis ${this.target.display} --job ${this.d.job})`,
         );
       }
       await this.robust(() => this.readOnce(200, () => undefined));
     }
+    this.hasJoined = true;
   }
 
   // ───────────────────────────── commit ─────────────────────────────
@@ -467,7 +486,11 @@ class Link {
     const { m } = req;
     const rows = Math.ceil(m / this.d.slices);
     const nSlices = Math.ceil(m / rows);
-    if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
+    const first = this.d.localSlice ? 1 : 0;
+    // The first remote step waits for the workers to join: not a cost of the step (joinMs).
+    const j0 = performance.now();
+    if (nSlices > first) await this.awaitWorkers(this.workersNeeded());
+    const joinMs = performance.now() - j0;
     // Weights no commit published (between commits, the first step of a run) travel in every task of
     // the step, as the next version: a worker wakes once, with all its slice needs — blocked on its
     // inbox and a shared weights entry, it would wake for the weights and then read again for its task.
@@ -477,18 +500,21 @@ class Link {
     } else this.stepWeights = null;
     let serialize = 0;
     const s0 = performance.now();
+    // pending[s] is slice s; slice 0 is the main thread's own with localSlice (never sent).
     const pending: Pending[] = [];
+    const remote: Pending[] = [];
     for (let s = 0; s < nSlices; s++) {
       const start = s * rows;
       const p: Pending = { slice: s, start, rows: Math.min(rows, m - start), attempt: 0, worker: null, fields: [] };
-      p.worker = this.choose(s, pending);
-      p.fields = this.taskFields(req, p);
       pending.push(p);
+      if (s < first) continue;
+      p.worker = this.choose(s, remote);
+      p.fields = this.taskFields(req, p);
+      remote.push(p);
     }
     serialize += performance.now() - s0;
-    const results: (SliceResult | null)[] = new Array<SliceResult | null>(nSlices).fill(null);
+    const results: (RemoteSlice | null)[] = new Array<RemoteSlice | null>(nSlices).fill(null);
     let redis = 0;
-    let wait = 0;
     let isSent = false;
 
     const onResult = (e: Entry): void => {
@@ -499,7 +525,7 @@ class Link {
       const member = this.members.get(worker);
       const figures = h.figures as WorkerFigures | undefined;
       if (member !== undefined && figures !== undefined) member.figures = figures;
-      const p = typeof h.slice === 'number' ? pending[h.slice] : undefined;
+      const p = typeof h.slice === 'number' && h.slice >= first ? pending[h.slice] : undefined;
       const isCurrent = h.uid === this.d.uid && h.epoch === this.d.epoch && h.step === req.step && p !== undefined && h.attempt === p.attempt && results[p.slice] === null;
       if (!isCurrent || p === undefined) {
         this.fig.staleResults++;
@@ -522,13 +548,13 @@ class Link {
 
     let lastProgress = performance.now();
     let lastCheck = performance.now();
-    const missing = (): Pending[] => pending.filter((p) => results[p.slice] === null);
+    const missing = (): Pending[] => remote.filter((p) => results[p.slice] === null);
     await this.robust(async () => {
       if (isSent) {
         // After a reconnect: every missing slice again, as a new attempt.
         for (const p of missing()) {
           p.attempt++;
-          p.worker = this.choose(p.slice, pending);
+          p.worker = this.choose(p.slice, remote);
           p.fields = this.taskFields(req, p);
         }
       }
@@ -557,11 +583,11 @@ class Link {
         const now = performance.now();
         if (now - lastCheck >= this.d.heartbeatMs / 4) {
           lastCheck = now;
-          await this.checkHeartbeats(pending, missing(), req);
+          await this.checkHeartbeats(remote, missing(), req);
         }
         for (const p of missing()) {
           if (p.worker === null) {
-            p.worker = this.choose(p.slice, pending);
+            p.worker = this.choose(p.slice, remote);
             if (p.worker !== null) {
               p.fields = this.taskFields(req, p);
               await this.sendTask(p);
@@ -577,20 +603,17 @@ class Link {
       }
       await sending;
       if (send.isFailed) throw send.error;
-      wait += performance.now() - w0 - redis;
     });
     // The commit is on the wire before this step ends, so the next version's weights are published after it.
     await this.txQueued;
-
-    // Slice order, float64, one rounding: parallelBackprop's combine (addSlices.ts).
-    const c0 = performance.now();
-    const sum = addSlices(results, pending.map((p) => p.start), m, this.d.nOut);
-    serialize += performance.now() - c0;
     this.fig.steps++;
-    this.fig.serializeSeconds += serialize / 1000;
-    this.fig.redisSeconds += redis / 1000;
-    this.fig.waitSeconds += (wait - Math.min(wait, serialize)) / 1000;
-    return { type: 'reply', seq: req.seq, grads: sum.grads, lossSum: sum.lossSum, correct: req.l === null ? null : sum.correct, output: sum.output };
+    // The main thread adds the slices in slice order (addSlices.ts), its own first.
+    const slices = remote.map((p) => {
+      const r = results[p.slice];
+      if (r === null) throw new DistributedError(`slice ${p.slice} of step ${req.step}: no result`);
+      return r;
+    });
+    return { type: 'reply', seq: req.seq, slices, serializeMs: serialize, redisMs: redis, joinMs };
   }
 
   private async checkHeartbeats(pending: Pending[], missing: readonly Pending[], req: StepRequest): Promise<void> {
@@ -624,7 +647,7 @@ class Link {
    * place. The rows are merged round-robin — row from + i from partition i mod N.
    */
   private async rows(req: RowsRequest): Promise<StepReply> {
-    if (this.fig.steps === 0) await this.awaitWorkers(Math.min(this.d.slices, this.d.spawn?.count ?? this.d.slices) || 1);
+    await this.awaitWorkers(this.workersNeeded());
     const n = this.d.slices;
     const local = req.from / n;
     const per = req.count / n;
@@ -636,7 +659,7 @@ class Link {
       JSON.stringify({ kind: 'rows', uid: this.d.uid, epoch: this.d.epoch, stream: req.stream, p: a.slice, dataEpoch: req.dataEpoch, from: local, count: per, window: req.window, seed: req.seed, schema: req.schema, attempt: a.attempt }),
     ];
     for (const a of asks) {
-      a.worker = this.choose(a.slice, []);
+      a.worker = this.choose(a.slice, asks);
       a.fields = fieldsOf(a);
     }
     const missing = (): Pending[] => asks.filter((a) => got[a.slice] === null);
@@ -774,7 +797,7 @@ class Link {
       reply = { type: 'reply', seq: req.seq, error: messageOf(e) };
       if (req.type === 'close') reply = { ...(await this.close(false)), seq: req.seq, error: messageOf(e) };
     }
-    const transfer = reply.grads !== undefined && reply.output !== undefined ? [reply.grads.buffer, reply.output.buffer] : [];
+    const transfer = (reply.slices ?? []).flatMap((r) => [r.grads.buffer, r.output.buffer]);
     this.d.port.postMessage(reply, transfer);
     Atomics.store(control, 0, req.seq);
     Atomics.notify(control, 0);

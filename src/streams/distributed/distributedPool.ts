@@ -27,7 +27,9 @@
  *
  * The steps are synchronous (the main thread waits in Atomics.wait while the link thread,
  * coordinatorThread.ts, talks to Redis), so fit's step boundaries and checkpoints mean what they mean
- * in one process.
+ * in one process. With `localSlice` (the default) a step posts the remote slices to the link thread
+ * first and computes slice 0 itself while they travel — as parallelBackprop computes slice 0 on its
+ * main thread — so N slices take N − 1 workers; then it adds the slices in slice order.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -51,6 +53,8 @@ import { parseJobConfig } from './jobConfig.js';
 import { jobKeys, type JobKeys } from './jobKeys.js';
 import type { CoordinatorFigures, LinkData, LinkMessage, LinkRequest, StepReply, WorkerReport } from './linkMessages.js';
 import { bytesOf, decodeSample, encodeSample, f32Of } from './wire.js';
+import { addSlices, type SliceResult } from './addSlices.js';
+import { keepBackprop } from './keepBackprop.js';
 
 export type { CoordinatorFigures, WorkerReport } from './linkMessages.js';
 
@@ -83,6 +87,13 @@ export interface DistributedJobOptions {
    * commits every step.
    */
   readonly commitEveryMs?: number;
+  /**
+   * This process computes slice 0 of every batch itself, while the workers compute slices 1…N−1 —
+   * as `--workers N` computes slice 0 on its main thread — so N slices take N − 1 workers; false:
+   * N workers compute them all and this process only coordinates. The model is the same either way.
+   * Default true.
+   */
+  readonly localSlice?: boolean;
   /** Lines for the user (joins, refusals, reassignments, reconnects). */
   readonly log?: (line: string) => void;
 }
@@ -238,6 +249,7 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
   const nIn = sizeOf(model.input);
   const nOut = sizeOf(model.outShape);
   const nParams = model.params.reduce((n, p) => n + p.value.length, 0);
+  const localSlice = options.localSlice ?? true;
   const control = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
   const data: LinkData = {
@@ -250,6 +262,7 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
     heartbeatMs: c.heartbeatMs,
     waitTimeoutMs: c.waitTimeoutMs,
     slices: options.slices,
+    localSlice,
     nParams,
     nOut,
     expected: c.fingerprint,
@@ -272,9 +285,15 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
   let closed: string | null = null;
   /** Post and block until the link thread answers (its own timeouts are waitTimeoutMs; this is a backstop). */
   function call(req: LinkRequest, transfer: ArrayBuffer[]): StepReply {
+    post(req, transfer);
+    return awaitReply('seq' in req ? req.seq : 0);
+  }
+  function post(req: LinkRequest, transfer: ArrayBuffer[]): void {
     if (closed !== null) throw new DistributedError(`distributed job ${options.job}: ${closed}`);
-    const mySeq = 'seq' in req ? req.seq : 0;
     port1.postMessage(req, transfer);
+  }
+  /** Blocks until the reply to request `mySeq` (replies to earlier requests, e.g. of a step whose own slice failed, are dropped). */
+  function awaitReply(mySeq: number): StepReply {
     const deadline = performance.now() + 3 * c.waitTimeoutMs + 10_000;
     for (;;) {
       const got = Atomics.load(control, 0);
@@ -312,39 +331,85 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
   let isBusy = false;
   let subscriptions = 0;
 
+  // This thread's own slice (localSlice): the same kernels and order as a worker's.
+  const runOwn = localSlice ? keepBackprop(model, options.loss, `distributed job ${options.job} slice 0`) : null;
+  function runLocal(batch: Batch, rows: number): SliceResult {
+    if (runOwn === null) throw new DistributedError(`distributed job ${options.job}: this coordinator computes no slice`);
+    const slice: Batch = {
+      x: { data: batch.x.data.subarray(0, rows * nIn), shape: [rows, ...model.input] },
+      target: { data: batch.target.data.subarray(0, rows * nOut), shape: [rows, nOut] },
+      labels: batch.labels === null ? null : batch.labels.subarray(0, rows),
+      m: rows,
+      origins: batch.origins.slice(0, rows),
+    };
+    const b = runOwn(slice);
+    const grads = new Float32Array(nParams);
+    let o = 0;
+    b.grads.forEach((layerGrads, i) => {
+      if (layerGrads === undefined) throw new DistributedError(`distributed job ${options.job}: layer ${i} has no gradients`);
+      for (const g of layerGrads) {
+        grads.set(g, o);
+        o += g.length;
+      }
+    });
+    return { grads, lossSum: b.lossSum, correct: b.correct ?? NaN, output: b.output.data.subarray(0, rows * nOut) };
+  }
+  // The main thread's part of the per-step figures (ms); the link thread's part comes with each reply.
+  const timing = { serialize: 0, redis: 0, wait: 0, compute: 0, localRows: 0 };
+
   function backward(batch: Batch): Backward {
     const { m } = batch;
     if (batch.x.data.length !== m * nIn) throw new DistributedError(`distributed job ${options.job}: batch x holds ${batch.x.data.length} values, expected ${m} × ${nIn}`);
+    const t0 = performance.now();
     const flat = flatParams();
     const isPublished = published !== null && bytesOf(flat).equals(published);
     const push: Float32Array<ArrayBuffer> | null = isPublished ? null : flat;
     if (!isPublished) published = Buffer.from(bytesOf(flat));
     step++;
     seq++;
+    const mySeq = seq;
     const x = batch.x.data.slice();
     const t = batch.target.data.slice();
     const l = batch.labels === null ? null : batch.labels.slice();
     const transfer = [x.buffer, t.buffer, ...(l === null ? [] : [l.buffer]), ...(push === null ? [] : [push.buffer])];
-    const reply = call({ type: 'step', seq, step, m, nIn, x, t, l, push }, transfer);
-    if (reply.error !== undefined || reply.grads === undefined || reply.output === undefined || reply.lossSum === undefined) {
+    // The remote slices go first, so they travel while this thread computes its own.
+    post({ type: 'step', seq: mySeq, step, m, nIn, x, t, l, push }, transfer);
+    const rows = Math.ceil(m / options.slices);
+    const t1 = performance.now();
+    const own = localSlice ? runLocal(batch, rows) : null;
+    const t2 = performance.now();
+    const reply = awaitReply(mySeq);
+    const t3 = performance.now();
+    if (reply.error !== undefined || reply.slices === undefined) {
       throw new DistributedError(reply.error ?? `distributed job ${options.job}: the link thread answered without gradients`);
+    }
+    // Slice order, float64, one rounding: parallelBackprop's combine (addSlices.ts).
+    const results: SliceResult[] = own === null ? [...reply.slices] : [own, ...reply.slices];
+    const sum = addSlices(results, results.map((_, s) => s * rows), m, nOut);
+    const t4 = performance.now();
+    timing.serialize += t1 - t0 + (t4 - t3) + (reply.serializeMs ?? 0);
+    timing.redis += reply.redisMs ?? 0;
+    timing.wait += Math.max(0, t3 - t2 - (reply.joinMs ?? 0));
+    if (own !== null) {
+      timing.compute += t2 - t1;
+      timing.localRows += Math.min(rows, m);
     }
     let o = 0;
     const grads = model.layers.map((layer) =>
       layer.params.map((p) => {
-        const g = reply.grads?.subarray(o, o + p.value.length) ?? new Float32Array(0);
+        const g = sum.grads.subarray(o, o + p.value.length);
         o += p.value.length;
         return g;
       }),
     );
-    const output = { data: reply.output, shape: [m, ...model.outShape] };
+    const output = { data: sum.output, shape: [m, ...model.outShape] };
     return {
       batch,
       tape: [],
       output,
-      lossSum: reply.lossSum,
-      loss: reply.lossSum / m,
-      correct: reply.correct ?? null,
+      lossSum: sum.lossSum,
+      loss: sum.lossSum / m,
+      correct: batch.labels === null ? null : sum.correct,
       delta: { data: new Float32Array(0), shape: [0] },
       deltas: [],
       grads,
@@ -520,11 +585,20 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
         void thread.terminate();
       }
       if (reply.error !== undefined) throw new DistributedError(reply.error);
-      return { coordinator: reply.coordinator ?? emptyFigures(), workers: reply.workers ?? [] };
+      const link = reply.coordinator ?? emptyFigures();
+      const coordinator: CoordinatorFigures = {
+        ...link,
+        serializeSeconds: timing.serialize / 1000,
+        redisSeconds: timing.redis / 1000,
+        waitSeconds: timing.wait / 1000,
+        computeSeconds: timing.compute / 1000,
+        localRows: timing.localRows,
+      };
+      return { coordinator, workers: reply.workers ?? [] };
     },
   };
 }
 
 function emptyFigures(): CoordinatorFigures {
-  return { steps: 0, serializeSeconds: 0, redisSeconds: 0, waitSeconds: 0, bytesSent: 0, bytesReceived: 0, staleResults: 0, reassigned: 0, restarts: 0, refused: 0, reconnects: 0 };
+  return { steps: 0, serializeSeconds: 0, redisSeconds: 0, waitSeconds: 0, computeSeconds: 0, localRows: 0, bytesSent: 0, bytesReceived: 0, staleResults: 0, reassigned: 0, restarts: 0, refused: 0, reconnects: 0 };
 }

@@ -3,13 +3,16 @@
  * (coordinatorThread.ts). The main thread trains synchronously (DESIGN.md: a step runs inside `next`),
  * so it posts a request on the MessagePort and blocks in Atomics.wait on `control[0]` until the link
  * thread, which does all the Redis work on its own event loop, has posted the reply and stored its
- * `seq` there; the main thread then takes the reply with receiveMessageOnPort. A commit is posted
- * without waiting (its outcome comes with the next reply), so committing a version costs the step
- * no round trip.
+ * `seq` there; the main thread then takes the reply with receiveMessageOnPort. A step request is
+ * posted before the main thread computes its own slice (slice 0, unless `localSlice` is off), so the
+ * remote slices travel while it computes; the reply carries the remote slices' results, which the
+ * main thread adds to its own (addSlices.ts). A commit is posted without waiting (its outcome comes
+ * with the next reply), so committing a version costs the step no round trip.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Fingerprint } from './fingerprint.js';
 import type { Sample } from '../types.js';
+import type { SliceResult } from './addSlices.js';
 import type { WorkerFigures } from './wire.js';
 
 export interface LinkData {
@@ -23,6 +26,8 @@ export interface LinkData {
   readonly heartbeatMs: number;
   readonly waitTimeoutMs: number;
   readonly slices: number;
+  /** The coordinator computes slice 0 itself; workers get slices 1…N−1. */
+  readonly localSlice: boolean;
   readonly nParams: number;
   readonly nOut: number;
   /** The fingerprint workers must have. */
@@ -88,12 +93,16 @@ export type LinkRequest = StepRequest | CommitRequest | CloseRequest | RowsReque
 /** Where the coordinator's time went, summed over the steps. */
 export interface CoordinatorFigures {
   readonly steps: number;
-  /** Building tasks, reading results, adding the slices. */
+  /** Building tasks and reading results (link thread), flattening the weights and adding the slices (main thread). */
   readonly serializeSeconds: number;
-  /** Waiting for Redis replies on the step's path (commits, task writes). */
+  /** Waiting for Redis replies on the step's path (task writes); the link thread, while the main thread computes or waits. */
   readonly redisSeconds: number;
-  /** From the tasks written to the last result read. */
+  /** The main thread blocked for the remote slices (after its own slice, if it computes one). */
   readonly waitSeconds: number;
+  /** The main thread computing its own slice (0 without localSlice). */
+  readonly computeSeconds: number;
+  /** Rows of the coordinator's own slices. */
+  readonly localRows: number;
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly staleResults: number;
@@ -114,15 +123,24 @@ export interface StepReply {
   readonly type: 'reply';
   readonly seq: number;
   readonly error?: string;
-  readonly grads?: Float32Array<ArrayBuffer>;
-  readonly lossSum?: number;
-  readonly correct?: number | null;
-  readonly output?: Float32Array<ArrayBuffer>;
+  /** A step's remote slices (slice s at index s − first), for the main thread to add to its own. */
+  readonly slices?: readonly RemoteSlice[];
+  /** The link thread's part of the step: building tasks and reading results, and the task writes' round trips (ms). */
+  readonly serializeMs?: number;
+  readonly redisMs?: number;
+  /** Of the step's time, waiting for the first workers to join (ms). */
+  readonly joinMs?: number;
   readonly coordinator?: CoordinatorFigures;
   readonly workers?: readonly WorkerReport[];
   /** A rows request's rows in round-robin order, and whether the partitions ended. */
   readonly rows?: readonly Sample[];
   readonly isEnd?: boolean;
+}
+
+/** A remote slice's result as the link thread hands it on (its arrays transferred, not copied). */
+export interface RemoteSlice extends SliceResult {
+  readonly grads: Float32Array<ArrayBuffer>;
+  readonly output: Float32Array<ArrayBuffer>;
 }
 
 export interface LogMessage {

@@ -24,8 +24,16 @@ export function packValues(a: Float32Array): Buffer | null {
   const table = new Uint32Array(256);
   const index = new Uint8Array(n);
   let k = 0;
+  // Images hold long runs of one value (the background): a run takes no hashing.
+  let last = 0;
+  let lastSlot = -1;
   for (let i = 0; i < n; i++) {
     const v = bits[i];
+    if (v === last && lastSlot >= 0) {
+      index[i] = lastSlot;
+      continue;
+    }
+    last = v;
     let h = Math.imul(v, 0x9e3779b1) >>> 22;
     for (;;) {
       const s = slot[h];
@@ -34,11 +42,13 @@ export function packValues(a: Float32Array): Buffer | null {
         table[k] = v;
         slot[h] = k;
         index[i] = k;
+        lastSlot = k;
         k++;
         break;
       }
       if (table[s] === v) {
         index[i] = s;
+        lastSlot = s;
         break;
       }
       h = (h + 1) & (SLOTS - 1);

@@ -23,7 +23,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Subject } from 'rxjs';
 import { createModel, type Model } from '../../layers/sequential.js';
 import { initKernels } from '../../ops/kernels.js';
 import { sizeOf } from '../../ops/tensor.js';
@@ -33,13 +32,13 @@ import { parseRedisUrl } from '../sources/redis/redisUrl.js';
 import { partitionKey } from '../sources/redis/partitions.js';
 import type { EntrySchemaOptions } from '../sources/redis/redisEntry.js';
 import { PartitionReader, partitionSeed } from './partitionReader.js';
-import { backprop } from '../training/backprop.js';
 import { meanSquaredError, softmaxCrossEntropy, type Backward, type Loss } from '../training/lossHead.js';
 import type { Batch, RowOrigin } from '../types.js';
 import { DistributedError } from './distributedError.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseJobConfig, type JobConfig } from './jobConfig.js';
 import { jobKeys } from './jobKeys.js';
+import { keepBackprop } from './keepBackprop.js';
 import { unpackValues } from './packValues.js';
 import { bytesOf, encodeSamples, entryOf, f32Of, fieldOf, headerOf, i32Of, xreadEntries, type WorkerFigures } from './wire.js';
 
@@ -75,21 +74,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const isTransient = (e: unknown): boolean =>
   e instanceof RedisStreamError && (e.code === 'REDIS_UNREACHABLE' || e.code === 'REDIS_TIMEOUT' || (e.code === 'REDIS_COMMAND' && /CLUSTERDOWN|TRYAGAIN/.test(e.message)));
 const WORKER_ORIGIN: RowOrigin = { source: '(distributed worker slice)', line: 0, record: 0, endOffset: 0 };
-
-/** One kept-alive backprop subscription, driven synchronously (its workspaces persist between slices). */
-function keepBackprop(model: Model, loss: Loss): (batch: Batch) => Backward {
-  const input = new Subject<Batch>();
-  let last: Backward | null = null;
-  let failure: { readonly error: unknown } | null = null;
-  input.pipe(backprop(model, { loss })).subscribe({ next: (b) => (last = b), error: (error: unknown) => (failure = { error }) });
-  return (batch) => {
-    last = null;
-    input.next(batch);
-    if (failure !== null) throw failure.error;
-    if (last === null) throw new DistributedError('worker: backprop emitted nothing for a slice');
-    return last;
-  };
-}
 
 /** Rejoin: the run epoch changed, or the coordinator dropped this worker. */
 class Rejoin {
@@ -193,7 +177,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerOutcome> 
     const nIn = sizeOf(model.input);
     const nOut = sizeOf(model.outShape);
     const nParams = model.params.reduce((n, p) => n + p.value.length, 0);
-    const step = keepBackprop(model, lossOf());
+    const step = keepBackprop(model, lossOf(), 'worker');
     const worker = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const inbox = keys.inbox(worker);
     const hb = keys.heartbeat(worker);

@@ -76,7 +76,7 @@ export function bytesOf(a: Float32Array | Float64Array | Int32Array): Buffer {
 }
 
 /** Copies bytes into a fresh (aligned) Float32Array, checking the length. */
-export function f32Of(b: Buffer, n: number, what: string): Float32Array {
+export function f32Of(b: Buffer, n: number, what: string): Float32Array<ArrayBuffer> {
   if (b.length !== 4 * n) throw new Error(`${what}: expected ${4 * n} bytes (${n} floats), got ${b.length}`);
   const out = new Float32Array(n);
   new Uint8Array(out.buffer).set(b);

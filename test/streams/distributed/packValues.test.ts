@@ -25,6 +25,15 @@ describe('packValues', () => {
     expect(bitsOf(back)).toEqual(bitsOf(x));
   });
 
+  it('runs of one value (an image background), 0 next to -0, and a leading run of 0 come back bit for bit', () => {
+    const runs: [number, number][] = [[0, 40], [0x80000000, 3], [0, 5], [0x3f800000, 7], [0x7fc00001, 4], [0x7fc00002, 4], [0, 100], [0x3b808081, 1], [0x3b808081, 9]];
+    const bits = Uint32Array.from(runs.flatMap(([v, n]) => new Array<number>(n).fill(v)));
+    const x = new Float32Array(bits.buffer);
+    const packed = packValues(x);
+    expect(packed?.length).toBe(4 + 4 * 6 + bits.length);
+    expect(bitsOf(unpackValues(packed ?? Buffer.alloc(0), x.length, 'test'))).toEqual(Array.from(bits));
+  });
+
   it('keeps -0, subnormals, infinities and NaN payloads as their bits', () => {
     const bits = new Uint32Array([0x80000000, 0, 1, 0x7f800000, 0xff800000, 0x7fc00001, 0xffc12345, 0x3f800000, 0x80000000, 0x7fc00001]);
     const x = new Float32Array(bits.buffer);
