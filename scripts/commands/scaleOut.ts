@@ -60,7 +60,7 @@ export function addScaleOutOptions(command: Command): Command {
     .option('--procs <n>', 'with --redis: slices per batch, one per process: this one computes slice 0, worker processes the others (the model equals --workers N bit for bit)', procs)
     .option('--no-local-slice', 'with --redis: this process computes no slice; --procs worker processes compute them all')
     .option('--job <name>', 'with --redis: the job name workers join (default: the run folder\'s name)')
-    .option('--spawn <n>', 'with --redis: local worker processes to start (default: --procs − 1, or --procs with --no-local-slice); others join with deltaflow worker --redis URL --job NAME', parse.nonNegativeInt)
+    .option('--spawn <n>', 'with --redis: local worker processes to start (default: --procs; with slice 0 computed here, one of them is a spare); others join with deltaflow worker --redis URL --job NAME', parse.nonNegativeInt)
     .option('--heartbeat-ms <ms>', `with --redis: workers' heartbeat TTL; a worker silent this long has its slices recomputed elsewhere (default ${DEFAULT_HEARTBEAT_MS})`, parse.positiveInt)
     .option('--wait-timeout <seconds>', `with --redis: give up after this long without progress (workers joining, a slice, Redis coming back); default ${DEFAULT_WAIT_S}`, parse.positiveNumber)
     .hook('preAction', (cmd) => {
@@ -99,7 +99,9 @@ export async function startScaleOut(
   };
   const waitS = options.waitTimeout ?? DEFAULT_WAIT_S;
   const localSlice = options.localSlice ?? true;
-  const spawnCount = options.spawn ?? (localSlice ? options.procs - 1 : options.procs);
+  // N local workers either way: with slice 0 computed here, N − 1 hold slices and one stands by as a spare
+  // (it takes a lapsed worker's slices at once, instead of waiting for a restart).
+  const spawnCount = options.spawn ?? options.procs;
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const workerArgs = [cli, 'worker', '--redis', redis, '--job', job, '--wait-timeout', String(waitS), ...(options.quiet ? ['--quiet'] : [])];
   let distributed;
@@ -123,7 +125,7 @@ export async function startScaleOut(
     throw e;
   }
   const d = distributed;
-  say(`coordinating job ${job} on ${redis} (run epoch ${d.epoch}): ${options.procs} slices per batch${localSlice ? ' (slice 0 computed here)' : ''}, ${spawnCount} local worker(s); more join with: deltaflow worker --redis ${redis} --job ${job}`);
+  say(`coordinating job ${job} on ${redis} (run epoch ${d.epoch}): ${options.procs} slices per batch${localSlice ? ' (slice 0 computed here)' : ''}, ${spawnCount} local worker(s)${localSlice && spawnCount >= options.procs ? ' (one a spare)' : ''}; more join with: deltaflow worker --redis ${redis} --job ${job}`);
   let isDone = false;
   let isClosed = false;
   const report = (f: DistributedFigures): void => {
