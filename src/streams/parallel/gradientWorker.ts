@@ -170,11 +170,9 @@ async function run(data: GradientWorkerData): Promise<void> {
   let seen = 0;
   const spin = new SpinBudget(data.spinMs);
   for (;;) {
-    for (;;) {
-      const waited = spinThenWait(control, Control.seq, seen, spin.ms, Infinity);
-      spin.record(waited);
-      if (waited !== Waited.timedOut) break;
-    }
+    const t0 = performance.now();
+    while (spinThenWait(control, Control.seq, seen, spin.ms, Infinity) === Waited.timedOut);
+    spin.record(performance.now() - t0);
     seen = Atomics.load(control, Control.seq);
     if (Atomics.load(control, Control.command) === Command.quit) break;
     let status: number = Status.ok;

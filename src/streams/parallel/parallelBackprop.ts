@@ -301,17 +301,20 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
    * polls first for up to `spin.ms` (spinThenWait.ts).
    */
   function waitFor(slot: WorkerSlot, index: number, isDone: () => boolean, what: string, spin: SpinBudget | null = null): void {
-    const deadline = performance.now() + timeoutMs;
+    const t0 = performance.now();
+    const deadline = t0 + timeoutMs;
     for (let round = 0; ; round++) {
       const seen = Atomics.load(slot.control, index);
-      if (isDone()) return;
+      if (isDone()) {
+        if (round > 0) spin?.record(performance.now() - t0);
+        return;
+      }
       if (Atomics.load(slot.control, Control.status) === Status.dead) {
         throw broken(new Error(`parallelBackprop: gradient worker ${slot.index} exited while ${what}`));
       }
       const left = deadline - performance.now();
       if (left <= 0) throw broken(new Error(`parallelBackprop: gradient worker ${slot.index} did not finish ${what} within ${timeoutMs} ms`));
-      const waited = spinThenWait(slot.control, index, seen, round === 0 && spin !== null ? Math.min(spin.ms, left) : 0, Math.min(left, 1000));
-      if (round === 0) spin?.record(waited);
+      spinThenWait(slot.control, index, seen, round === 0 && spin !== null ? Math.min(spin.ms, left) : 0, Math.min(left, 1000));
     }
   }
 

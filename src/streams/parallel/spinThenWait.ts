@@ -15,7 +15,7 @@
  *   Waited.timedOut  `spinMs + waitMs` passed without a change (a spurious wake-up with the value
  *                    unchanged counts as a time-out: the caller loops)
  *
- * SpinBudget adapts `spinMs` to how the waits end, so a busy machine does not pay for polls that
+ * SpinBudget adapts `spinMs` to how long the waits last, so a busy machine does not pay for polls that
  * never see the value change.
  */
 
@@ -52,12 +52,12 @@ export function spinThenWait(cell: Int32Array, index: number, seen: number, spin
 }
 
 /**
- * A waiter's poll budget that follows how its waits end: halved after a wait that had to sleep,
- * doubled (up to `maxMs`) after one that ended while polling. When the other thread keeps arriving
- * late — the machine is busy and it waits for a core, or the work between steps outlasts the
- * budget — the budget decays towards 0 within a few steps and the waiter sleeps at once, as it
- * would without polling; a poll of `FLOOR_MS` stays, so a budget can grow again when the machine
- * quietens.
+ * A waiter's poll budget that follows how long its waits last. After a wait that took `elapsedMs`:
+ * when that was within `maxMs` (polling for the whole budget would have seen the change), the budget
+ * is back at `maxMs`; when the change came later (the machine is busy and the other thread waits for
+ * a core, or the work between steps outlasts the budget), polling only burnt a core, and the budget
+ * halves, down to `FLOOR_MS` within a few steps, so the waiter then sleeps at once, as it would
+ * without polling. One quick wait brings the full budget back when the machine quietens.
  */
 export class SpinBudget {
   static readonly FLOOR_MS = 0.02;
@@ -66,9 +66,9 @@ export class SpinBudget {
     this.ms = maxMs;
   }
 
-  /** Record how a wait polled with `this.ms` ended. */
-  record(waited: Waited): void {
+  /** Record that a wait (polled with `this.ms`, then slept as needed) saw the change after `elapsedMs`. */
+  record(elapsedMs: number): void {
     if (this.maxMs <= 0) return;
-    this.ms = waited === Waited.polled ? Math.min(this.maxMs, this.ms * 2) : Math.max(SpinBudget.FLOOR_MS, this.ms / 2);
+    this.ms = elapsedMs <= this.maxMs ? this.maxMs : Math.max(SpinBudget.FLOOR_MS, this.ms / 2);
   }
 }

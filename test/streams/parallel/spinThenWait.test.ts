@@ -1,7 +1,7 @@
 /**
  * spinThenWait and SpinBudget (src/streams/parallel/spinThenWait.ts): a change made by another thread
  * is seen while polling or, once the poll budget is spent, by a wake-up from Atomics.wait; a wait
- * with no change times out; the budget halves after sleeps and doubles after polls, within its bounds.
+ * with no change times out; the budget follows how long the waits last, within its bounds.
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -57,23 +57,26 @@ describe('spinThenWait', () => {
 });
 
 describe('SpinBudget', () => {
-  it('halves after a sleep down to its floor, doubles after a poll up to its maximum', () => {
+  it('halves after a wait longer than its maximum, down to its floor; one wait within it restores the maximum', () => {
     const budget = new SpinBudget(1);
     expect(budget.ms).toBe(1);
-    budget.record(Waited.slept);
+    budget.record(5);
     expect(budget.ms).toBe(0.5);
-    for (let i = 0; i < 20; i++) budget.record(Waited.timedOut);
+    budget.record(1.5);
+    expect(budget.ms).toBe(0.25);
+    for (let i = 0; i < 20; i++) budget.record(100);
     expect(budget.ms).toBe(SpinBudget.FLOOR_MS);
-    budget.record(Waited.polled);
-    expect(budget.ms).toBe(2 * SpinBudget.FLOOR_MS);
-    for (let i = 0; i < 20; i++) budget.record(Waited.polled);
+    // a wait of 0.3 ms: polling 1 ms would have caught it, though the floor's poll did not
+    budget.record(0.3);
+    expect(budget.ms).toBe(1);
+    budget.record(1);
     expect(budget.ms).toBe(1);
   });
 
   it('a budget of 0 never polls', () => {
     const budget = new SpinBudget(0);
-    budget.record(Waited.polled);
-    budget.record(Waited.slept);
+    budget.record(0.1);
+    budget.record(100);
     expect(budget.ms).toBe(0);
   });
 
