@@ -374,11 +374,13 @@ describe('createGradientPool', () => {
   });
 
   it('a worker that stalls on a slice times out: the stream errors, the pool closes and its thread is ended', async () => {
-    const { options, allExited } = watchExits({ loss, workers: 2, timeoutMs: 200 }, { worker: 1, step: 2, kind: 'stall', message: '', stallMs: 60_000 });
+    const { options, allExited } = watchExits({ loss, workers: 2, timeoutMs: 1000 }, { worker: 1, step: 2, kind: 'stall', message: '', stallMs: 60_000 });
     const pool = createGradientPool(mlp(), options);
     const bs = await batches(data(12, 3, 4), 4);
+    // the timeout covers the worker's start-up too: give it time to be ready first, even on a busy machine
+    await new Promise((r) => setTimeout(r, 1000));
     const t0 = performance.now();
-    await expect(lastValueFrom(from(bs).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: gradient worker 1 did not finish its slice of step 2 within 200 ms');
+    await expect(lastValueFrom(from(bs).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: gradient worker 1 did not finish its slice of step 2 within 1000 ms');
     expect(performance.now() - t0).toBeLessThan(30_000);
     expect(pool.stats().isClosed).toBe(true);
     expect(await allExited).toEqual([1]);
