@@ -22,7 +22,7 @@
 import { availableParallelism } from 'node:os';
 
 /** How long a pool thread polls before it sleeps, in ms: long enough to cover the main thread's work between two steps. */
-export const SPIN_MS = 1;
+export const SPIN_MS = 0.5;
 
 /**
  * The poll budget for a pool of `threads` threads (the main thread and its workers): SPIN_MS when
@@ -53,11 +53,12 @@ export function spinThenWait(cell: Int32Array, index: number, seen: number, spin
 
 /**
  * A waiter's poll budget that follows how long its waits last. After a wait that took `elapsedMs`:
- * when that was within `maxMs` (polling for the whole budget would have seen the change), the budget
- * is back at `maxMs`; when the change came later (the machine is busy and the other thread waits for
- * a core, or the work between steps outlasts the budget), polling only burnt a core, and the budget
- * halves, down to `FLOOR_MS` within a few steps, so the waiter then sleeps at once, as it would
- * without polling. One quick wait brings the full budget back when the machine quietens.
+ * within `maxMs` (a poll of the full budget would have seen the change), the budget doubles, up to
+ * `maxMs`; longer (the machine is busy and the other thread waits for a core, or the work between
+ * steps outlasts the budget), polling only burnt a core that the other thread may have needed, and
+ * the budget drops to a quarter, down to `FLOOR_MS`. So on a busy machine, where a good share of the
+ * waits are long, it stays near the floor and the waiter sleeps at once, as it would without
+ * polling; a few quick waits in a row bring the full budget back when the machine quietens.
  */
 export class SpinBudget {
   static readonly FLOOR_MS = 0.02;
@@ -69,6 +70,6 @@ export class SpinBudget {
   /** Record that a wait (polled with `this.ms`, then slept as needed) saw the change after `elapsedMs`. */
   record(elapsedMs: number): void {
     if (this.maxMs <= 0) return;
-    this.ms = elapsedMs <= this.maxMs ? this.maxMs : Math.max(SpinBudget.FLOOR_MS, this.ms / 2);
+    this.ms = elapsedMs <= this.maxMs ? Math.min(this.maxMs, 2 * this.ms) : Math.max(SpinBudget.FLOOR_MS, this.ms / 4);
   }
 }

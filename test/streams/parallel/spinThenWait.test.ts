@@ -57,19 +57,19 @@ describe('spinThenWait', () => {
 });
 
 describe('SpinBudget', () => {
-  it('halves after a wait longer than its maximum, down to its floor; one wait within it restores the maximum', () => {
+  it('drops to a quarter after a wait longer than its maximum, down to its floor; doubles after a shorter one, up to the maximum', () => {
     const budget = new SpinBudget(1);
     expect(budget.ms).toBe(1);
     budget.record(5);
-    expect(budget.ms).toBe(0.5);
-    budget.record(1.5);
     expect(budget.ms).toBe(0.25);
+    budget.record(1.5);
+    expect(budget.ms).toBe(0.0625);
     for (let i = 0; i < 20; i++) budget.record(100);
     expect(budget.ms).toBe(SpinBudget.FLOOR_MS);
     // a wait of 0.3 ms: polling 1 ms would have caught it, though the floor's poll did not
     budget.record(0.3);
-    expect(budget.ms).toBe(1);
-    budget.record(1);
+    expect(budget.ms).toBe(2 * SpinBudget.FLOOR_MS);
+    for (let i = 0; i < 20; i++) budget.record(1);
     expect(budget.ms).toBe(1);
   });
 
