@@ -37,19 +37,20 @@
  * Shared memory and handshake: sharedBatch.ts. Each step blocks this thread until the workers are
  * done, so the step stays synchronous inside `next` (DESIGN.md); between steps (and between
  * subscriptions) every worker is idle. Both sides poll briefly before they sleep in Atomics.wait
- * (spinThenWait.ts: at most SPIN_MS, adapted to how the waits end, and only when every thread has a
- * core), since a kernel wake-up costs a small network's step a good part of its time.
+ * (spinThenWait.ts: at most SPIN_MS, adapted to how long the waits last, and only when every thread
+ * has a core), since a kernel wake-up costs a small network's step a good part of its time.
  *
  * The reduction (sumSlices.ts) runs on this thread once the workers are done. With the WASM kernels
  * on, the workers' result areas live in this thread's kernel memory and the combined gradients are
  * resident, so with two threads the sum is one SIMD pass (sliceSumWasm.ts, bitwise the same numbers)
- * and averageGradients reads its result in place. A worker's error reaches the subscriber as a GradientWorkerError
- * with the worker's message; a worker that exits, or does not answer within `timeoutMs`, ends the
- * stream with an error instead of hanging. Any such worker failure also closes the pool (a later
- * subscription gets an error saying why); an error on this thread (a bad batch, slice 0's backprop)
- * leaves it usable. The threads are started when the pool is created (the first step waits for them
- * to be ready), unref'd (an idle pool never keeps the process alive), and told to quit and terminated
- * by close().
+ * and averageGradients reads its result in place.
+ *
+ * Failures: a worker's error reaches the subscriber as a GradientWorkerError with the worker's
+ * message; a worker that exits, or does not answer within `timeoutMs`, ends the stream with an error
+ * instead of hanging. Any such worker failure also closes the pool (a later subscription gets an
+ * error saying why); an error on this thread (a bad batch, slice 0's backprop) leaves it usable.
+ * The threads are started when the pool is created (the first step waits for them to be ready),
+ * unref'd (an idle pool never keeps the process alive), and told to quit and terminated by close().
  *
  * The model must be one `sequential`/`createModel` can rebuild from its layer specs (workers rebuild it).
  */
