@@ -10,7 +10,7 @@ export const NODE_MODULES: Readonly<Record<string, readonly string[]>> = {
   'fs/promises': ['mkdir', 'open', 'readdir', 'readFile', 'rename', 'stat', 'unlink', 'writeFile'],
   path: ['basename', 'dirname', 'join', 'resolve'],
   url: ['fileURLToPath', 'pathToFileURL'],
-  os: ['endianness', 'tmpdir'],
+  os: ['availableParallelism', 'endianness', 'tmpdir'],
   crypto: ['createHash', 'timingSafeEqual'],
   worker_threads: ['MessageChannel', 'receiveMessageOnPort', 'Worker'],
   stream: ['Readable'],

@@ -14,6 +14,7 @@ import { convWat } from '../../src/ops/wasm/convWat.js';
 import { elementwiseWat } from '../../src/ops/wasm/elementwiseWasm.js';
 import { gemmWat } from '../../src/ops/wasm/gemm.wat.js';
 import { layoutWat } from '../../src/ops/wasm/layoutWasm.js';
+import { sliceSumWat } from '../../src/ops/wasm/sliceSumWasm.js';
 import { stepWat } from '../../src/ops/wasm/step.wat.js';
 
 // NOTE: lib ES2022 and @types/node 20 do not declare WebAssembly; the members used are declared here.
@@ -70,10 +71,11 @@ describe('assembleWat vs wabt', () => {
     });
   }
 
-  it('the ReLU / pooling, layout and per-step modules: the same bytes', () => {
+  it('the ReLU / pooling, layout, per-step and slice-sum modules: the same bytes', () => {
     expectSameBytes(elementwiseWat(), 'elementwise');
     expectSameBytes(layoutWat(), 'layout');
     expectSameBytes(stepWat(), 'step');
+    expectSameBytes(sliceSumWat(), 'sliceSum');
   });
 
   it('plain (unfolded) instructions, comments, hex and special float constants, param lists: the same bytes', () => {

@@ -1,7 +1,7 @@
 /**
  * A gradient worker (worker_threads entry, started by a gradient pool, parallelBackprop.ts): it rebuilds the model from
  * its specs, keeps ONE `backprop` subscription alive (its workspaces persist from step to step), and
- * then loops synchronously: wait on the control block's `seq`, copy the current parameters into its
+ * then loops synchronously: wait on the control block's `seq` (polling first, spinThenWait.ts), copy the current parameters into its
  * model, push its slice of the batch through backprop, write the slice's Σ-gradients, lossSum, correct
  * and output to shared memory, store `done = seq`, notify. Layout and handshake: sharedBatch.ts.
  * It lives as long as its pool — across all the subscriptions (fit: epochs) the pool serves — and
@@ -33,6 +33,7 @@ import {
   type SliceMessage,
   type WorkerErrorMessage,
 } from './sharedBatch.js';
+import { SpinBudget, spinThenWait, Waited } from './spinThenWait.js';
 import type { Batch } from '../types.js';
 
 /**
@@ -117,7 +118,7 @@ async function run(data: GradientWorkerData): Promise<void> {
   const nOut = sizeOf(model.outShape);
   const nParams = model.params.reduce((n, p) => n + p.value.length, 0);
   const params = new Float32Array(data.params, 0, nParams);
-  const result = viewResultArea(data.result, nParams);
+  const result = viewResultArea(data.result, data.resultOffset, nParams);
   const step = keepBackprop(mods, model, loss);
   let slice: SliceArea | null = null;
   let generation = 0;
@@ -147,7 +148,8 @@ async function run(data: GradientWorkerData): Promise<void> {
     const { fault } = data;
     if (fault !== null && fault.worker === data.index && fault.step === steps) {
       if (fault.kind === 'exit') process.exit(1);
-      throw new Error(fault.message);
+      if (fault.kind === 'stall') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.stallMs ?? 0);
+      else throw new Error(fault.message);
     }
     const b = step(sliceBatch(slice, rows, model.input, nOut, hasLabels));
     offset = 0;
@@ -166,8 +168,11 @@ async function run(data: GradientWorkerData): Promise<void> {
   Atomics.store(control, Control.ready, Ready.ready);
   Atomics.notify(control, Control.ready);
   let seen = 0;
+  const spin = new SpinBudget(data.spinMs);
   for (;;) {
-    Atomics.wait(control, Control.seq, seen);
+    const t0 = performance.now();
+    while (spinThenWait(control, Control.seq, seen, spin.ms, Infinity) === Waited.timedOut);
+    spin.record(performance.now() - t0);
     seen = Atomics.load(control, Control.seq);
     if (Atomics.load(control, Control.command) === Command.quit) break;
     let status: number = Status.ok;

@@ -34,15 +34,23 @@
  * only: a NaN born in another slice is reported as a non-finite loss (or gradient) rather than at its
  * layer. The NonFiniteError itself is raised the same way.
  *
- * Shared memory and handshake: sharedBatch.ts. Each step blocks this thread in Atomics.wait until the
- * workers are done, so the step stays synchronous inside `next` (DESIGN.md); between steps (and between
- * subscriptions) every worker is idle. A worker's error reaches the subscriber as a GradientWorkerError
- * with the worker's message; a worker that exits, or does not answer within `timeoutMs`, ends the
- * stream with an error instead of hanging. Any such worker failure also closes the pool (a later
- * subscription gets an error saying why); an error on this thread (a bad batch, slice 0's backprop)
- * leaves it usable. The threads are started when the pool is created (the first step waits for them
- * to be ready), unref'd (an idle pool never keeps the process alive), and told to quit and terminated
- * by close().
+ * Shared memory and handshake: sharedBatch.ts. Each step blocks this thread until the workers are
+ * done, so the step stays synchronous inside `next` (DESIGN.md); between steps (and between
+ * subscriptions) every worker is idle. Both sides poll briefly before they sleep in Atomics.wait
+ * (spinThenWait.ts: at most SPIN_MS, adapted to how long the waits last, and only when every thread
+ * has a core), since a kernel wake-up costs a small network's step a good part of its time.
+ *
+ * The reduction (sumSlices.ts) runs on this thread once the workers are done. With the WASM kernels
+ * on, the workers' result areas live in this thread's kernel memory and the combined gradients are
+ * resident, so with two threads the sum is one SIMD pass (sliceSumWasm.ts, bitwise the same numbers)
+ * and averageGradients reads its result in place.
+ *
+ * Failures: a worker's error reaches the subscriber as a GradientWorkerError with the worker's
+ * message; a worker that exits, or does not answer within `timeoutMs`, ends the stream with an error
+ * instead of hanging. Any such worker failure also closes the pool (a later subscription gets an
+ * error saying why); an error on this thread (a bad batch, slice 0's backprop) leaves it usable.
+ * The threads are started when the pool is created (the first step waits for them to be ready),
+ * unref'd (an idle pool never keeps the process alive), and told to quit and terminated by close().
  *
  * The model must be one `sequential`/`createModel` can rebuild from its layer specs (workers rebuild it).
  */
@@ -54,6 +62,8 @@ import type { Model } from '../../layers/sequential.js';
 import { ShapeError, sizeOf, Workspace } from '../../ops/tensor.js';
 import { convWasmIsFma, convWasmReady } from '../../ops/wasm/convWasm.js';
 import { gemmWasmIsFma, wasmReady } from '../../ops/wasm/gemmWasm.js';
+import { kernelArena, residentAddress, residentF32 } from '../../ops/wasm/kernelMemory.js';
+import { sumTwoWasm } from '../../ops/wasm/sliceSumWasm.js';
 import { backprop, type BackpropOptions } from '../training/backprop.js';
 import type { Internals } from '../training/internals.js';
 import { lossHead, type Backward, type Loss } from '../training/lossHead.js';
@@ -62,6 +72,8 @@ import {
   Control,
   CONTROL_LENGTH,
   createResultArea,
+  resultBytes,
+  viewResultArea,
   createSliceArea,
   Ready,
   Status,
@@ -74,6 +86,8 @@ import {
   type WorkerErrorMessage,
   type WorkerFault,
 } from './sharedBatch.js';
+import { SpinBudget, spinBudgetMs, spinThenWait } from './spinThenWait.js';
+import { sumSlices } from './sumSlices.js';
 import type { Batch } from '../types.js';
 
 export type { WorkerFault } from './sharedBatch.js';
@@ -158,6 +172,10 @@ interface WorkerSlot {
   readonly port: MessagePort;
   readonly control: Int32Array;
   readonly result: ResultArea;
+  /** This thread's poll budget when it waits for this worker. */
+  readonly spin: SpinBudget;
+  /** Byte address of `result.grads` in this thread's kernel memory, or −1 when the area is a buffer of its own. */
+  readonly gradsAt: number;
   slice: SliceArea | null;
   generation: number;
   seq: number;
@@ -198,6 +216,8 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
   const nParams = sizes.reduce((a, b) => a + b, 0);
   const paramsSab = new SharedArrayBuffer(4 * nParams);
   const params = new Float32Array(paramsSab);
+  // set once the threads start (a page has no cores to count, nor threads to start)
+  let spinMs = 0;
   const kernels = { conv: convWasmReady(), gemm: wasmReady(), fma: convWasmIsFma() || gemmWasmIsFma() };
   const slots: WorkerSlot[] = [];
   let started = 0;
@@ -209,7 +229,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
   function startWorker(url: URL, index: number): WorkerSlot {
     const controlSab = new SharedArrayBuffer(4 * CONTROL_LENGTH);
     const control = new Int32Array(controlSab);
-    const result = createResultArea(nParams);
+    const { result, block } = resultArea();
     const { port1, port2 } = new MessageChannel();
     const data: GradientWorkerData = {
       index,
@@ -221,18 +241,36 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
       control: controlSab,
       params: paramsSab,
       result: result.sab,
+      resultOffset: result.stats.byteOffset,
       port: port2,
+      spinMs,
       fault: options.testHooks?.fault ?? null,
     };
     const thread = new Worker(url, { workerData: data, transferList: [port2] });
     started++;
     thread.unref();
+    // A kernel-memory block is reused once its view is collected: keep it until the thread has
+    // exited, not only as long as the pool (close() does not wait for a busy worker to stop writing).
+    if (block !== null) thread.once('exit', () => block.length);
     // Errors are reported through shared memory and the port; this listener only keeps an
     // 'error' event from becoming an uncaught exception after the pool has closed.
     thread.on('error', () => {});
     const onExit = options.testHooks?.onExit;
     if (onExit !== undefined) thread.on('exit', (code: number) => onExit(index, code));
-    return { index, thread, port: port1, control, result, slice: null, generation: 0, seq: 0 };
+    const gradsAt = block === null ? -1 : residentAddress(block) + (result.grads.byteOffset - result.stats.byteOffset);
+    return { index, thread, port: port1, control, result, gradsAt, spin: new SpinBudget(spinMs), slice: null, generation: 0, seq: 0 };
+  }
+
+  /**
+   * A worker's result area: a block of this thread's kernel memory when the WASM kernels are on
+   * (sumTwoWasm then reads it in place, its last vector up to 3 floats past the gradients: the 4
+   * floats of padding), else a SharedArrayBuffer of its own.
+   */
+  function resultArea(): { readonly result: ResultArea; readonly block: Float32Array | null } {
+    const memory = kernelArena()?.memory;
+    const block = memory === undefined ? null : residentF32(Math.ceil(resultBytes(nParams) / 4) + 4);
+    if (block === null || !(block.buffer instanceof SharedArrayBuffer)) return { result: createResultArea(nParams), block: null };
+    return { result: viewResultArea(block.buffer, block.byteOffset, nParams), block };
   }
 
   function close(because = 'close() was called'): void {
@@ -259,18 +297,25 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
     return broken(new GradientWorkerError(slot.index, msg.name, `parallelBackprop: gradient worker ${slot.index} ${what}: ${msg.message}`, msg.stack));
   }
 
-  /** Block until `isDone()` (woken through control[index]), or the worker dies, or timeoutMs passes. */
-  function waitFor(slot: WorkerSlot, index: number, isDone: () => boolean, what: string): void {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
+  /**
+   * Block until `isDone()` (woken through control[index]), or the worker dies, or timeoutMs passes;
+   * polls first for up to `spin.ms` (spinThenWait.ts).
+   */
+  function waitFor(slot: WorkerSlot, index: number, isDone: () => boolean, what: string, spin: SpinBudget | null = null): void {
+    const t0 = performance.now();
+    const deadline = t0 + timeoutMs;
+    for (let round = 0; ; round++) {
       const seen = Atomics.load(slot.control, index);
-      if (isDone()) return;
+      if (isDone()) {
+        if (round > 0) spin?.record(performance.now() - t0);
+        return;
+      }
       if (Atomics.load(slot.control, Control.status) === Status.dead) {
         throw broken(new Error(`parallelBackprop: gradient worker ${slot.index} exited while ${what}`));
       }
       const left = deadline - performance.now();
       if (left <= 0) throw broken(new Error(`parallelBackprop: gradient worker ${slot.index} did not finish ${what} within ${timeoutMs} ms`));
-      Atomics.wait(slot.control, index, seen, Math.min(left, 1000));
+      spinThenWait(slot.control, index, seen, round === 0 && spin !== null ? Math.min(spin.ms, left) : 0, Math.min(left, 1000));
     }
   }
 
@@ -302,7 +347,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
   }
 
   function awaitDone(slot: WorkerSlot): void {
-    waitFor(slot, Control.done, () => Atomics.load(slot.control, Control.done) === slot.seq, `its slice of step ${slot.seq}`);
+    waitFor(slot, Control.done, () => Atomics.load(slot.control, Control.done) === slot.seq, `its slice of step ${slot.seq}`, slot.spin);
     if (Atomics.load(slot.control, Control.status) === Status.error) throw workerError(slot, `failed on its slice of step ${slot.seq}`);
   }
 
@@ -336,8 +381,6 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
       subscriptions++;
       // Per subscription: this thread's backprop (kept alive, driven synchronously) and the combined buffers.
       const ws = new Workspace();
-      // float64 partial sums of one parameter tensor at a time.
-      const sums = new Float64Array(Math.max(0, ...sizes));
       const local = new Subject<Batch>();
       let localOut: Backward | null = null;
       let localFailure: { readonly error: unknown } | null = null;
@@ -365,19 +408,15 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
       /** Slice 0's record with the workers' slices added in slice order. */
       function combine(batch: Batch, b0: Backward, used: readonly WorkerSlot[], rows: number): Backward {
         let offset = 0;
+        const others = used.map((slot) => slot.result.grads);
         const grads = b0.grads.map((layerGrads, i) => {
           if (layerGrads === undefined) throw new Error(`parallelBackprop: layer ${i} has no gradients`);
           return layerGrads.map((g0, k) => {
-            const n = g0.length;
-            const acc = sums.subarray(0, n);
-            acc.set(g0);
-            for (const slot of used) {
-              const g = slot.result.grads;
-              for (let e = 0; e < n; e++) acc[e] += g[offset + e];
-            }
-            const sum = ws.f32(`grad ${i}.${k}`, n);
-            sum.set(acc); // the one rounding to float32
-            offset += n;
+            // resident (when the kernels are on) so that sumTwoWasm writes it and averageGradients reads it in place
+            const sum = ws.residentF32(`grad ${i}.${k}`, g0.length);
+            const isSummed = used.length === 1 && used[0].gradsAt >= 0 && sumTwoWasm(sum, g0, used[0].gradsAt + 4 * offset);
+            if (!isSummed) sumSlices(sum, g0, others, offset);
+            offset += g0.length;
             return sum;
           });
         });
@@ -454,6 +493,7 @@ export function createGradientPool(model: Model, options: GradientPoolOptions): 
   try {
     if (workers > 1) {
       const url = workerUrl();
+      spinMs = spinBudgetMs(workers);
       for (let i = 1; i < workers; i++) slots.push(startWorker(url, i));
     }
   } catch (err) {

@@ -6,7 +6,10 @@
  * Per worker:
  *   control  Int32Array [CONTROL_LENGTH]   the Atomics handshake (fields in `Control`)
  *   result   Float64 [2] (lossSum, correct or NaN when the slice has no labels) then
- *            Float32 [P] the slice's Σ-gradients, flat in model order (layer 0's W, b, layer 1's…)
+ *            Float32 [P] the slice's Σ-gradients, flat in model order (layer 0's W, b, layer 1's…);
+ *            a SharedArrayBuffer of its own, or — when the main thread's WASM kernels are on — a
+ *            block of its kernel memory (the wasm memory is shared), so the main thread's SIMD
+ *            reduction reads the gradients where the worker wrote them
  *   slice    Float32 x [cap, nIn] · target [cap, nOut] · output [cap, nOut] · Int32 labels [cap]
  *            (cap rows; replaced by a bigger one, announced through `generation`, when a batch needs more)
  * Shared by all workers:
@@ -15,7 +18,8 @@
  *
  * Handshake of one step: the main thread writes params and the slice, sets `rows`, `hasLabels`,
  * `command = step`, bumps `seq` and notifies; the worker (waiting on `seq`) computes, writes the result,
- * sets `status`, stores `done = seq` and notifies; the main thread waits on `done`. Plain writes before
+ * sets `status`, stores `done = seq` and notifies; the main thread waits on `done`. Each wait polls
+ * before it sleeps (spinThenWait.ts); a notify with nobody asleep costs nothing. Plain writes before
  * an Atomics store are visible to the thread that observes that store (Atomics are sequentially
  * consistent), so the data areas need no atomics of their own.
  */
@@ -60,12 +64,19 @@ export interface ResultArea {
   readonly grads: Float32Array;
 }
 
-export function createResultArea(nParams: number): ResultArea {
-  return viewResultArea(new SharedArrayBuffer(STATS_BYTES + 4 * nParams), nParams);
+/** Bytes of a result area for `nParams` parameters. */
+export function resultBytes(nParams: number): number {
+  return STATS_BYTES + 4 * nParams;
 }
 
-export function viewResultArea(sab: SharedArrayBuffer, nParams: number): ResultArea {
-  return { sab, stats: new Float64Array(sab, 0, 2), grads: new Float32Array(sab, STATS_BYTES, nParams) };
+/** A result area of its own. */
+export function createResultArea(nParams: number): ResultArea {
+  return viewResultArea(new SharedArrayBuffer(resultBytes(nParams)), 0, nParams);
+}
+
+/** The result area at `byteOffset` (a multiple of 8) of `sab`: a buffer of its own, or a block of the main thread's kernel memory. */
+export function viewResultArea(sab: SharedArrayBuffer, byteOffset: number, nParams: number): ResultArea {
+  return { sab, stats: new Float64Array(sab, byteOffset, 2), grads: new Float32Array(sab, byteOffset + STATS_BYTES, nParams) };
 }
 
 /** A worker's slice buffer for up to `capacity` rows of `nIn` inputs and `nOut` outputs. */
@@ -127,12 +138,16 @@ export function sliceBatch(area: SliceArea, rows: number, input: readonly number
   };
 }
 
-/** Testing only: make a worker fail on its `step`-th slice, by throwing `message` or by exiting its thread. */
+/**
+ * Testing only: make a worker fail on its `step`-th slice, by throwing `message`, by exiting its
+ * thread, or by stalling (blocking `stallMs` before it computes the slice, as a stuck worker would).
+ */
 export interface WorkerFault {
   readonly worker: number;
   readonly step: number;
-  readonly kind: 'throw' | 'exit';
+  readonly kind: 'throw' | 'exit' | 'stall';
   readonly message: string;
+  readonly stallMs?: number;
 }
 
 /** What a gradient worker is started with (structured-cloned; the SharedArrayBuffers are shared, the port transferred). */
@@ -147,9 +162,13 @@ export interface GradientWorkerData {
   readonly kernels: { readonly conv: boolean; readonly gemm: boolean; readonly fma: boolean };
   readonly control: SharedArrayBuffer;
   readonly params: SharedArrayBuffer;
+  /** The worker's result area: `resultBytes(P)` bytes at `resultOffset` (viewResultArea). */
   readonly result: SharedArrayBuffer;
+  readonly resultOffset: number;
   /** Main → worker: SliceMessage; worker → main: WorkerErrorMessage. */
   readonly port: MessagePort;
+  /** How long the worker polls `seq` before it sleeps in Atomics.wait (spinThenWait.ts); 0: never polls. */
+  readonly spinMs: number;
   readonly fault: WorkerFault | null;
 }
 

@@ -355,6 +355,37 @@ describe('createGradientPool', () => {
     expect(await allExited).toEqual([1]);
   });
 
+  it('a worker asleep after a pause longer than its poll budget is still woken for the next step', async () => {
+    const model = mlp(4);
+    const pool = createGradientPool(model, { loss, workers: 2 });
+    const bs = await batches(data(12, 4, 4), 6);
+    const input = new Subject<Batch>();
+    const got = collectGrads(input.pipe(pool.backprop));
+    for (const b of bs) {
+      input.next(b);
+      // well past SPIN_MS: the worker has stopped polling and sleeps in Atomics.wait
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    input.complete();
+    const records = await got;
+    expect(records).toHaveLength(2);
+    for (const [i, b] of bs.entries()) expect(bits(records[i].grads)).toEqual(bits(await sliceSums(model, b, 2)));
+    pool.close();
+  });
+
+  it('a worker that stalls on a slice times out: the stream errors, the pool closes and its thread is ended', async () => {
+    const { options, allExited } = watchExits({ loss, workers: 2, timeoutMs: 1000 }, { worker: 1, step: 2, kind: 'stall', message: '', stallMs: 60_000 });
+    const pool = createGradientPool(mlp(), options);
+    const bs = await batches(data(12, 3, 4), 4);
+    // the timeout covers the worker's start-up too: give it time to be ready first, even on a busy machine
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = performance.now();
+    await expect(lastValueFrom(from(bs).pipe(pool.backprop))).rejects.toThrow('parallelBackprop: gradient worker 1 did not finish its slice of step 2 within 1000 ms');
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(pool.stats().isClosed).toBe(true);
+    expect(await allExited).toEqual([1]);
+  });
+
   it('an error on this thread (a bad batch) leaves the pool usable', async () => {
     const model = mlp();
     const pool = createGradientPool(model, { loss, workers: 2 });
