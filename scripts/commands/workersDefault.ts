@@ -16,8 +16,13 @@
  * scripts/bench/workloads.ts). The default is the largest n ≤ the cores for which both hold, else 1.
  * The thresholds come from the bench's workers section (`node dist/scripts/bench.js --only workers`:
  * 1 against 2 workers in memory over models and batch sizes, passes alternating, on a 2-vCPU
- * machine), which prints the rule's choice beside each measurement. Dense nets use each weight about
- * 6 times a row (F/P ≈ 6), so they need large batches; convolutions reuse theirs hundreds of times.
+ * machine), which prints the rule's choice beside each measurement. Measured quiet on 2026-12-03, once
+ * the pool's hand-over polled and its slices were added in SIMD: 2 workers gave 1.17–1.61× wherever a
+ * slice held ≥ 3 MFLOP and ≥ 129 FLOP per parameter (LeNet-5 from batch 8, the MLP 784-128-64-10
+ * from 64, 784-32-10 at 64, 784-512-512-10 from 64), and 1.00× for 784-512-512-10 at batch 32 (51
+ * MFLOP but 77 per parameter); the MLP at batch 32 (66 per parameter) gave 1.17 and is left on the
+ * careful side. Dense nets use each weight about 6 times a row (F/P ≈ 6), so they need batches of
+ * tens of rows a slice; convolutions reuse theirs hundreds of times.
  *
  * A CSV parser thread that parses while the steps run (rows streaming through a shuffle window
  * smaller than the file, or file order) keeps a core busy beside them, so the rule counts one core
@@ -29,9 +34,9 @@ import type { Layer } from '../../src/layers/layer.js';
 import type { Model } from '../../src/layers/sequential.js';
 
 /** A slice below this many FLOPs does not pay for a thread. */
-export const MIN_SLICE_FLOPS = 16e6;
+export const MIN_SLICE_FLOPS = 2e6;
 /** A slice below this many FLOPs per parameter does not pay for a thread. */
-export const MIN_SLICE_FLOPS_PER_PARAM = 400;
+export const MIN_SLICE_FLOPS_PER_PARAM = 100;
 
 const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 

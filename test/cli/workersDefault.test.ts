@@ -47,10 +47,11 @@ describe('defaultWorkers', () => {
     expect(defaultWorkers(lenet(), 64, 4).workers).toBe(4);
   });
 
-  it('the MLP at batch 64 on two cores stays on one thread (its slices are too light for their 109,386 parameters)', () => {
-    const c = defaultWorkers(mlp(), 64, 2);
+  it('the MLP on two cores: batch 32 stays on one thread (its slices are too light for their 109,386 parameters), batch 64 takes two', () => {
+    const c = defaultWorkers(mlp(), 32, 2);
     expect(c.workers).toBe(1);
-    expect(c.why).toBe(`auto: split in 2, a slice of 32 rows would be 15 MFLOP and 133 FLOP per parameter; a worker pays off from ${MIN_SLICE_FLOPS / 1e6} MFLOP and ${MIN_SLICE_FLOPS_PER_PARAM}`);
+    expect(c.why).toBe(`auto: split in 2, a slice of 16 rows would be 7.3 MFLOP and 66 FLOP per parameter; a worker pays off from ${MIN_SLICE_FLOPS / 1e6} MFLOP and ${MIN_SLICE_FLOPS_PER_PARAM}`);
+    expect(defaultWorkers(mlp(), 64, 2)).toEqual({ workers: 2, why: `auto: a slice of 32 rows is 15 MFLOP and 133 FLOP per parameter; a worker pays off from ${MIN_SLICE_FLOPS / 1e6} MFLOP and ${MIN_SLICE_FLOPS_PER_PARAM}` });
   });
 
   it('LeNet-5 at batch 32 (the default job) and 64 on two cores takes two workers', () => {
