@@ -97,11 +97,17 @@ class RingWriter implements RowPlacer {
     private readonly request: ReadRequest,
   ) {}
 
-  /** The reader's sink: writes one outcome, or waits for a free slot first (returns that wait). */
+  /**
+   * The reader's sink: writes one outcome, or waits for a free slot first (returns that wait). A
+   * Sample (from csv-parse, which the scanner hands over to) is copied into the place of the next row.
+   */
   put(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void> {
-    const isError = result instanceof CsvError;
-    const text = isError && this.request.needsRaw ? raw() : undefined;
-    return this.write(result, record, text);
+    if (result instanceof CsvError) return this.writeError(result, record, this.request.needsRaw ? raw() : undefined);
+    if (!this.isReady(result.x.length, result.target.length)) return this.whenReady().then(() => this.put(result, record, raw));
+    this.x.set(result.x, this.xAt);
+    this.target.set(result.target, this.targetAt);
+    const o = result.origin;
+    return this.placed(o.line, o.record, o.endOffset, result.label, o.id ?? null, result.kept ?? null);
   }
 
   isReady(nX: number, nTarget: number): boolean {
@@ -146,45 +152,26 @@ class RingWriter implements RowPlacer {
     Atomics.store(this.control, Control.slotRows, this.layout.rows);
   }
 
-  private write(result: Sample | CsvError, record: number, raw: string | undefined): void | Promise<void> {
-    if (!(result instanceof CsvError)) this.fixLayout(result.x.length, result.target.length);
-    // A slot of errors only has no buffer: the first Sample goes into a slot that has one.
-    if (this.slot !== null && this.slot.views === null && !(result instanceof CsvError)) this.publish();
-    if (this.slot === null && !this.open(!(result instanceof CsvError))) {
-      return this.whenFree().then(() => this.write(result, record, raw));
-    }
+  /** A row-level error's entry (a slot of errors only has no buffer: it needs none). */
+  private writeError(result: CsvError, record: number, raw: string | undefined): void | Promise<void> {
+    if (this.slot === null && !this.open(false)) return this.whenFree().then(() => this.writeError(result, record, raw));
     const slot = this.slot;
     if (slot === null) throw new Error('internal: no slot open');
     const i = slot.count++;
     Atomics.add(this.control, Control.rowsPut, 1);
-    if (result instanceof CsvError) {
-      this.skipped++;
-      const r = this.request;
-      // The policy's own test (csvRowPolicy.ts): this row fails the read, or is skipped within the budget.
-      const isLast = r.onBadRow !== 'skip' || !result.isRowLevel || (r.maxBadRows !== undefined && r.skippedBefore + this.skipped > r.maxBadRows);
-      // A skipped row's error travels without its stack (only the one that fails the read is thrown).
-      const sent = sendError(result);
-      slot.errors.push({ at: i, record, error: isLast ? sent : { ...sent, stack: '' }, ...(raw === undefined ? {} : { raw }) });
-      slot.rawChars += (raw?.length ?? 0) + result.message.length;
-      slot.ids.push(null);
-      slot.kept.push(null);
-      if (isLast) {
-        this.end({ kind: 'stopped' });
-        throw STOP;
-      }
-    } else {
-      const v = slot.views;
-      if (v === null) throw new Error('internal: a Sample in a slot without a buffer');
-      const { nX, nTarget } = v.layout;
-      const o = result.origin;
-      v.meta[3 * i] = o.line;
-      v.meta[3 * i + 1] = o.record;
-      v.meta[3 * i + 2] = o.endOffset;
-      v.label[i] = result.label;
-      v.x.set(result.x, i * nX);
-      v.target.set(result.target, i * nTarget);
-      slot.ids.push(o.id ?? null);
-      slot.kept.push(result.kept ?? null);
+    this.skipped++;
+    const r = this.request;
+    // The policy's own test (csvRowPolicy.ts): this row fails the read, or is skipped within the budget.
+    const isLast = r.onBadRow !== 'skip' || !result.isRowLevel || (r.maxBadRows !== undefined && r.skippedBefore + this.skipped > r.maxBadRows);
+    // A skipped row's error travels without its stack (only the one that fails the read is thrown).
+    const sent = sendError(result);
+    slot.errors.push({ at: i, record, error: isLast ? sent : { ...sent, stack: '' }, ...(raw === undefined ? {} : { raw }) });
+    slot.rawChars += (raw?.length ?? 0) + result.message.length;
+    slot.ids.push(null);
+    slot.kept.push(null);
+    if (isLast) {
+      this.end({ kind: 'stopped' });
+      throw STOP;
     }
     if (slot.count === slot.capacity || slot.rawChars >= this.slotBytes) this.publish();
   }
