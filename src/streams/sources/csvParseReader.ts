@@ -94,6 +94,24 @@ export async function readWithCsvParse(src: ByteSource, at: Cursor, run: ParseRu
     queue.length = 0;
     return false;
   };
+  /**
+   * Feeds `chunk` a line (and one byte: csv-parse holds a record until it sees what follows) at a
+   * time until the columns are resolved; returns where the bytes not fed start, or null if aborted.
+   */
+  const feedLines = async (chunk: Buffer): Promise<number | null> => {
+    let from = 0;
+    while (from < chunk.length && !isPlanned()) {
+      const lf = chunk.indexOf(0x0a, from);
+      const to = lf < 0 ? chunk.length : Math.min(chunk.length, lf + 2);
+      const piece = chunk.subarray(from, to);
+      from = to;
+      window.append(piece);
+      const err = await feed(parser, piece);
+      if (await takeQueued()) return null;
+      if (err !== undefined && !isPlanned()) throw locateError(err, window, cur, run);
+    }
+    return from;
+  };
   try {
     for (;;) {
       const chunk = await src.next();
@@ -110,6 +128,18 @@ export async function readWithCsvParse(src: ByteSource, at: Cursor, run: ParseRu
         parser.destroy();
         parser = newParser({ ...cur }, run.maxRecordSize, queue);
         if (isPlanned()) {
+          src.unshift(window.slice(cur.offset, window.end));
+          return cur;
+        }
+        continue;
+      }
+      if (chunk !== null && untilPlan) {
+        // Fed a line at a time: csv-parse parses all it is given, and only the header (or the first
+        // row) is wanted here; a 64 KiB chunk of wide rows costs it tens of milliseconds.
+        const rest = await feedLines(chunk);
+        if (rest === null) return null;
+        if (isPlanned()) {
+          src.unshift(chunk.subarray(rest));
           src.unshift(window.slice(cur.offset, window.end));
           return cur;
         }
