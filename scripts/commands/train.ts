@@ -229,7 +229,8 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const { workers } = workersChoice;
 
   await initKernels();
-  const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize };
+  // Blocks of whole batches: read in file order, a batch is a view of its block, not a copy.
+  const csv = { ...csvOptions(meta), maxRecordSize: options.maxRecordSize, alignRows: options.batch };
   // Raw data on a large scale gets a hint: targets whenever they are learned raw, features unless
   // --normalize was chosen (none included) or the model file brings its own.
   const hintTargets = meta.task === 'regress' && meta.targetNormalize === null ? meta.label : [];

@@ -41,6 +41,8 @@ export interface ReadOptions extends SchemaOptions {
   readonly maxRecordSize?: number;
   readonly engine?: 'fast' | 'csv-parse';
   readonly follow?: boolean | FollowOptions;
+  /** Rows per block a multiple of this where one fits (fromCsv `alignRows`). */
+  readonly alignRows?: number;
 }
 
 /** Receives each record's outcome in input order; a promise makes reading wait before the next record. */
@@ -58,6 +60,7 @@ export function sourceName(input: CsvInput, options: { readonly name?: string })
 export class CsvRowReader {
   readonly name: string;
   readonly maxRecordSize: number;
+  readonly alignRows: number | undefined;
   plan: ColumnPlan | null = null;
   needsHeader: boolean;
   /** While re-reading the header for a resume: records are looked at, never handed on. */
@@ -78,6 +81,7 @@ export class CsvRowReader {
   ) {
     this.name = sourceName(input, options);
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
+    this.alignRows = options.alignRows;
     this.needsHeader = options.hasHeader ?? true;
   }
 

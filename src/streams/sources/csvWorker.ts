@@ -148,7 +148,7 @@ class RingWriter implements RowPlacer {
   /** Every row of a read has the sizes of its column plan: the first one fixes the layout. */
   private fixLayout(nX: number, nTarget: number): void {
     if (this.layout !== null) return;
-    this.layout = layoutFor(nX, nTarget, this.slotBytes);
+    this.layout = layoutFor(nX, nTarget, this.slotBytes, this.request.options.alignRows);
     Atomics.store(this.control, Control.slotRows, this.layout.rows);
   }
 

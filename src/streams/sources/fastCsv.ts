@@ -59,6 +59,8 @@ export interface FastRun {
   readonly signal: AbortSignal;
   /** Given: good rows are written in place (see RowPlacer); absent: each becomes a new Sample. */
   readonly placer?: RowPlacer | null;
+  /** Rows per block of the blocks made on this thread (absent placer): a multiple of this where one fits. */
+  readonly alignRows?: number;
   accept(result: Sample | CsvError, record: number, raw: () => string): void | Promise<void>;
 }
 
@@ -291,7 +293,7 @@ export async function readFast(src: ChunkSource, at: Cursor, run: FastRun): Prom
   const plan = run.plan;
   if (plan === null) return at;
   // Good rows go into the run's placer (the parser thread's ring), else into blocks of rows on this thread.
-  const placer = run.placer ?? new SampleBlocks(plan.source, (sample, record) => run.accept(sample, record, NO_RAW));
+  const placer = run.placer ?? new SampleBlocks(plan.source, (sample, record) => run.accept(sample, record, NO_RAW), run.alignRows);
   const scanner = new FastScanner(plan, run.maxRecordSize, (result, record, raw) => run.accept(result, record, raw), placer);
   const cur: Cursor = { ...at };
   let carry: Buffer[] = [];

@@ -78,6 +78,13 @@ export interface CsvSourceOptions extends SchemaOptions {
   readonly counters?: CsvCounters;
   /** `fast` (default): byte scanner, handing over to csv-parse at the first row it does not handle. */
   readonly engine?: 'fast' | 'csv-parse';
+  /**
+   * Make the rows of a block a multiple of this where one fits (or exactly this, up to 4× the usual
+   * block size). Give the batch size: then, read in file order, each batch's rows lie in one block
+   * and batch() takes them as a view of it instead of copying them. Rows and results are the same
+   * whatever it is. Default 1.
+   */
+  readonly alignRows?: number;
   /** Complete without error when the input has no data rows (an empty epoch). Default false. */
   readonly allowEmpty?: boolean;
   /**
@@ -116,6 +123,7 @@ function checkOptions(input: unknown, o: CsvSourceOptions): void {
   count('startLine', o.startLine, 1);
   count('highWaterMark', o.highWaterMark, 1);
   count('maxRecordSize', o.maxRecordSize, 1);
+  count('alignRows', o.alignRows, 1);
   if ((o.startOffset ?? 0) > 0 && typeof input !== 'string') bad('startOffset', '0 unless the input is a file path', o.startOffset);
   if (o.engine !== undefined && o.engine !== 'fast' && o.engine !== 'csv-parse') bad('engine', "'fast' or 'csv-parse'", o.engine);
   if (o.follow !== undefined && o.follow !== false) {

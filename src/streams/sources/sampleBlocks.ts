@@ -10,16 +10,29 @@
  * A bad row is scanned into the place of the next row too, and that place is simply reused.
  */
 import type { RowPlacer } from './rowPlacer.js';
+import { sealBuffer } from '../../ops/sealedBuffers.js';
 import type { RowOrigin, Sample } from '../types.js';
+
+/**
+ * Rows per block: as many as fit in `bytes` at `rowBytes` each (1 to `maxRows`), made a multiple of
+ * `alignRows` when one fits — or exactly `alignRows` when that takes at most 4 × `bytes` — so that
+ * batches of `alignRows` rows read in file order each lie in one block.
+ */
+export function alignedRows(rowBytes: number, bytes: number, maxRows: number, minRows: number, alignRows = 1): number {
+  const fit = Math.max(minRows, Math.min(maxRows, Math.floor(bytes / rowBytes)));
+  if (alignRows <= 1) return fit;
+  if (alignRows <= fit) return fit - (fit % alignRows);
+  return alignRows <= maxRows && alignRows * rowBytes <= 4 * bytes ? alignRows : fit;
+}
 
 /** About this many bytes of features and targets per block. */
 export const BLOCK_BYTES = 128 * 1024;
 
 const EMPTY = new Float32Array(0);
 
-/** Rows per block for rows of `nX` features and `nTarget` targets: 16 to 4,096. */
-export function blockRows(nX: number, nTarget: number): number {
-  return Math.max(16, Math.min(4096, Math.floor(BLOCK_BYTES / (4 * Math.max(1, nX + nTarget)))));
+/** Rows per block for rows of `nX` features and `nTarget` targets: 16 to 4,096, a multiple of `alignRows` where one fits (alignedRows). */
+export function blockRows(nX: number, nTarget: number, alignRows = 1): number {
+  return alignedRows(4 * Math.max(1, nX + nTarget), BLOCK_BYTES, 4096, 16, alignRows);
 }
 
 export class SampleBlocks implements RowPlacer {
@@ -34,15 +47,19 @@ export class SampleBlocks implements RowPlacer {
     private readonly source: string,
     /** Where each good row goes, as a Sample. */
     private readonly sink: (sample: Sample, record: number) => void | Promise<void>,
+    /** fromCsv `alignRows`. */
+    private readonly alignRows = 1,
   ) {}
 
   isReady(nX: number, nTarget: number): boolean {
     if (nX !== this.nX || nTarget !== this.nTarget || this.xAt + nX > this.x.length || this.targetAt + nTarget > this.target.length) {
-      const rows = blockRows(nX, nTarget);
+      const rows = blockRows(nX, nTarget, this.alignRows);
       this.nX = nX;
       this.nTarget = nTarget;
       this.x = new Float32Array(rows * nX);
       this.target = new Float32Array(rows * nTarget);
+      sealBuffer(this.x.buffer);
+      sealBuffer(this.target.buffer);
       this.xAt = 0;
       this.targetAt = 0;
     }

@@ -36,6 +36,8 @@
  * subscriber that sees MESSAGES move always finds the message.
  */
 import { CsvError, type CsvErrorFacts } from './csvErrors.js';
+import { sealBuffer } from '../../ops/sealedBuffers.js';
+import { alignedRows } from './sampleBlocks.js';
 import type { RowOrigin, Sample } from '../types.js';
 
 export const Control = {
@@ -76,10 +78,10 @@ export interface SlotViews {
   readonly target: Float32Array;
 }
 
-/** Entries per slot for rows of `nX` features and `nTarget` targets in about `slotBytes`. */
-export function layoutFor(nX: number, nTarget: number, slotBytes: number): SlotLayout {
+/** Entries per slot for rows of `nX` features and `nTarget` targets in about `slotBytes` (a multiple of `alignRows` when one fits: sampleBlocks.ts). */
+export function layoutFor(nX: number, nTarget: number, slotBytes: number, alignRows = 1): SlotLayout {
   const rowBytes = 24 + 4 + 4 * (nX + nTarget);
-  return { rows: Math.max(1, Math.min(MAX_SLOT_ROWS, Math.floor(slotBytes / rowBytes))), nX, nTarget };
+  return { rows: alignedRows(rowBytes, slotBytes, MAX_SLOT_ROWS, 1, alignRows), nX, nTarget };
 }
 
 export function slotBytesOf(layout: SlotLayout): number {
@@ -188,6 +190,8 @@ export class SlotEntries {
   ) {
     this.errorAt = msg.errors.length === 0 ? null : new Map(msg.errors.map((e) => [e.at, e]));
     this.rows = msg.buffer === undefined ? null : slotViews(msg.buffer.buffer, msg.buffer.layout);
+    // Moved here with the message: the parser thread no longer has it, and nothing here writes it.
+    if (msg.buffer !== undefined) sealBuffer(msg.buffer.buffer);
   }
 
   get count(): number {

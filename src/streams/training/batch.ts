@@ -7,12 +7,15 @@
  *   origins the samples' RowOrigins, in batch order
  *
  * The last partial batch is kept (its `m` is its true size; loss and gradients are averaged over it).
- * Every batch gets fresh arrays, so a Batch is a value that can be held (buffered, delayed) safely.
+ * A Batch is a value that can be held (buffered, delayed) safely: its arrays are fresh, or — when all
+ * its rows lie one after another in a block that its source has sealed (fromCsv's blocks, written
+ * once and never again: ops/sealedBuffers.ts) — a view of that block. Nothing writes a Batch's arrays.
  * The pending samples are cleared BEFORE the batch is emitted, so during the (synchronous) training
  * step this operator holds nothing: a checkpoint taken there loses no row.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ShapeError, formatShape, sizeOf } from '../../ops/tensor.js';
+import { isSealedBuffer } from '../../ops/sealedBuffers.js';
 import type { Batch, RowOrigin, Sample } from '../types.js';
 
 export interface BatchOptions {
@@ -43,14 +46,32 @@ function copyRows(samples: readonly Sample[], field: (s: Sample) => Float32Array
   }
 }
 
+/** The rows' `field` as one view, when they lie one after another in one sealed block; else null. */
+function blockView(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number): Float32Array | null {
+  const first = field(samples[0]);
+  if (!isSealedBuffer(first.buffer)) return null;
+  for (let i = 1; i < samples.length; i++) {
+    const next = field(samples[i]);
+    if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + 4 * n * i) return null;
+  }
+  return new Float32Array(first.buffer, first.byteOffset, n * samples.length);
+}
+
+/** `samples`' `field` as one [m × n] array: a view of their block, else a copy. */
+function rowsOf(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number): Float32Array {
+  const view = blockView(samples, field, n);
+  if (view !== null) return view;
+  const out = new Float32Array(samples.length * n);
+  copyRows(samples, field, out, n);
+  return out;
+}
+
 /** Copy `samples` into one Batch. Throws a ShapeError naming the row whose sizes differ from the first's. */
 function pack(samples: readonly Sample[], shape: readonly number[]): Batch {
   const m = samples.length;
   const n = sizeOf(shape);
   const nOut = samples[0].target.length;
   const isRegression = samples[0].label === -1;
-  const x = new Float32Array(m * n);
-  const target = new Float32Array(m * nOut);
   const labels = isRegression ? null : new Int32Array(m);
   samples.forEach((s, i) => {
     if (s.x.length !== n) throw new ShapeError(`batch: row at ${at(s.origin)}`, formatShape(shape) + ` (${n} features)`, `${s.x.length} features`);
@@ -60,8 +81,8 @@ function pack(samples: readonly Sample[], shape: readonly number[]): Batch {
     }
     if (labels !== null) labels[i] = s.label;
   });
-  copyRows(samples, (s) => s.x, x, n);
-  copyRows(samples, (s) => s.target, target, nOut);
+  const x = rowsOf(samples, (s) => s.x, n);
+  const target = rowsOf(samples, (s) => s.target, nOut);
   return {
     x: { data: x, shape: [m, ...shape] },
     target: { data: target, shape: [m, nOut] },

@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { concatMap, lastValueFrom, take, toArray } from 'rxjs';
+import { concatMap, from, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CsvError, type SkipReport } from '../../../src/streams/sources/csvErrors.js';
 import { createCsvThread, type CsvThread } from '../../../src/streams/sources/csvThread.js';
 import { type CsvCounters, type CsvSourceOptions, createCounters, fromCsv } from '../../../src/streams/sources/fromCsv.js';
 import { createGate } from '../../../src/streams/sources/gate.js';
+import { isSealedBuffer } from '../../../src/ops/sealedBuffers.js';
+import { batch } from '../../../src/streams/training/batch.js';
 import type { Sample } from '../../../src/streams/types.js';
 import { rng } from '../../cli/cliHelpers.js';
 import { messyCsv, messyOptions, sourceOptions, wideCsv, wideOptions, wideSourceOptions } from './messyCsv.js';
@@ -108,11 +110,14 @@ describe('fromCsv on a parser thread = fromCsv on this thread', () => {
 
   it('property: wide rows, scanned straight into the ring slots, read identically through three ring sizes', async () => {
     await fc.assert(
-      fc.asyncProperty(wideCsv, fc.integer({ min: 1, max: 200 }), wideOptions, async ({ bytes, names }, size, o) => {
+      fc.asyncProperty(wideCsv, fc.integer({ min: 1, max: 200 }), wideOptions, fc.integer({ min: 1, max: 70 }), async ({ bytes, names }, size, o, alignRows) => {
         const opts = wideSourceOptions(o, names);
         const reference = await readOnce(Readable.from([bytes]), opts);
         const path = fileOf(bytes);
         for (const t of [tiny, small, standard]) expect(await readOnce(path, { ...opts, thread: t, highWaterMark: size })).toEqual(reference);
+        // Blocks of a multiple of alignRows rows: the same rows, here and there.
+        expect(await readOnce(path, { ...opts, thread: standard, highWaterMark: size, alignRows })).toEqual(reference);
+        expect(await readOnce(Readable.from([bytes]), { ...opts, alignRows })).toEqual(reference);
       }),
       { numRuns: 150 },
     );
@@ -143,6 +148,35 @@ describe('fromCsv on a parser thread = fromCsv on this thread', () => {
     const [here, there] = [await errorOf({ classes: 2 }), await errorOf({ classes: 2, thread: standard })];
     expect(there).toBeInstanceOf(CsvError);
     expect(there).toMatchObject({ code: 'CSV_READ_ERROR', message: (here as Error).message, cause: { code: 'ENOENT' } });
+  });
+});
+
+describe('alignRows: blocks of whole batches', () => {
+  it('read in file order, every batch of a clean file is a view of one block, on a parser thread and on this thread', async () => {
+    const path = fileOf(digitsCsv(300).toString().split('\r\n').filter((l) => !l.includes('"') && !l.includes('x') && l !== '').join('\n') + '\n');
+    const t = thread();
+    const rows = await lastValueFrom(fromCsv(path, { classes: 10, scale: 1 / 255 }).pipe(toArray()));
+    expect(rows).toHaveLength(297);
+    for (const size of [8, 64, 100]) {
+      const reference = await lastValueFrom(from(rows).pipe(batch(size), toArray()));
+      for (const on of [{ thread: t }, {}]) {
+        const opts: CsvSourceOptions = { classes: 10, scale: 1 / 255, alignRows: size, ...on };
+        const batches = await lastValueFrom(fromCsv(path, opts).pipe(batch(size), toArray()));
+        // Compared as bytes (toEqual on 100 × 784 floats is slow).
+        const bytes = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        expect(batches.map((b) => [b.m, b.origins, Array.from(b.labels ?? [])])).toEqual(reference.map((b) => [b.m, b.origins, Array.from(b.labels ?? [])]));
+        batches.forEach((b, i) => {
+          expect(bytes(b.x.data).equals(bytes(reference[i].x.data))).toBe(true);
+          expect(bytes(b.target.data).equals(bytes(reference[i].target.data))).toBe(true);
+          expect(b.x.shape).toEqual(reference[i].x.shape);
+        });
+        expect(batches.filter((b) => isSealedBuffer(b.x.data.buffer) && isSealedBuffer(b.target.data.buffer))).toHaveLength(batches.length);
+      }
+    }
+  });
+
+  it('is checked: a positive integer', () => {
+    expect(() => fromCsv('x.csv', { classes: 2, alignRows: 0 })).toThrow('fromCsv: option "alignRows" must be an integer ≥ 1, got 0');
   });
 });
 

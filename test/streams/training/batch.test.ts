@@ -1,6 +1,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { sealBuffer } from '../../../src/ops/sealedBuffers.js';
 import { batch } from '../../../src/streams/training/batch.js';
 import type { Batch, Sample } from '../../../src/streams/types.js';
 import { sample } from '../samples.js';
@@ -115,6 +116,41 @@ describe('batch', () => {
       expect(got).toEqual(want);
       expect(Array.from(got[0].x.data.subarray(0, 3))).toEqual([0, 1, 2]);
     }
+  });
+
+  it('a batch whose rows lie one after another in a sealed block is a view of it; views of any other buffer are copied', async () => {
+    const rowsOf = (x: Float32Array, t: Float32Array): Sample[] =>
+      [0, 1, 2, 3].map((r) => ({ x: x.subarray(3 * r, 3 * r + 3), target: t.subarray(2 * r, 2 * r + 2), label: r % 2, origin: { source: 'b', line: r + 2, record: r, endOffset: 0 } }));
+    const x = Float32Array.from({ length: 12 }, (_, i) => i);
+    const t = Float32Array.from({ length: 8 }, (_, i) => i % 2);
+    const owned = rowsOf(x.slice(), t.slice());
+
+    // Not sealed (a user's array): copies, so writing the array later leaves the batch as it was.
+    const user = Float32Array.from(x);
+    const copied = await lastValueFrom(from(rowsOf(user, t.slice())).pipe(batch(2), toArray()));
+    user.fill(-1);
+    expect(copied).toEqual(await lastValueFrom(from(owned).pipe(batch(2), toArray())));
+
+    // Sealed: batches of contiguous rows are views (same buffer, no copy) with the same values.
+    const block = Float32Array.from(x);
+    const targets = Float32Array.from(t);
+    sealBuffer(block.buffer);
+    sealBuffer(targets.buffer);
+    for (const size of [1, 2, 4]) {
+      const got = await lastValueFrom(from(rowsOf(block, targets)).pipe(batch(size), toArray()));
+      expect(got).toEqual(await lastValueFrom(from(owned).pipe(batch(size), toArray())));
+      for (const [k, b] of got.entries()) {
+        expect(b.x.data.buffer).toBe(block.buffer);
+        expect(b.x.data.byteOffset).toBe(4 * 3 * size * k);
+        expect(b.target.data.buffer).toBe(targets.buffer);
+      }
+    }
+    // Out of order, or from two blocks: copied, values unchanged.
+    const rows = rowsOf(block, targets);
+    const shuffled = [rows[1], rows[0], rows[2], rows[3]];
+    const [first] = await lastValueFrom(from(shuffled).pipe(batch(4), toArray()));
+    expect(first.x.data.buffer).not.toBe(block.buffer);
+    expect(Array.from(first.x.data.subarray(0, 6))).toEqual([3, 4, 5, 0, 1, 2]);
   });
 
   it('rejects size 0', () => {

@@ -2,7 +2,11 @@ import { filter, from, lastValueFrom, map, tap, toArray } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initKernels } from '../../../src/ops/kernels.js';
 import { stepWasmReady } from '../../../src/ops/wasm/stepWasm.js';
-import { relu, tanh } from '../../../src/layers/activation.js';
+import { relu, sigmoid, tanh } from '../../../src/layers/activation.js';
+import { avgPool2d } from '../../../src/layers/avgPool2d.js';
+import { conv2d } from '../../../src/layers/conv2d.js';
+import { flatten } from '../../../src/layers/flatten.js';
+import { maxPool2d } from '../../../src/layers/maxPool2d.js';
 import { dense } from '../../../src/layers/dense.js';
 import { cloneModel, sequential, type Model } from '../../../src/layers/sequential.js';
 import { softmaxCrossEntropy as sceKernel } from '../../../src/ops/loss.js';
@@ -86,6 +90,25 @@ for (const isWasm of [false, true]) {
         [2, 8, 6, 9],
         [3, 10, 10, 11],
       ]);
+    });
+
+    it('a training step never writes its batch (batches may be views of the source\'s blocks): every layer kind', async () => {
+      const rng = createRng(9);
+      const m = 6;
+      const nets: [Model, number][] = [
+        [sequential({ input: [1, 8, 8], seed: 4 }, conv2d({ filters: 3, kernel: 3, stride: 2, padding: 1 }), relu(), maxPool2d({ size: 2 }), conv2d({ filters: 2, kernel: 1 }), sigmoid(), flatten(), dense({ units: 3 })), 64],
+        [sequential({ input: [2, 6, 6], seed: 5 }, conv2d({ filters: 2, kernel: 3 }), tanh(), avgPool2d({ size: 2, stride: 1 }), flatten(), dense({ units: 4 }), relu(), dense({ units: 3 })), 72],
+      ];
+      for (const [model, n] of nets) {
+        const x = Float32Array.from({ length: m * n }, () => 2 * rng.next() - 1);
+        const target = new Float32Array(m * 3);
+        const labels = Int32Array.from({ length: m }, (_, i) => i % 3);
+        labels.forEach((l, i) => (target[3 * i + l] = 1));
+        const b: Batch = { x: { data: x, shape: [m, ...model.input] }, target: { data: target, shape: [m, 3] }, labels, m, origins: Array.from({ length: m }, (_, i) => ({ source: 'v', line: i + 2, record: i, endOffset: 0 })) };
+        const before = [x.slice(), target.slice()];
+        await lastValueFrom(from([b, b]).pipe(train(model, { loss: softmaxCrossEntropy(), optimizer: sgd({ lr: 0.1 }) }), toArray()));
+        expect(bits([x, target])).toEqual(bits(before));
+      }
     });
 
     it('the pieces placed by hand with ordinary RxJS operators between them give the same weights bitwise', async () => {
