@@ -82,10 +82,11 @@ async function runEvaluate(options: EvaluateOptions): Promise<void> {
   const data = options.data ?? (await ensureMnistCsv()).test;
   checkBadRowOptions(options);
   const policy = badRowCsvOptions(options);
+  // The kernels before any model: its weights then live in the kernels' memory (resident), not copied in each step.
+  await initKernels();
   const { choice, setup } = await modelForData(options.model, data, options, !options.json, policy);
   const { meta } = setup;
   const { model } = choice;
-  await initKernels();
   const counters = createCounters();
   const csv = { ...policy, counters };
   const source = setup.input.stream !== null ? fromCsv(setup.input.stream, { ...csvOptions(meta, 'stdin'), ...csv }) : fromCsv(data, { ...csvOptions(meta), ...csv });

@@ -219,6 +219,8 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
   await probeOutputDir(dirs.runDir);
   const policy = badRowCsvOptions(options);
 
+  // The kernels before any model: its weights then live in the kernels' memory (resident), not copied in each step.
+  await initKernels();
   // The data description: the options, completed by the first model file's meta.
   const firstFile = requests.find((r) => !isPresetName(r.model));
   const fileChoice = firstFile === undefined ? null : await loadModelFile(firstFile.model, firstFile.seed);
@@ -252,7 +254,6 @@ async function runOnline(asked: OnlineOptions, command: Command): Promise<void> 
     }
   };
   const metrics = metricsOf();
-  await initKernels();
 
   // A model that learned normalized targets keeps learning them; losses and scores are in target units.
   const targetNorm = meta.targetNormalize;

@@ -147,6 +147,8 @@ function keptOfRaw(raw: string, keepCols: readonly number[], nFields: number): s
 async function runPredict(options: PredictOptions): Promise<void> {
   checkBadRowOptions(options);
   if (options.follow && options.data === '-') throw new CliError('--follow needs a --data file (stdin is followed as it is)');
+  // The kernels before any model: its weights then live in the kernels' memory (resident), not copied in each step.
+  await initKernels();
   const choice = await loadModelFile(options.model, 0);
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
   const input = await openCsv(options.data, '--data', maxRecordSize);
@@ -165,7 +167,6 @@ async function runPredict(options: PredictOptions): Promise<void> {
   const keepCols = keep.map((k) => input.header.indexOf(k));
   checkModelFits(choice, meta.features.length, outputCount(meta), input.name);
   const { model } = choice;
-  await initKernels();
 
   const n = meta.features.length;
   const k = outputCount(meta);

@@ -97,6 +97,8 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   // A served model continues from its file: learning starts at the careful rate online uses for one.
   const optimizer = onlineOptimizer(options, { isContinuing: true });
   if (!existsSync(options.model)) throw new CliError(`--model ${options.model}: no such file (serve takes a model file written by deltaflow train or online --save)`);
+  // The kernels before any model: its weights then live in the kernels' memory (resident), not copied in each step.
+  await initKernels();
   let served: ServableModel;
   try {
     served = servableModel(await loadModel(options.model), options.model, null);
@@ -113,7 +115,6 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   }
   if (options.snapshots !== undefined) await mkdir(options.snapshots, { recursive: true });
   const snapshots = options.snapshots === undefined ? null : new SnapshotWriter(options.snapshots, options.snapshotEvery ?? 1);
-  await initKernels();
 
   const hub = new EventHub({ maxClients: options.maxEventClients, heartbeatMs: 15_000, maxBuffered: 1 << 20 });
   const live = new LiveModel({

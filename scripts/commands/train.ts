@@ -212,6 +212,9 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   const csvThread = openCsvThread(options.csvThread, plan.data === '-' || options.follow === true || options.source !== undefined);
   const onThread = csvThread === null ? {} : { thread: csvThread };
 
+  // The kernels first: a model built after them keeps its weights in the kernels' memory (resident,
+  // kernelMemory.ts), so no step copies them in and out.
+  await initKernels();
   // A model file brings its architecture, weights and (when deltaflow wrote it) its data description.
   const fileModel = options.model !== undefined && !isPresetName(options.model) ? await loadModelFile(options.model, options.seed) : null;
   const fileMeta = fileModel === null ? null : { choice: fileModel, meta: metaHints(fileModel.meta, fileModel.name) };
