@@ -101,6 +101,8 @@ describe('fromCsv on a parser thread = fromCsv on this thread', () => {
         for (const t of [tiny, small, standard]) {
           expect(await readOnce(path, { ...opts, thread: t, highWaterMark: size })).toEqual(reference);
         }
+        // Blocks of whole batches (alignRows) hold the same rows, errors and skips.
+        expect(await readOnce(path, { ...opts, thread: small, highWaterMark: size, alignRows: 1 + (size % 7) })).toEqual(reference);
       }),
       { numRuns: 300 },
     );
