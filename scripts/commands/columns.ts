@@ -4,6 +4,7 @@
  * count for the progress bar, and — when `--classes` is not given — the label values of a first pass.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
@@ -148,19 +149,41 @@ export function labelColumns(input: CsvInput, label: readonly string[] | undefin
   });
 }
 
-/** Estimated data rows of a file: its line breaks minus the header (exact for files without quoted line breaks). */
-export async function estimateRows(path: string): Promise<number> {
+/** Files up to this size have their rows counted; larger ones have them estimated from their start. */
+export const COUNTED_BYTES = 64 * 1024 * 1024;
+/** The start of a large file whose rows per byte give the estimate. */
+export const SAMPLE_BYTES = 4 * 1024 * 1024;
+
+/** Data rows of a file, and whether they were counted (else estimated). */
+export interface RowCount {
+  readonly rows: number;
+  readonly isCounted: boolean;
+}
+
+/**
+ * The data rows of a file: its line breaks minus the header, counted for a file of at most
+ * `countedBytes` (exact for files without quoted line breaks); for a larger one, estimated from the
+ * line breaks of its first `sampleBytes` and its size, so a file larger than memory is not read an
+ * extra time before training starts. The figure only sizes progress reports and choices that check
+ * themselves (the pass cache keeps a pass only if it fit).
+ */
+export async function estimateRows(path: string, countedBytes = COUNTED_BYTES, sampleBytes = SAMPLE_BYTES): Promise<RowCount> {
+  const size = (await stat(path)).size;
+  const isCounted = size <= countedBytes;
   let breaks = 0;
+  let read = 0;
   let last = 10;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, isCounted ? {} : { end: sampleBytes - 1 }) as AsyncIterable<Buffer>) {
     let i = chunk.indexOf(10);
     while (i >= 0) {
       breaks++;
       i = chunk.indexOf(10, i + 1);
     }
+    read += chunk.length;
     if (chunk.length > 0) last = chunk[chunk.length - 1];
   }
-  return Math.max(0, breaks + (last === 10 ? 0 : 1) - 1);
+  if (isCounted) return { rows: Math.max(0, breaks + (last === 10 ? 0 : 1) - 1), isCounted };
+  return { rows: Math.max(0, Math.round((breaks * size) / Math.max(1, read)) - 1), isCounted };
 }
 
 export const MAX_INFERRED_CLASSES = 1000;

@@ -52,6 +52,8 @@ export interface DataSetup {
   readonly meta: DataMeta;
   /** Data rows of the file (exact after a statistics pass, else counted from line breaks); null for stdin. */
   readonly rows: number | null;
+  /** `rows` is an estimate (a large file: columns.ts estimateRows). */
+  readonly isRowsEstimate: boolean;
 }
 
 const preview = (names: readonly string[]): string => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length})` : names.join(', '));
@@ -177,8 +179,13 @@ export async function setupData(req: DataRequest, fromModel: MetaHints | null): 
     meta = { ...meta, normalize, targetNormalize };
     rows = stats.rows;
   }
-  if (rows === null && input.path !== null) rows = await estimateRows(input.path);
-  return { input, meta, rows };
+  let isRowsEstimate = false;
+  if (rows === null && input.path !== null) {
+    const count = await estimateRows(input.path);
+    rows = count.rows;
+    isRowsEstimate = !count.isCounted;
+  }
+  return { input, meta, rows, isRowsEstimate };
 }
 
 /** The options that describe a CSV's columns, shared by train, evaluate, predict and online. */

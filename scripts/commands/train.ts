@@ -327,7 +327,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   };
   const title = `${choice.name} on ${setup.input.name}: ${optimizer.kind} lr ${optimizer.lr} (${scheduleName}), batch ${options.batch}, ${options.epochs} epoch(s)`;
   if (!options.quiet && !options.json) {
-    process.stdout.write(`training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.rows} rows)`}` +
+    process.stdout.write(`training ${choice.name} (${paramCount(model).toLocaleString('en-US')} parameters) on ${setup.input.name}${setup.rows === null ? '' : ` (${setup.isRowsEstimate ? 'about ' : ''}${setup.rows} rows)`}` +
       `${testPath === undefined ? '' : `, testing on ${testPath}`}; ${workers} worker${workers === 1 ? '' : 's'} (${workersChoice.why})${csvThread === null ? '' : ', CSV parsing on its own thread'}; run folder ${run.dir}\n`);
   }
 
