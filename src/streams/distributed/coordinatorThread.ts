@@ -442,14 +442,15 @@ class Link {
     const nOut = this.d.nOut;
     const h = { kind: 'task', uid: this.d.uid, epoch: this.d.epoch, version: this.wv, step: req.step, slice: p.slice, attempt: p.attempt, rows: p.rows, hasLabels: req.l !== null };
     // Rows with at most 256 distinct values (images scaled from bytes) go packed, a quarter of the bytes.
-    const x = req.x.subarray(p.start * req.nIn, (p.start + p.rows) * req.nIn);
+    const at = p.start - req.rowsFrom;
+    const x = req.x.subarray(at * req.nIn, (at + p.rows) * req.nIn);
     const packed = x.length >= 1024 ? packValues(x) : null;
     const fields: CommandArg[] = [
       'h', JSON.stringify(h),
       ...(packed === null ? ['x', bytesOf(x)] : ['xp', packed]),
-      't', bytesOf(req.t.subarray(p.start * nOut, (p.start + p.rows) * nOut)),
+      't', bytesOf(req.t.subarray(at * nOut, (at + p.rows) * nOut)),
     ];
-    if (req.l !== null) fields.push('l', bytesOf(req.l.subarray(p.start, p.start + p.rows)));
+    if (req.l !== null) fields.push('l', bytesOf(req.l.subarray(at, at + p.rows)));
     if (this.stepWeights !== null) fields.push('w', this.stepWeights);
     return fields;
   }

@@ -368,13 +368,15 @@ function startLink(model: Model, options: DistributedJobOptions, c: Claimed): Di
     step++;
     seq++;
     const mySeq = seq;
-    const x = batch.x.data.slice();
-    const t = batch.target.data.slice();
-    const l = batch.labels === null ? null : batch.labels.slice();
+    const rows = Math.ceil(m / options.slices);
+    // Only the remote slices' rows are copied for the link thread.
+    const rowsFrom = localSlice ? Math.min(rows, m) : 0;
+    const x = batch.x.data.slice(rowsFrom * nIn);
+    const t = batch.target.data.slice(rowsFrom * nOut);
+    const l = batch.labels === null ? null : batch.labels.slice(rowsFrom);
     const transfer = [x.buffer, t.buffer, ...(l === null ? [] : [l.buffer]), ...(push === null ? [] : [push.buffer])];
     // The remote slices go first, so they travel while this thread computes its own.
-    post({ type: 'step', seq: mySeq, step, m, nIn, x, t, l, push }, transfer);
-    const rows = Math.ceil(m / options.slices);
+    post({ type: 'step', seq: mySeq, step, m, nIn, rowsFrom, x, t, l, push }, transfer);
     const t1 = performance.now();
     const own = localSlice ? runLocal(batch, rows) : null;
     const t2 = performance.now();

@@ -47,6 +47,8 @@ export interface StepRequest {
   readonly step: number;
   readonly m: number;
   readonly nIn: number;
+  /** The batch's row at which `x`, `t` and `l` start: the first remote slice's (the rows of slice 0 stay on the main thread when it computes them). */
+  readonly rowsFrom: number;
   readonly x: Float32Array<ArrayBuffer>;
   readonly t: Float32Array<ArrayBuffer>;
   readonly l: Int32Array<ArrayBuffer> | null;
