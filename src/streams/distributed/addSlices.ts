@@ -27,23 +27,6 @@ export interface BatchSum {
 }
 
 /**
- * Two slices: fl32(g₀ + g₁) per element, which is the float64 sum rounded once (the same two
- * operations), written into a new array without the float64 accumulator.
- */
-function addTwo(a: SliceResult, b: SliceResult, startB: number, m: number, nOut: number): BatchSum {
-  const P = a.grads.length;
-  const ga = a.grads;
-  const gb = b.grads;
-  if (gb.length !== P) throw new Error(`addSlices: slice 1 has ${gb.length} gradients, slice 0 ${P}`);
-  const grads = new Float32Array(P);
-  for (let e = 0; e < P; e++) grads[e] = ga[e] + gb[e];
-  const output = new Float32Array(m * nOut);
-  output.set(a.output, 0);
-  output.set(b.output, startB * nOut);
-  return { grads, lossSum: a.lossSum + b.lossSum, correct: a.correct + b.correct, output };
-}
-
-/**
  * Add `results` (slice s starting at row `starts[s]`) of a batch of m rows; throws naming a missing slice.
  *
  * @example const sum = addSlices([r0, r1], [0, 32], 64, 10);
@@ -52,8 +35,10 @@ export function addSlices(results: readonly (SliceResult | null)[], starts: read
   const first = results[0];
   if (first === null || first === undefined) throw new Error('addSlices: slice 0 is missing');
   const P = first.grads.length;
-  if (results.length === 2 && results[1] !== null) return addTwo(first, results[1], starts[1], m, nOut);
-  const acc = new Float64Array(first.grads);
+  // Two slices need no float64 accumulator: fl32(g₀ + g₁) is the same two operations (the float64
+  // sum, rounded once).
+  const grads = new Float32Array(P);
+  const acc = results.length === 2 ? null : new Float64Array(first.grads);
   let lossSum = first.lossSum;
   let correct = first.correct;
   const output = new Float32Array(m * nOut);
@@ -62,10 +47,16 @@ export function addSlices(results: readonly (SliceResult | null)[], starts: read
     const r = results[s];
     if (r === null) throw new Error(`addSlices: slice ${s} is missing`);
     const g = r.grads;
-    for (let e = 0; e < P; e++) acc[e] += g[e];
+    if (acc === null) {
+      const g0 = first.grads;
+      for (let e = 0; e < P; e++) grads[e] = g0[e] + g[e];
+    } else {
+      for (let e = 0; e < P; e++) acc[e] += g[e];
+    }
     lossSum += r.lossSum;
     correct += r.correct;
     output.set(r.output, starts[s] * nOut);
   }
-  return { grads: new Float32Array(acc), lossSum, correct, output };
+  if (acc !== null) grads.set(acc);
+  return { grads, lossSum, correct, output };
 }

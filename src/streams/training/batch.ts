@@ -27,42 +27,34 @@ function at(origin: RowOrigin): string {
   return `${origin.source}:${origin.line}`;
 }
 
+/** The end of the run of rows from `i` whose `field`s (n values each) lie one after another in one buffer. */
+function runEnd(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number, i: number): number {
+  const first = field(samples[i]);
+  let end = i + 1;
+  while (end < samples.length) {
+    const next = field(samples[end]);
+    if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + 4 * n * (end - i)) break;
+    end++;
+  }
+  return end;
+}
+
 /**
- * Copies each sample's `field` (n values) to row i of `out`. Rows that lie one after another in one
- * buffer (views of one block, as fromCsv's parser thread hands them out) are copied as one range.
+ * `samples`' `field` as one [m × n] array. Rows that all lie one after another in a sealed block
+ * (ops/sealedBuffers.ts) are a view of it; otherwise they are copied, each run of rows that lie one
+ * after another in one buffer (views of one block) as one range.
  */
-function copyRows(samples: readonly Sample[], field: (s: Sample) => Float32Array, out: Float32Array, n: number): void {
-  let i = 0;
-  while (i < samples.length) {
-    const first = field(samples[i]);
-    let end = i + 1;
-    while (end < samples.length) {
-      const next = field(samples[end]);
-      if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + 4 * n * (end - i)) break;
-      end++;
-    }
-    out.set(end === i + 1 ? first : new Float32Array(first.buffer, first.byteOffset, n * (end - i)), i * n);
+function rowsOf(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number): Float32Array {
+  const first = field(samples[0]);
+  const firstEnd = runEnd(samples, field, n, 0);
+  if (firstEnd === samples.length && isSealedBuffer(first.buffer)) return new Float32Array(first.buffer, first.byteOffset, n * samples.length);
+  const out = new Float32Array(samples.length * n);
+  for (let i = 0; i < samples.length; ) {
+    const end = i === 0 ? firstEnd : runEnd(samples, field, n, i);
+    const v = field(samples[i]);
+    out.set(end === i + 1 ? v : new Float32Array(v.buffer, v.byteOffset, n * (end - i)), i * n);
     i = end;
   }
-}
-
-/** The rows' `field` as one view, when they lie one after another in one sealed block; else null. */
-function blockView(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number): Float32Array | null {
-  const first = field(samples[0]);
-  if (!isSealedBuffer(first.buffer)) return null;
-  for (let i = 1; i < samples.length; i++) {
-    const next = field(samples[i]);
-    if (next.buffer !== first.buffer || next.byteOffset !== first.byteOffset + 4 * n * i) return null;
-  }
-  return new Float32Array(first.buffer, first.byteOffset, n * samples.length);
-}
-
-/** `samples`' `field` as one [m × n] array: a view of their block, else a copy. */
-function rowsOf(samples: readonly Sample[], field: (s: Sample) => Float32Array, n: number): Float32Array {
-  const view = blockView(samples, field, n);
-  if (view !== null) return view;
-  const out = new Float32Array(samples.length * n);
-  copyRows(samples, field, out, n);
   return out;
 }
 
