@@ -237,9 +237,13 @@ function scheduleDraw(): void {
   }, Number.isFinite(wait) ? wait : 0);
 }
 
+/**
+ * Draw what is due. Once every run has ended, everything left is drawn at once, and only then does
+ * the status say so: "finished" means the page shows the whole run.
+ */
 function draw(now: number): void {
   const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
-  if (isDirty && now - lastDraw >= REDRAW_MS) {
+  if (isDirty && (isAllDone || now - lastDraw >= REDRAW_MS)) {
     isDirty = false;
     lastDraw = now;
     renderRuns();
@@ -252,7 +256,16 @@ function draw(now: number): void {
     lastLayersDraw = now;
     renderLayers();
   }
+  showStatus(isAllDone);
   if (isDirty || isLayersDirty) scheduleDraw();
+}
+
+/** The status line, for what has been drawn: live, finished, or a replay. */
+function showStatus(isAllDone: boolean): void {
+  if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
+  else if (isAllDone) setStatus('finished', 'run finished');
+  else setStatus('live', 'live');
+  if (isAllDone) byId('stats-every-control', HTMLElement).hidden = true;
 }
 
 function onControl(c: ControlMessage): void {
@@ -272,11 +285,6 @@ function connect(): void {
     isDirty = true;
     isLayersDirty = true;
     scheduleDraw();
-    const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
-    if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
-    else if (isAllDone) setStatus('finished', 'run finished');
-    if (isAllDone) byId('stats-every-control', HTMLElement).hidden = true;
-    else setStatus('live', 'live');
   };
   for (const type of ['run', 'steps', 'epoch', 'layers', 'window', 'drift', 'done', 'control']) events.addEventListener(type, handle);
   events.onerror = () => {
