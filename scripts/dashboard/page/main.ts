@@ -24,6 +24,8 @@ let control: ControlMessage | null = null;
 let smoothing = 0.6;
 let isDirty = true;
 let isLayersDirty = true;
+/** The run ended and its server has gone: the status line keeps saying so. */
+let isServerGone = false;
 let lastDraw = 0;
 
 function byId<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -262,7 +264,8 @@ function draw(now: number): void {
 
 /** The status line, for what has been drawn: live, finished, or a replay. */
 function showStatus(isAllDone: boolean): void {
-  if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
+  if (isServerGone && control?.isLive !== false) setStatus('finished', 'run finished (the server has stopped; replay it with `deltaflow dashboard RUN`)');
+  else if (control?.isLive === false) setStatus('replay', `replay of ${runs.length} run${runs.length === 1 ? '' : 's'}`);
   else if (isAllDone) setStatus('finished', 'run finished');
   else setStatus('live', 'live');
   if (isAllDone) byId('stats-every-control', HTMLElement).hidden = true;
@@ -291,7 +294,9 @@ function connect(): void {
     const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
     if (isAllDone || control?.isLive === false) {
       events.close();
-      if (control?.isLive !== false) setStatus('finished', 'run finished (the server has stopped; replay it with `deltaflow dashboard RUN`)');
+      isServerGone = true;
+      // The status follows the draw that shows everything (one may still be due).
+      if (drawTimer === null && !isDirty && !isLayersDirty) showStatus(true);
     } else {
       setStatus('disconnected', 'disconnected — retrying');
     }
