@@ -42,11 +42,10 @@ export interface ScaleOutCase {
   readonly threads: Spread;
   readonly procs: Spread;
   readonly ratio: number;
-  /** The same of the last epoch (LOOPBACK_EPOCHS): the steady state. */
+  /** The same of the last epoch (ScaleOutResult.epochs): the steady state. */
   readonly steadyThreads: Spread;
   readonly steadyProcs: Spread;
   readonly steadyRatio: number;
-  readonly epochs: number;
   readonly stepMsThreads: number;
   readonly stepMsProcs: number;
   /** Per step of the --procs runs (medians over passes): coordinator serialization, Redis round trips, waiting for slices. */
@@ -70,6 +69,8 @@ export interface HostsCase {
 
 export interface ScaleOutResult {
   readonly rows: number;
+  /** Epochs of a loopback pass; the last one's rate is the steady state. */
+  readonly epochs: number;
   readonly cases: ScaleOutCase[];
   readonly hosts: HostsCase[] | string | null;
 }
@@ -191,12 +192,11 @@ async function pass(dir: string, data: string, model: ModelName, batch: number, 
 const median = (xs: readonly number[]): number => spread(xs).median;
 
 /** The loopback A/B comparison (see the file comment). */
-async function loopback(dir: string, data: string, passes: number, isSmoke: boolean, log: (s: string) => void): Promise<ScaleOutCase[]> {
+async function loopback(dir: string, data: string, passes: number, epochs: number, isSmoke: boolean, log: (s: string) => void): Promise<ScaleOutCase[]> {
   const port = await freePort();
   const redis = await startRedis(dir, '127.0.0.1', port);
   const url = `redis://127.0.0.1:${port}`;
   const cases: ScaleOutCase[] = [];
-  const epochs = isSmoke ? 2 : LOOPBACK_EPOCHS;
   try {
     for (const model of ['lenet', 'mlp'] as const) {
       for (const batch of isSmoke ? [64] : [64, 256]) {
@@ -222,7 +222,6 @@ async function loopback(dir: string, data: string, passes: number, isSmoke: bool
           steadyThreads,
           steadyProcs,
           steadyRatio: steadyProcs.median / steadyThreads.median,
-          epochs,
           stepMsThreads: median(a.map((p) => p.stepMs)),
           stepMsProcs: median(b.map((p) => p.stepMs)),
           serializeMs: per('serializeSeconds'),
@@ -356,16 +355,17 @@ export async function benchScaleOut(o: { readonly isSmoke: boolean; readonly pas
     const data = join(dir, 'digits.csv');
     writeFileSync(data, `${readFileSync(files.train, 'utf8').split('\n').slice(0, rows + 1).join('\n')}\n`);
     const passes = o.isSmoke ? 1 : Math.max(1, Math.min(o.passes, 5));
-    const cases = o.isLoopback ? await loopback(dir, data, passes, o.isSmoke, o.log) : [];
+    const epochs = o.isSmoke ? 2 : LOOPBACK_EPOCHS;
+    const cases = o.isLoopback ? await loopback(dir, data, passes, epochs, o.isSmoke, o.log) : [];
     const hostsResult = o.isHosts ? await hosts(dir, data, passes, o.log) : null;
-    return { rows, cases, hosts: hostsResult };
+    return { rows, epochs, cases, hosts: hostsResult };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 export function scaleOutReport(r: ScaleOutResult): string {
-  const epochs = r.cases[0]?.epochs ?? LOOPBACK_EPOCHS;
+  const { epochs } = r;
   const lines = [`### scale-out: --procs 2 (Redis, loopback) vs --workers 2 (threads), ${r.rows} MNIST rows, 2nd epoch and (steady) epoch ${epochs}`];
   if (r.cases.length > 0) {
     lines.push(`| model | batch | threads samples/s | procs samples/s | ratio | epoch ${epochs}: threads / procs | ratio | ms/step threads | ms/step procs | serialize | Redis | waiting | kB/step | load before→after |`);

@@ -28,6 +28,11 @@ let isLayersDirty = true;
 let isServerGone = false;
 let lastDraw = 0;
 
+/** Whether there are runs and every one has ended. */
+function isEveryRunDone(): boolean {
+  return runs.length > 0 && runs.every((r) => r.done !== null);
+}
+
 function byId<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
   if (!(el instanceof type)) throw new Error(`dashboard page: #${id} missing`);
@@ -230,7 +235,7 @@ let drawTimer: ReturnType<typeof setTimeout> | null = null;
 function scheduleDraw(): void {
   if (drawTimer !== null) return;
   const now = performance.now();
-  const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
+  const isAllDone = isEveryRunDone();
   const layersWait = isLayersDirty ? (isAllDone ? 0 : lastLayersDraw + LAYERS_REDRAW_MS - now) : Infinity;
   const wait = Math.max(0, Math.min(isDirty ? lastDraw + REDRAW_MS - now : Infinity, layersWait));
   drawTimer = setTimeout(() => {
@@ -244,7 +249,7 @@ function scheduleDraw(): void {
  * the status say so: "finished" means the page shows the whole run.
  */
 function draw(now: number): void {
-  const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
+  const isAllDone = isEveryRunDone();
   if (isDirty && (isAllDone || now - lastDraw >= REDRAW_MS)) {
     isDirty = false;
     lastDraw = now;
@@ -274,7 +279,7 @@ function showStatus(isAllDone: boolean): void {
 function onControl(c: ControlMessage): void {
   control = c;
   const box = byId('stats-every-control', HTMLElement);
-  box.hidden = !c.isLive || (runs.length > 0 && runs.every((r) => r.done !== null));
+  box.hidden = !c.isLive || isEveryRunDone();
   const input = byId('stats-every', HTMLInputElement);
   if (document.activeElement !== input) input.value = String(c.statsEvery);
 }
@@ -291,7 +296,7 @@ function connect(): void {
   };
   for (const type of ['run', 'steps', 'epoch', 'layers', 'window', 'drift', 'done', 'control']) events.addEventListener(type, handle);
   events.onerror = () => {
-    const isAllDone = runs.length > 0 && runs.every((r) => r.done !== null);
+    const isAllDone = isEveryRunDone();
     if (isAllDone || control?.isLive === false) {
       events.close();
       isServerGone = true;
