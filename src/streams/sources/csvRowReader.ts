@@ -48,7 +48,14 @@ export interface ReadOptions extends SchemaOptions {
 /** Receives each record's outcome in input order; a promise makes reading wait before the next record. */
 export type OutcomeSink = (result: Sample | CsvError, record: number, raw: () => string) => void | Promise<void>;
 
-export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/**
+ * Read chunk of a file: 1 MiB. A file stream keeps one chunk ahead, so each chunk's read (a hop through
+ * libuv's thread pool, 0.1–0.2 ms) is waited for; at 64 KiB those waits made reading an MNIST CSV on
+ * one thread take 8.4 µs a row instead of 6.1 (medians of 8 alternated runs). A followed file keeps
+ * 64 KiB: its reads return what was appended.
+ */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const FOLLOW_HIGH_WATER_MARK = 64 * 1024;
 export const DEFAULT_MAX_RECORD_SIZE = 1024 * 1024;
 
 /** The source name in messages and origins: `name`, else the path, else `stream` (web) or `stdin`. */
@@ -93,7 +100,7 @@ export class CsvRowReader {
 
   private open(offset: number, isCounted = true, isFollowed = this.options.follow !== undefined && this.options.follow !== false): ByteSource {
     const o = this.options;
-    const highWaterMark = o.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    const highWaterMark = o.highWaterMark ?? (isFollowed ? FOLLOW_HIGH_WATER_MARK : DEFAULT_HIGH_WATER_MARK);
     const stream =
       typeof this.input !== 'string'
         ? isWebStream(this.input)

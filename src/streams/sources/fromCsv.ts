@@ -70,7 +70,7 @@ export interface CsvSourceOptions extends SchemaOptions {
   readonly startLine?: number;
   /** Credits for an asynchronous consumer: one is acquired before each row is emitted (see gate.ts). */
   readonly gate?: Gate;
-  /** Read chunk size in bytes for a file (default 64 KiB). */
+  /** Read chunk size in bytes for a file (default 1 MiB; 64 KiB for a followed file). */
   readonly highWaterMark?: number;
   /** Largest record in bytes before the run fails with `CSV_MAX_RECORD_SIZE` (default 1 MiB). */
   readonly maxRecordSize?: number;
