@@ -38,7 +38,7 @@ import { addBadRowOptions, badRowCsvOptions, type BadRowOptions } from './badRow
 import { planStart, storedOptions } from './runOptions.js';
 import { startTrainGuard, type RunEnd } from './trainGuard.js';
 import { addCsvThreadOption, openCsvThread, type CsvThreadChoice } from './csvThreadOption.js';
-import { defaultWorkers } from './workersDefault.js';
+import { defaultWorkers, parsingFor } from './workersDefault.js';
 import { addCheckpointOptions, checkpointConfig, openCheckpointSession, resolveCheckpointDirs, stopMessage, type CheckpointFlags } from './checkpointing.js';
 import { addScaleOutOptions, startScaleOut, type ScaleOutFlags } from './scaleOut.js';
 import * as parse from './args.js';
@@ -209,8 +209,7 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   }
   if (plan.test === '-') throw new CliError('--test -: the test data must be a file (it is read after every epoch)');
   // stdin, a followed file and a Redis stream are read where they arrive, on this thread.
-  const csvThread = openCsvThread(options.csvThread, plan.data === '-' || options.follow === true || options.source !== undefined);
-  const onThread = csvThread === null ? {} : { thread: csvThread };
+  let csvThread = openCsvThread(options.csvThread, plan.data === '-' || options.follow === true || options.source !== undefined);
 
   // The kernels first: a model built after them keeps its weights in the kernels' memory (resident,
   // kernelMemory.ts), so no step copies them in and out.
@@ -226,10 +225,18 @@ async function runTrain(asked: TrainOptions, command: Command): Promise<void> {
   // The parser thread parses beside the steps unless a shuffle window holds the whole file (then the
   // file is read before each pass's first step).
   const isParsingBeside = csvThread !== null && (setup.rows === null || options.shuffle < setup.rows);
-  const workersChoice = options.workers === undefined
-    ? defaultWorkers(model, options.batch, availableParallelism(), isParsingBeside)
-    : { workers: options.workers, why: workersWhy(command.getOptionValueSource('workers')) };
+  const givenWorkers = options.workers === undefined ? undefined : { workers: options.workers, why: workersWhy(command.getOptionValueSource('workers')) };
+  // --csv-thread auto: with every core computing, rows may be better parsed between the steps (workersDefault.ts).
+  const parsing = isParsingBeside && (options.csvThread ?? 'auto') === 'auto' && options.procs === undefined
+    ? parsingFor(model, options.batch, availableParallelism(), meta.features.length + 1, givenWorkers)
+    : null;
+  if (parsing?.isOnTrainingThread === true) {
+    csvThread?.close();
+    csvThread = null;
+  }
+  const workersChoice = parsing ?? givenWorkers ?? defaultWorkers(model, options.batch, availableParallelism(), isParsingBeside);
   const { workers } = workersChoice;
+  const onThread = csvThread === null ? {} : { thread: csvThread };
 
   await initKernels();
   // Blocks of whole batches: read in file order, a batch is a view of its block, not a copy.

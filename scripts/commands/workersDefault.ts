@@ -29,6 +29,17 @@
  * fewer then: on 2 cores LeNet-5 from a file in file order trained at 21,200 samples/s with one worker
  * and 16,800 with two, the three threads taking turns at every step's barrier (`--only e2e`). A window
  * that holds the whole file reads it before the first step, and leaves every core to the steps.
+ *
+ * The other way to read a file beside the steps is on the training thread, between them, with every
+ * core computing (`parsingFor`). With k workers a row then costs about t/k + p on the training
+ * thread (t: its training on one thread, p: its parsing), against t/(k − 1) with the parser thread, so
+ * parsing there pays while p < t / (k(k − 1)). Both grow with what a row holds — p with its fields, t
+ * with its FLOPs — so the rule compares training FLOPs per CSV field with MIN_FLOPS_PER_FIELD_INLINE ·
+ * k(k − 1)/2. Measured on 2 cores (`--only e2e`, 2026-12-05, one epoch of 40,000 MNIST rows, medians of
+ * 3): LeNet-5 (1,932 FLOPs per field) gave 24,261 samples/s with 2 workers parsing on the training
+ * thread against 21,292 with 1 worker and the parser thread, and 27,600–32,900 against 22,400–23,400
+ * in the 2nd and 3rd epochs; the MLP 784-128-64-10 (579 per field) 39,709 against 57,712 — it stays
+ * with the parser thread.
  */
 import type { Layer } from '../../src/layers/layer.js';
 import type { Model } from '../../src/layers/sequential.js';
@@ -37,6 +48,8 @@ import type { Model } from '../../src/layers/sequential.js';
 export const MIN_SLICE_FLOPS = 2e6;
 /** A slice below this many FLOPs per parameter does not pay for a thread. */
 export const MIN_SLICE_FLOPS_PER_PARAM = 100;
+/** Training FLOPs per CSV field from which 2 workers parsing on the training thread beat 1 beside a parser thread. */
+export const MIN_FLOPS_PER_FIELD_INLINE = 1000;
 
 const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
@@ -92,4 +105,25 @@ export function defaultWorkers(model: Model, batch: number, machineCores: number
   const slice = workers === 1 ? `split in 2, a slice of ${rows} rows would be ${work}` : `a slice of ${rows} rows is ${work}`;
   const beside = isParsingBeside ? `; ${cores} of the ${machineCores} cores, the CSV parser thread parsing beside the steps` : '';
   return { workers, why: `auto: ${slice}; ${bar}${beside}` };
+}
+
+/** How a file read beside the steps is parsed: on the parser thread, or on the training thread with every core computing. */
+export interface ParsingChoice extends WorkersChoice {
+  readonly isOnTrainingThread: boolean;
+}
+
+/**
+ * For `--csv-thread auto` with rows parsed while the steps run: the worker count (given, or the
+ * default) and where the rows are parsed (see the file comment). `fields`: the CSV fields of a row.
+ * A given count that fills the cores parses on the training thread: a parser thread could only take
+ * turns with the steps.
+ */
+export function parsingFor(model: Model, batch: number, machineCores: number, fields: number, given?: WorkersChoice): ParsingChoice {
+  if (given !== undefined) return { ...given, isOnTrainingThread: machineCores >= 2 && given.workers >= machineCores };
+  const beside = defaultWorkers(model, batch, machineCores, true);
+  const all = defaultWorkers(model, batch, machineCores, false);
+  const k = all.workers;
+  const perField = trainingFlopsPerRow(model) / Math.max(1, fields);
+  if (k < 2 || k <= beside.workers || perField < (MIN_FLOPS_PER_FIELD_INLINE * k * (k - 1)) / 2) return { ...beside, isOnTrainingThread: false };
+  return { ...all, why: `${all.why}; rows parsed between the steps, which beats a parser thread from ${(MIN_FLOPS_PER_FIELD_INLINE * k * (k - 1)) / 2} training FLOPs per CSV field (here ${perField.toFixed(0)})`, isOnTrainingThread: true };
 }

@@ -58,4 +58,15 @@ describe('deltaflow train --csv-thread on = off', () => {
     expect(off.code, off.stderr).toBe(0);
     expect(off.stdout.split('\n')[0]).toMatch(/; 2 workers \(given\); run folder line-off$/);
   });
+
+  it('auto, in file order, parses between the steps when every core computes: a heavy net, or a given count that fills the cores', async () => {
+    const heavy = ['train', '--data', 'data.csv', '--classes', '3', '--model', 'mlp', '--hidden', '512,512', '--batch', '64', '--shuffle', '0', '--epochs', '1', '--on-bad-row', 'skip'];
+    const auto = await runCli([...heavy, '--out', 'line-heavy'], { cwd });
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stdout.split('\n')[0]).toMatch(/; (1 worker \(auto: 1 core\)|2 workers \(auto: a slice of 32 rows is \d+ MFLOP and \d+ FLOP per parameter; a worker pays off from \d+ MFLOP and \d+; rows parsed between the steps, which beats a parser thread from 1000 training FLOPs per CSV field \(here \d+\)\)); run folder line-heavy$/);
+    const given = await runCli([...heavy, '--workers', '2', '--out', 'line-given'], { cwd });
+    expect(given.code, given.stderr).toBe(0);
+    // One core: auto never starts a parser thread; two: the two workers take both cores.
+    expect(given.stdout.split('\n')[0]).toMatch(/; 2 workers \(given\); run folder line-given$/);
+  });
 });

@@ -11,7 +11,7 @@ import { flatten } from '../../src/layers/flatten.js';
 import { relu } from '../../src/layers/activation.js';
 import { sequential } from '../../src/layers/sequential.js';
 import { presetSpecs } from '../../scripts/presets.js';
-import { MIN_SLICE_FLOPS, MIN_SLICE_FLOPS_PER_PARAM, defaultWorkers, trainingFlopsPerRow } from '../../scripts/commands/workersDefault.js';
+import { MIN_FLOPS_PER_FIELD_INLINE, MIN_SLICE_FLOPS, MIN_SLICE_FLOPS_PER_PARAM, defaultWorkers, parsingFor, trainingFlopsPerRow } from '../../scripts/commands/workersDefault.js';
 
 const mlp = () => sequential({ input: [784], seed: 1 }, ...presetSpecs('mlp', { input: [784], outputs: 10, hidden: [128, 64] }));
 const lenet = () => sequential({ input: [1, 28, 28], seed: 1 }, ...presetSpecs('lenet', { input: [1, 28, 28], outputs: 10 }));
@@ -72,5 +72,41 @@ describe('defaultWorkers', () => {
       last = workers;
     }
     expect(defaultWorkers(model, 512, 8).workers).toBe(8);
+  });
+});
+
+describe('parsingFor (a file read while the steps run, --csv-thread auto)', () => {
+  const MNIST_FIELDS = 785;
+
+  it('LeNet-5 at batch 64 on two cores: both cores compute and the rows are parsed between the steps (1,933 FLOPs per field)', () => {
+    const c = parsingFor(lenet(), 64, 2, MNIST_FIELDS);
+    expect(c.workers).toBe(2);
+    expect(c.isOnTrainingThread).toBe(true);
+    expect(c.why).toMatch(new RegExp(`; rows parsed between the steps, which beats a parser thread from ${MIN_FLOPS_PER_FIELD_INLINE} training FLOPs per CSV field \\(here 1933\\)$`));
+  });
+
+  it('the MLP at batch 64 (579 FLOPs per field) keeps its parser thread and one worker', () => {
+    expect(parsingFor(mlp(), 64, 2, MNIST_FIELDS)).toEqual({ ...defaultWorkers(mlp(), 64, 2, true), isOnTrainingThread: false });
+  });
+
+  it('the bar grows as k(k − 1)/2 with the cores: on 4 cores LeNet-5 keeps the parser thread and 3 workers, a row 4 times heavier per field does not', () => {
+    const four = parsingFor(lenet(), 64, 4, MNIST_FIELDS);
+    expect(four).toEqual({ ...defaultWorkers(lenet(), 64, 4, true), isOnTrainingThread: false });
+    // Same network, a quarter of the fields: 7,732 FLOPs per field ≥ 1,000 · 4 · 3 / 2.
+    const heavy = parsingFor(lenet(), 64, 4, Math.ceil(MNIST_FIELDS / 4));
+    expect(heavy.workers).toBe(4);
+    expect(heavy.isOnTrainingThread).toBe(true);
+  });
+
+  it('a given worker count parses between the steps exactly when it fills the cores', () => {
+    const given = (workers: number) => ({ workers, why: 'given' });
+    expect(parsingFor(mlp(), 64, 2, MNIST_FIELDS, given(2))).toEqual({ workers: 2, why: 'given', isOnTrainingThread: true });
+    expect(parsingFor(lenet(), 64, 2, MNIST_FIELDS, given(1))).toEqual({ workers: 1, why: 'given', isOnTrainingThread: false });
+    expect(parsingFor(lenet(), 64, 1, MNIST_FIELDS, given(1)).isOnTrainingThread).toBe(false);
+  });
+
+  it('a light model never leaves the parser thread, whatever the batch', () => {
+    const small = sequential({ input: [784], seed: 1 }, dense({ units: 10 }));
+    for (const batch of [8, 64, 512]) expect(parsingFor(small, batch, 2, MNIST_FIELDS).isOnTrainingThread).toBe(false);
   });
 });
