@@ -38,7 +38,7 @@ import { benchCsv, csvParseReader, readlineReader, writeDigitsCsv, type CsvReade
 import { loadDigits, writeBinaries, type Digits } from './bench/data.js';
 import { benchBatches, benchModel, trainStep, DeltaflowRunner } from './bench/deltaflowRunner.js';
 import { measureStepAllocation, processMemory, type ProcessMemory, type StepAllocation } from './bench/memory.js';
-import { readOptions, UsageError, type BenchOptions } from './bench/options.js';
+import { isHelp, readOptions, USAGE, UsageError, type BenchOptions } from './bench/options.js';
 import { benchScaleOut, scaleOutReport, type ScaleOutResult } from './bench/scaleOut.js';
 import { benchServe, serveReport, type ServeResult } from './bench/serve.js';
 import { benchOnline, onlineReport, type OnlineBenchResult } from './bench/online.js';
@@ -136,6 +136,10 @@ async function runSteadyState(opts: BenchOptions, digits: Digits): Promise<Recor
 }
 
 async function main(): Promise<void> {
+  if (isHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const opts = readOptions(process.argv.slice(2));
   const log = (line: string): void => {
     process.stderr.write(`# ${line}\n`);

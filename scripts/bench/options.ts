@@ -1,26 +1,28 @@
-/**
- * Command-line flags of `npm run bench` (node dist/scripts/bench.js):
- *
- *   --json               print one JSON document (every pass and probe) instead of tables
- *   --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
- *   --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers,scaleout,hosts
- *                        (default: all but dashboard, scaleout and hosts, which start a browser, worker
- *                        processes, a redis-server and, for hosts, network namespaces: bench/scaleOut.ts)
- *   --passes N           timed passes per system (default 5; smoke 3)
- *   --no-peers           deltaflow only
- *   --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
- *   --workers LIST       deltaflow worker counts to run (train's `workers` option; default 1,2, smoke 1)
- *   --no-wasm            do not call initKernels() (deltaflow's plain TypeScript kernels only)
- *   --pass-seconds S     target duration of one timed pass (default 2)
- *   --warmup-seconds S   warm-up per system (default 2)
- *   --probe-ms MS        duration of each machine-speed probe (default 1000)
- *   --csv-rows N         rows of the generated CSV (default 20000)
- *   --e2e-rows N         rows of the end-to-end section's CSV (default 40000; smoke 640)
- *   --big-csv SIZES      instead of the rest: the streaming-memory run at these sizes, e.g. 256M,1G
- *   --sink               with --big-csv: stream to a counting sink instead of training
- */
 import { parseArgs } from 'node:util';
 import { PEER_IDS, type PeerId } from './systems.js';
+
+/** Command-line flags of `npm run bench` (node dist/scripts/bench.js), as `--help` prints them. */
+export const USAGE = `usage: npm run bench -- [flags]   (node dist/scripts/bench.js [flags])
+
+  --json               print one JSON document (every pass and probe) instead of tables
+  --smoke              seconds-long run: tiny passes, no PyTorch (used by the test)
+  --only LIST          sections among w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers,scaleout,hosts
+                       (default: all but dashboard, scaleout and hosts, which start a browser, worker
+                       processes, a redis-server and, for hosts, network namespaces)
+  --passes N           timed passes per system (default 5; smoke 3)
+  --no-peers           deltaflow only
+  --peers LIST         among tfjs-cpu,tfjs-wasm,convnetjs,pytorch-1t,pytorch-2t (default: all)
+  --workers LIST       deltaflow worker counts to run (train's \`workers\` option; default 1,2, smoke 1)
+  --no-wasm            do not call initKernels() (deltaflow's plain TypeScript kernels only)
+  --pass-seconds S     target duration of one timed pass (default 2)
+  --warmup-seconds S   warm-up per system (default 2)
+  --probe-ms MS        duration of each machine-speed probe (default 1000)
+  --csv-rows N         rows of the generated CSV (default 20000)
+  --e2e-rows N         rows of the end-to-end section's CSV (default 40000; smoke 640)
+  --big-csv SIZES      instead of the rest: the streaming-memory run at these sizes, e.g. 256M,1G
+  --sink               with --big-csv: stream to a counting sink instead of training
+  -h, --help           print this and exit
+`;
 
 export const SECTIONS = ['w1', 'w2', 'csv', 'mem', 'serve', 'online', 'dashboard', 'e2e', 'job', 'workers', 'scaleout', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -82,8 +84,22 @@ export function parseSize(text: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** Whether the flags ask for the usage text. */
+export const isHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
+
 export function readOptions(argv: readonly string[]): BenchOptions {
-  const { values } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseFlags(argv);
+  } catch (e) {
+    // parseArgs names the flag ("Unknown option '--x'…"); one line, and where the list is.
+    throw new UsageError(`${e instanceof Error ? e.message.split('. ')[0] : String(e)} (the flags: --help)`);
+  }
+  return optionsOf(parsed.values);
+}
+
+function parseFlags(argv: readonly string[]) {
+  return parseArgs({
     args: [...argv],
     options: {
       json: { type: 'boolean' },
@@ -104,6 +120,9 @@ export function readOptions(argv: readonly string[]): BenchOptions {
       sink: { type: 'boolean' },
     },
   });
+}
+
+function optionsOf(values: ReturnType<typeof parseFlags>['values']): BenchOptions {
   const isSmoke = values.smoke === true;
   const defaultPeers = isSmoke ? PEER_IDS.filter((p) => !p.startsWith('pytorch')) : [...PEER_IDS];
   const peers = values['no-peers'] === true ? [] : values.peers !== undefined ? list('peers', values.peers, PEER_IDS) : defaultPeers;

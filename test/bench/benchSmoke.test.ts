@@ -207,4 +207,20 @@ describe('bench flags', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('bench: --only: unknown "w3" (expected some of w1,w2,csv,mem,serve,online,dashboard,e2e,job,workers,scaleout,hosts)\n');
   });
+
+  test('an unknown flag is one line naming it (exit 2), not a stack trace', () => {
+    const r = runBench(['--bogus']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("bench: Unknown option '--bogus' (the flags: --help)\n");
+  });
+
+  test('--help prints every flag and runs nothing', () => {
+    const r = runBench(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const flag of ['--json', '--smoke', '--only', '--passes', '--no-peers', '--peers', '--workers', '--no-wasm', '--e2e-rows', '--big-csv', '--sink', '-h, --help']) {
+      expect(r.stdout).toContain(`  ${flag}`);
+    }
+    expect(r.stdout).not.toContain('##');
+  });
 });
