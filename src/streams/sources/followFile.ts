@@ -33,6 +33,8 @@ export interface FollowOptions {
   readonly pollMs?: number;
   /** Read size in bytes (default 64 KiB). */
   readonly highWaterMark?: number;
+  /** Testing only: awaited after a read found the end and before the path is looked at — where a writer's last rows and a rotation can slip in. */
+  readonly testHooks?: { readonly beforePathCheck?: () => void | Promise<void> };
 }
 
 /** The chunks of a followed file; `destroy()` ends the iteration at its next wait or read. */
@@ -83,10 +85,23 @@ export function followFile(path: string, offset: number, options: FollowOptions 
           yield Buffer.alloc(0);
           continue;
         }
+        await options.testHooks?.beforePathCheck?.();
         const now = await file.stat();
         if (now.size < at) throw new Error(`the file was truncated (its size is now ${now.size} bytes); rows written since may be lost, so reading stops`);
         const atPath = await stat(path).catch(() => null);
         if (atPath !== null && atPath.ino !== ino) {
+          // Rows appended after the last read and before the rotation are in the old file still: read
+          // them (to its end, as it is now) before saying that every row was.
+          let isDrained = false;
+          for (;;) {
+            const rest = Buffer.allocUnsafe(size);
+            const { bytesRead: n } = await file.read(rest, 0, size, at);
+            if (n === 0) break;
+            at += n;
+            isDrained = true;
+            yield rest.subarray(0, n);
+          }
+          if (isDrained) yield Buffer.alloc(0);
           throw new Error(`the file was rotated (the path now names another file, inode ${atPath.ino} instead of ${ino}); every row of the old file was read — read the new file from its start`);
         }
         await sleep(pollMs, signal);
