@@ -70,6 +70,8 @@ export function followFile(path: string, offset: number, options: FollowOptions 
       const { ino } = await file.stat();
       let at = offset;
       let isIdle = false;
+      /** The inode the path names since a rotation was seen; the old file is then read to its end. */
+      let rotatedTo: number | null = null;
       while (!signal.aborted) {
         const buf = Buffer.allocUnsafe(size);
         const { bytesRead } = await file.read(buf, 0, size, at);
@@ -85,24 +87,18 @@ export function followFile(path: string, offset: number, options: FollowOptions 
           yield Buffer.alloc(0);
           continue;
         }
+        if (rotatedTo !== null) {
+          throw new Error(`the file was rotated (the path now names another file, inode ${rotatedTo} instead of ${ino}); every row of the old file was read — read the new file from its start`);
+        }
         await options.testHooks?.beforePathCheck?.();
         const now = await file.stat();
         if (now.size < at) throw new Error(`the file was truncated (its size is now ${now.size} bytes); rows written since may be lost, so reading stops`);
         const atPath = await stat(path).catch(() => null);
         if (atPath !== null && atPath.ino !== ino) {
-          // Rows appended after the last read and before the rotation are in the old file still: read
-          // them (to its end, as it is now) before saying that every row was.
-          let isDrained = false;
-          for (;;) {
-            const rest = Buffer.allocUnsafe(size);
-            const { bytesRead: n } = await file.read(rest, 0, size, at);
-            if (n === 0) break;
-            at += n;
-            isDrained = true;
-            yield rest.subarray(0, n);
-          }
-          if (isDrained) yield Buffer.alloc(0);
-          throw new Error(`the file was rotated (the path now names another file, inode ${atPath.ino} instead of ${ino}); every row of the old file was read — read the new file from its start`);
+          // Rows appended after the last read and before the rotation are in the old file still: the
+          // loop reads on to its end first, then states the rotation.
+          rotatedTo = atPath.ino;
+          continue;
         }
         await sleep(pollMs, signal);
       }
